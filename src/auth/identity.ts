@@ -1,0 +1,42 @@
+import type { Request } from 'express';
+import type { Identity } from '../db/transaction';
+import { problems } from '../http/problems';
+import { TokenError, type TokenClaims } from './jwt';
+import type { TokenVerifier } from './verifier';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Maps verified claims to a database identity; only known roles get one. */
+export function identityFromClaims(claims: TokenClaims): Identity {
+  if (claims.role === 'service_role') {
+    return { role: 'service_role', userId: null, email: null, claims };
+  }
+  if (claims.role !== 'authenticated') {
+    throw problems.unauthorized('The token does not belong to a signed-in user.');
+  }
+  if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
+    throw problems.unauthorized('The token has no valid subject (sub).');
+  }
+  if (typeof claims.email !== 'string' || !claims.email.includes('@')) {
+    throw problems.unauthorized('The token has no email claim.');
+  }
+  return { role: 'authenticated', userId: claims.sub.toLowerCase(), email: claims.email.toLowerCase(), claims };
+}
+
+/** The bearerAuth security handler: verifies the token and attaches the identity. */
+export function bearerAuthHandler(verifyToken: TokenVerifier) {
+  return async (req: Request): Promise<boolean> => {
+    const header = req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw problems.unauthorized('Send a bearer token in the Authorization header.');
+    let claims: TokenClaims;
+    try {
+      claims = await verifyToken(match[1]!);
+    } catch (error) {
+      if (error instanceof TokenError) throw problems.unauthorized(error.message);
+      throw problems.unauthorized('The token could not be verified.');
+    }
+    req.identity = identityFromClaims(claims);
+    return true;
+  };
+}

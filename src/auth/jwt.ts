@@ -1,0 +1,75 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** The claims of a Supabase access token that this API reads. */
+export interface TokenClaims {
+  sub?: string;
+  email?: string;
+  role?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  iss?: string;
+  [claim: string]: unknown;
+}
+
+export class TokenError extends Error {}
+
+function base64url(input: Buffer | string): string {
+  return Buffer.from(input).toString('base64url');
+}
+
+function decodeJson(segment: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new TokenError('the token is not a well-formed JWT');
+}
+
+/** Splits a compact JWT without trusting anything in it. */
+export function decodeUnverified(token: string): { header: Record<string, unknown>; payload: TokenClaims } {
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts.some((part) => part.length === 0)) {
+    throw new TokenError('the token is not a well-formed JWT');
+  }
+  return { header: decodeJson(parts[0]!), payload: decodeJson(parts[1]!) as TokenClaims };
+}
+
+/** Signs claims as an HS256 JWT, the way Supabase's legacy JWT secret does. */
+export function signHs256(claims: TokenClaims, secret: string): string {
+  const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+  const payload = base64url(JSON.stringify(claims));
+  const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+  return `${header}.${payload}.${signature}`;
+}
+
+/** Checks the time window and audience that every accepted token must satisfy. */
+export function checkStandardClaims(claims: TokenClaims, options: { issuer?: string; now?: number }): void {
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  const leeway = 30;
+  if (typeof claims.exp !== 'number') throw new TokenError('the token has no expiry');
+  if (claims.exp + leeway < now) throw new TokenError('the token has expired');
+  if (typeof claims.nbf === 'number' && claims.nbf - leeway > now) throw new TokenError('the token is not valid yet');
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.includes('authenticated')) throw new TokenError('the token is not meant for this API (aud)');
+  if (options.issuer !== undefined && claims.iss !== options.issuer) {
+    throw new TokenError('the token was issued by another project (iss)');
+  }
+}
+
+/** Verifies an HS256 token with the shared secret; any other algorithm is refused. */
+export function verifyHs256(token: string, secret: string, options: { issuer?: string } = {}): TokenClaims {
+  const { header, payload } = decodeUnverified(token);
+  if (header.alg !== 'HS256') throw new TokenError('the token is not signed with HS256');
+  const [encodedHeader, encodedPayload, signature] = token.split('.') as [string, string, string];
+  const expected = createHmac('sha256', secret).update(`${encodedHeader}.${encodedPayload}`).digest();
+  const given = Buffer.from(signature, 'base64url');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new TokenError('the token signature is not valid');
+  }
+  checkStandardClaims(payload, options);
+  return payload;
+}

@@ -1,0 +1,43 @@
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { checkStandardClaims, decodeUnverified, TokenError, verifyHs256, type TokenClaims } from './jwt';
+
+export type TokenVerifier = (token: string) => Promise<TokenClaims>;
+
+export interface VerifierOptions {
+  jwtSecret?: string;
+  supabaseUrl?: string;
+  supabaseAnonKey?: string;
+}
+
+/**
+ * Builds the verifier the configuration asks for. HS256 tokens are checked
+ * locally when the secret is known (no network round trip); with a Supabase
+ * project configured, every other token goes through supabase-js, which
+ * verifies asymmetric tokens against the project's JWKS. The issuer is checked
+ * only when the project is known.
+ */
+export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
+  const issuer = options.supabaseUrl ? `${options.supabaseUrl}/auth/v1` : undefined;
+  let supabase: SupabaseClient | undefined;
+  if (options.supabaseUrl && options.supabaseAnonKey) {
+    supabase = createClient(options.supabaseUrl, options.supabaseAnonKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    });
+  }
+  if (!options.jwtSecret && !supabase) {
+    throw new Error('No way to verify tokens: set SUPABASE_JWT_SECRET, or SUPABASE_URL with SUPABASE_ANON_KEY');
+  }
+
+  return async (token) => {
+    const { header } = decodeUnverified(token);
+    if (header.alg === 'HS256' && options.jwtSecret) {
+      return verifyHs256(token, options.jwtSecret, { issuer });
+    }
+    if (!supabase) throw new TokenError('the token is not signed with HS256');
+    const { data, error } = await supabase.auth.getClaims(token);
+    if (error || !data) throw new TokenError(error?.message ?? 'the token could not be verified');
+    const claims = data.claims as TokenClaims;
+    checkStandardClaims(claims, { issuer });
+    return claims;
+  };
+}

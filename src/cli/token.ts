@@ -1,0 +1,39 @@
+// Prints a bearer token for a user (one line on stdout, nothing else).
+//   npm run token -- alice@acme.test
+//   npm run token -- --service-role           a service_role token (back-office workers)
+//   npm run token -- bob@acme.test --ttl 600  valid for 10 minutes
+import { mintToken } from '../auth/demo-users';
+import { loadConfig } from '../config';
+import { effectiveJwtSecret } from '../server';
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\nusage: npm run token -- <email> [--ttl seconds] | --service-role\n`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+let email: string | null = null;
+let serviceRole = false;
+let ttlSeconds = 24 * 3600;
+for (let i = 0; i < args.length; i += 1) {
+  const arg = args[i]!;
+  if (arg === '--service-role') serviceRole = true;
+  else if (arg === '--ttl') {
+    ttlSeconds = Number(args[(i += 1)]);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) fail('--ttl takes a positive number of seconds');
+  } else if (!arg.startsWith('-') && email === null) email = arg;
+  else fail(`unexpected argument ${arg}`);
+}
+if (!serviceRole && (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) fail('give the email address of a user');
+
+const config = loadConfig();
+const secret = effectiveJwtSecret(config);
+if (!secret) fail('tokens can be minted only with SUPABASE_JWT_SECRET (or without SUPABASE_URL, the local secret)');
+process.stdout.write(
+  `${mintToken(serviceRole ? null : email, {
+    secret,
+    role: serviceRole ? 'service_role' : 'authenticated',
+    ttlSeconds,
+    issuer: config.supabaseUrl ? `${config.supabaseUrl}/auth/v1` : undefined,
+  })}\n`,
+);

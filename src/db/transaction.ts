@@ -1,0 +1,124 @@
+import pg from 'pg';
+import type { TokenClaims } from '../auth/jwt';
+import { problems } from '../http/problems';
+
+/** Who is calling, as the verified token says. */
+export interface Identity {
+  role: DatabaseRole;
+  userId: string | null;
+  email: string | null;
+  claims: TokenClaims;
+}
+
+/** The only roles a request may take in the database. */
+export const DATABASE_ROLES = ['authenticated', 'service_role'] as const;
+export type DatabaseRole = (typeof DATABASE_ROLES)[number];
+
+export type OrganizationRole = 'owner' | 'admin' | 'member';
+
+/** A transaction already running as the caller. */
+export interface RequestTransaction {
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+  identity: Identity;
+  /** The organization selected for this request (header, else the caller's default); null when they have none. */
+  organizationId: string | null;
+  organizationRole: OrganizationRole | null;
+}
+
+export interface TransactionOptions {
+  /** The X-Organization-Id header, when given. */
+  requestedOrganizationId?: string;
+  statementTimeoutMs: number;
+}
+
+interface BeginRow {
+  known: boolean;
+  organization_id: string | null;
+  organization_role: OrganizationRole | null;
+}
+
+function identitySql(identity: Identity, options: TransactionOptions): string {
+  if (!DATABASE_ROLES.includes(identity.role)) throw new Error(`refusing database role ${String(identity.role)}`);
+  const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
+  const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
+  const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
+  // One round trip opens the transaction and sets the identity: the claims
+  // and timeout are transaction-local, so nothing outlives this request on a
+  // pooled connection (safe behind PgBouncer/Supavisor in transaction mode).
+  const lines = [
+    'begin;',
+    `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true);`,
+    `set local role ${identity.role};`,
+  ];
+  if (identity.role === 'authenticated') {
+    lines.push(`select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
+  } else {
+    // Back-office callers name the organization they act for, if any.
+    lines.push(`select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
+  }
+  return lines.join('\n');
+}
+
+function lastRow(result: pg.QueryResult | pg.QueryResult[]): BeginRow {
+  const results = Array.isArray(result) ? result : [result];
+  return results[results.length - 1]!.rows[0] as BeginRow;
+}
+
+/**
+ * The one way request SQL runs: in a single transaction under the caller's
+ * identity, so that row level security decides what exists. Commits when `work`
+ * resolves, rolls back when it throws.
+ */
+export async function withRequestTransaction<T>(
+  pool: pg.Pool,
+  identity: Identity,
+  options: TransactionOptions,
+  work: (tx: RequestTransaction) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    let context = lastRow(await client.query(identitySql(identity, options)));
+    if (!context.known) {
+      // First request of a user this database has not met: give them a profile
+      // and a personal organization, then resolve the organization again.
+      await client.query('select app.provision_current_user()');
+      const requested = options.requestedOrganizationId ?? null;
+      context = (await client.query<BeginRow>('select * from app.begin_request($1::uuid)', [requested])).rows[0]!;
+    }
+    if (options.requestedOrganizationId && !context.organization_id) {
+      throw problems.notFound('There is no such organization, or you are not a member of it.');
+    }
+    const tx: RequestTransaction = {
+      query: (text, params) => client.query(text, params),
+      identity,
+      organizationId: context.organization_id,
+      organizationRole: context.organization_role,
+    };
+    const result = await work(tx);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('rollback');
+    } catch (rollbackError) {
+      // The connection itself is gone; the pool must not hand it out again.
+      broken = rollbackError as Error;
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Handlers that need an organization use this to get one or a clear 404. */
+export function requireOrganization(tx: RequestTransaction): string {
+  if (!tx.organizationId) throw problems.notFound('You are not a member of any organization.');
+  return tx.organizationId;
+}
+
+/** Handlers that act for a person (not a back-office service token) use this. */
+export function requireUser(tx: RequestTransaction): string {
+  if (!tx.identity.userId) throw problems.forbidden('This operation is for signed-in users, not service tokens.');
+  return tx.identity.userId;
+}

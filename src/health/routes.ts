@@ -1,0 +1,33 @@
+import express, { type Router } from 'express';
+import type { components } from '../generated/openapi';
+import type { AppDeps } from '../http/context';
+
+type Readiness = components['schemas']['Readiness'];
+
+export function healthRouter(deps: AppDeps): Router {
+  const router = express.Router();
+
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok' } satisfies components['schemas']['Health']);
+  });
+
+  // Ready means: the database answers and has every migration this code expects.
+  router.get('/ready', async (_req, res) => {
+    const expected = deps.expectedMigrations;
+    const body: Readiness = { status: 'unavailable', database: 'down', migrations: { applied: 0, expected: expected.length } };
+    try {
+      const result = await deps.pool.query<{ version: string }>('select version from public.schema_migrations');
+      const applied = new Set(result.rows.map((row) => row.version));
+      body.database = 'up';
+      body.migrations.applied = expected.filter((version) => applied.has(version)).length;
+      if (body.migrations.applied === expected.length) body.status = 'ready';
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      // 42P01: the database answers but no migration has run yet.
+      if (code === '42P01') body.database = 'up';
+    }
+    res.status(body.status === 'ready' ? 200 : 503).json(body);
+  });
+
+  return router;
+}

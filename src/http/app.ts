@@ -1,0 +1,60 @@
+import express, { type Express } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { bearerAuthHandler } from '../auth/identity';
+import { healthRouter } from '../health/routes';
+import { meRouter } from '../me/routes';
+import { organizationsRouter } from '../organizations/routes';
+import { projectsRouter } from '../projects/routes';
+import { loadContract } from './contract';
+import { transactionRunner, type AppDeps } from './context';
+import { docsRouter } from './docs';
+import { errorHandler } from './problems';
+
+/** Assembles the API: contract validation first, then the domain routers, then the one error handler. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Array query parameters need the extended parser under Express 5 (express-openapi-validator#1196).
+  app.set('query parser', 'extended');
+
+  if (deps.logRequests) {
+    app.use((req, res, next) => {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        console.log(`${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
+      });
+      next();
+    });
+  }
+
+  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+
+  const contract = loadContract();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(contract);
+  });
+  app.use('/docs', docsRouter());
+
+  app.use(
+    OpenApiValidator.middleware({
+      // The validator resolves $refs in place; it gets its own copy.
+      apiSpec: structuredClone(contract),
+      validateApiSpec: false,
+      validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: true },
+      validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
+      validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(deps.verifyToken) } },
+      ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
+    }),
+  );
+
+  const inTransaction = transactionRunner(deps);
+  app.use(healthRouter(deps));
+  app.use('/api/v1', meRouter(inTransaction));
+  app.use('/api/v1', organizationsRouter(inTransaction));
+  app.use('/api/v1', projectsRouter(inTransaction));
+
+  app.use(errorHandler);
+  return app;
+}

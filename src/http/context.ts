@@ -1,0 +1,40 @@
+import type { Request } from 'express';
+import type pg from 'pg';
+import type { TokenVerifier } from '../auth/verifier';
+import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
+import { problems } from './problems';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by the bearer security handler once the token is verified. */
+    identity?: Identity;
+  }
+}
+
+/** What route modules need from the running server. */
+export interface AppDeps {
+  pool: pg.Pool;
+  verifyToken: TokenVerifier;
+  statementTimeoutMs: number;
+  validateResponses: boolean;
+  logRequests: boolean;
+  /** Migration versions the code expects to be applied (for /ready). */
+  expectedMigrations: string[];
+}
+
+export type RunInTransaction = <T>(req: Request, work: (tx: RequestTransaction) => Promise<T>) => Promise<T>;
+
+/** Binds the one transaction helper to a request's identity and organization header. */
+export function transactionRunner(deps: AppDeps): RunInTransaction {
+  return (req, work) => {
+    const identity = req.identity;
+    if (!identity) throw problems.unauthorized('Authentication is required.');
+    const requested = req.header('x-organization-id');
+    return withRequestTransaction(
+      deps.pool,
+      identity,
+      { requestedOrganizationId: requested || undefined, statementTimeoutMs: deps.statementTimeoutMs },
+      work,
+    );
+  };
+}

@@ -1,0 +1,88 @@
+import type { QueryResultRow } from 'pg';
+import type { components } from '../generated/openapi';
+import type { RequestTransaction } from '../db/transaction';
+import { problems } from './problems';
+
+export type PageMeta = Omit<components['schemas']['PageMeta'], never>;
+
+/** Above this many matching rows `total` becomes the planner's estimate. */
+export const EXACT_COUNT_LIMIT = 10_000;
+/** Offsets cost what they skip; deeper pages must narrow their filters. */
+export const MAX_OFFSET = 10_000;
+
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+}
+
+export interface PageQuery<Row> {
+  /** SELECT list of the page rows, e.g. "p.*". */
+  select: string;
+  /** FROM and WHERE, shared by the page and its count, e.g. "public.projects p where p.type = $1". */
+  fromWhere: string;
+  params: unknown[];
+  /** ORDER BY with a unique last key, so pages never overlap. */
+  orderBy: string;
+  page: PageRequest;
+  /** Guards against a mapper receiving the helper's own columns. */
+  rowType?: Row;
+}
+
+/** Reads page and pageSize from a query the validator has already checked and defaulted. */
+export function pageRequest(query: { page?: number; pageSize?: number }): PageRequest {
+  const page = query.page ?? 1;
+  const pageSize = query.pageSize ?? 20;
+  if ((page - 1) * pageSize > MAX_OFFSET) {
+    throw problems.validation(
+      `Pages deeper than ${MAX_OFFSET} rows are not served; narrow the filters or change the sort.`,
+      [{ path: '/query/page', message: `(page - 1) * pageSize must be at most ${MAX_OFFSET}` }],
+    );
+  }
+  return { page, pageSize };
+}
+
+/**
+ * The one list helper. A page and a bounded count come back in one round trip:
+ * one row more than the page tells hasMore, and the count stops at
+ * EXACT_COUNT_LIMIT + 1 rows so its cost is flat however large the
+ * organization grows. Past that, `total` is the planner's estimate and
+ * `totalExact` says so.
+ */
+export async function paginate<Row extends QueryResultRow, Item>(
+  tx: RequestTransaction,
+  query: PageQuery<Row>,
+  map: (row: Row) => Item,
+): Promise<PageMeta & { data: Item[] }> {
+  const { page, pageSize } = query.page;
+  const n = query.params.length;
+  const sql = `
+    select counted.total as "__total", page_rows.*
+    from (select count(*)::int as total from (select 1 from ${query.fromWhere} limit $${n + 3}) capped) counted
+    left join lateral (
+      select true as "__present", ${query.select}
+      from ${query.fromWhere}
+      order by ${query.orderBy}
+      limit $${n + 1} offset $${n + 2}
+    ) page_rows on true`;
+  const result = await tx.query(sql, [...query.params, pageSize + 1, (page - 1) * pageSize, EXACT_COUNT_LIMIT + 1]);
+  const counted = (result.rows[0]?.__total as number | undefined) ?? 0;
+  const rows = result.rows.filter((row) => row.__present === true);
+  const hasMore = rows.length > pageSize;
+  const data = rows.slice(0, pageSize).map((row) => {
+    const { __total: _total, __present: _present, ...rest } = row;
+    return map(rest as unknown as Row);
+  });
+
+  let total = counted;
+  let totalExact = true;
+  if (counted > EXACT_COUNT_LIMIT) {
+    const plan = await tx.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
+      `explain (format json) select 1 from ${query.fromWhere}`,
+      query.params,
+    );
+    const estimate = Math.round(plan.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0);
+    total = Math.max(estimate, counted);
+    totalExact = false;
+  }
+  return { data, total, totalExact, page, pageSize, hasMore };
+}

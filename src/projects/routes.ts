@@ -1,0 +1,153 @@
+import express, { type Router } from 'express';
+import type { operations } from '../generated/openapi';
+import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import type { RunInTransaction } from '../http/context';
+import { paginate, pageRequest } from '../http/pagination';
+import { problems } from '../http/problems';
+import { likePattern, PROJECT_COLUMNS, PROJECT_SORTS, toProject, WRITABLE_PROJECT_FIELDS, type ProjectRow } from './sql';
+
+type ListQuery = NonNullable<operations['listProjects']['parameters']['query']>;
+type CreateBody = operations['createProject']['requestBody']['content']['application/json'];
+type UpdateBody = operations['updateProject']['requestBody']['content']['application/json'];
+type NameCheck = operations['validateProjectName']['requestBody']['content']['application/json'];
+type NameVerdict = operations['validateProjectName']['responses']['200']['content']['application/json'];
+
+const NOT_FOUND = 'There is no such project, or you may not see it.';
+
+/** Splits a body into column names and values, in the whitelist's order. */
+function columnsOf(body: Record<string, unknown>): { columns: string[]; values: unknown[] } {
+  const columns: string[] = [];
+  const values: unknown[] = [];
+  for (const [field, column] of Object.entries(WRITABLE_PROJECT_FIELDS)) {
+    if (body[field] === undefined) continue;
+    columns.push(column);
+    values.push(field === 'customSettings' ? JSON.stringify(body[field]) : body[field]);
+  }
+  return { columns, values };
+}
+
+/** After row level security hid a row from a write: 403 if the caller can see it, else 404. */
+async function refuseWrite(tx: RequestTransaction, projectId: string, forbidden: string): Promise<never> {
+  const visible = await tx.query('select 1 from public.projects where id = $1', [projectId]);
+  if (visible.rowCount === 0) throw problems.notFound(NOT_FOUND);
+  throw problems.forbidden(forbidden);
+}
+
+function nameProblems(name: string): string[] {
+  const reasons: string[] = [];
+  const length = [...name].length;
+  if (length < 3) reasons.push('A project name needs at least 3 characters.');
+  if (length > 50) reasons.push('A project name has at most 50 characters.');
+  if (name !== name.trim()) reasons.push('A project name cannot start or end with spaces.');
+  return reasons;
+}
+
+export function projectsRouter(inTransaction: RunInTransaction): Router {
+  const router = express.Router();
+
+  router.get('/projects', async (req, res) => {
+    const query = req.query as ListQuery;
+    const page = await inTransaction(req, (tx) => {
+      const params: unknown[] = [requireOrganization(tx)];
+      const filters = ['p.organization_id = $1'];
+      for (const [field, column] of [['type', 'type'], ['status', 'status'], ['privacy', 'privacy']] as const) {
+        if (query[field] !== undefined) {
+          params.push(query[field]);
+          filters.push(`p.${column} = $${params.length}`);
+        }
+      }
+      if (query.search !== undefined) {
+        params.push(likePattern(query.search));
+        filters.push(`p.name ilike $${params.length}`);
+      }
+      return paginate(
+        tx,
+        {
+          select: PROJECT_COLUMNS,
+          fromWhere: `public.projects p where ${filters.join(' and ')}`,
+          params,
+          orderBy: PROJECT_SORTS[query.sort ?? '-createdAt']!,
+          page: pageRequest(query),
+        },
+        (row: ProjectRow) => toProject(row),
+      );
+    });
+    res.json(page);
+  });
+
+  router.post('/projects', async (req, res) => {
+    const body = req.body as CreateBody;
+    const project = await inTransaction(req, async (tx) => {
+      const { columns, values } = columnsOf(body);
+      const params = [requireOrganization(tx), requireUser(tx), ...values];
+      const placeholders = values.map((_, i) => `$${i + 3}`);
+      const inserted = await tx.query<ProjectRow>(
+        `insert into public.projects p (organization_id, user_id, ${columns.join(', ')})
+         values ($1, $2, ${placeholders.join(', ')})
+         returning ${PROJECT_COLUMNS}`,
+        params,
+      );
+      return toProject(inserted.rows[0]!);
+    });
+    res.status(201).location(`/api/v1/projects/${project.id}`).json(project);
+  });
+
+  router.post('/projects/validate-name', async (req, res) => {
+    const body = req.body as NameCheck;
+    const verdict = await inTransaction(req, async (tx): Promise<NameVerdict> => {
+      requireOrganization(tx);
+      const reasons = nameProblems(body.name);
+      const taken = await tx.query<{ taken: boolean }>('select app.project_name_taken($1, $2) as taken', [
+        body.name.trim(),
+        body.excludeProjectId ?? null,
+      ]);
+      const available = !taken.rows[0]!.taken;
+      if (!available) reasons.push('A project with this name already exists in this organization.');
+      return { name: body.name, valid: nameProblems(body.name).length === 0, available, reasons };
+    });
+    res.json(verdict);
+  });
+
+  router.get('/projects/:projectId', async (req, res) => {
+    const project = await inTransaction(req, async (tx) => {
+      requireOrganization(tx);
+      const found = await tx.query<ProjectRow>(`select ${PROJECT_COLUMNS} from public.projects p where p.id = $1`, [
+        req.params.projectId,
+      ]);
+      if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
+      return toProject(found.rows[0]!);
+    });
+    res.json(project);
+  });
+
+  router.patch('/projects/:projectId', async (req, res) => {
+    const body = req.body as UpdateBody;
+    const project = await inTransaction(req, async (tx) => {
+      requireOrganization(tx);
+      const { columns, values } = columnsOf(body);
+      const assignments = columns.map((column, i) => `${column} = $${i + 2}`);
+      const updated = await tx.query<ProjectRow>(
+        `update public.projects p set ${assignments.join(', ')} where p.id = $1 returning ${PROJECT_COLUMNS}`,
+        [req.params.projectId, ...values],
+      );
+      if (updated.rowCount === 0) {
+        return refuseWrite(tx, req.params.projectId!, 'Only the creator, project admins and managers, and organization owners and admins may edit this project.');
+      }
+      return toProject(updated.rows[0]!);
+    });
+    res.json(project);
+  });
+
+  router.delete('/projects/:projectId', async (req, res) => {
+    await inTransaction(req, async (tx) => {
+      requireOrganization(tx);
+      const deleted = await tx.query('delete from public.projects where id = $1', [req.params.projectId]);
+      if (deleted.rowCount === 0) {
+        await refuseWrite(tx, req.params.projectId!, 'Only the creator or the organization owner may delete this project.');
+      }
+    });
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,81 @@
+import type { components } from '../generated/openapi';
+
+export type Project = components['schemas']['Project'];
+
+export interface ProjectRow {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  name: string;
+  description: string | null;
+  type: Project['type'];
+  status: Project['status'];
+  privacy: Project['privacy'];
+  chunking_strategy: Project['chunkingStrategy'];
+  include_metadata: boolean;
+  anonymize_secrets: boolean;
+  custom_settings: Record<string, unknown>;
+  total_repos: number;
+  total_files: number;
+  original_tokens: number;
+  optimized_tokens: number;
+  ingestion_time_seconds: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export const PROJECT_COLUMNS = `p.id, p.organization_id, p.user_id, p.name, p.description, p.type, p.status,
+  p.privacy, p.chunking_strategy, p.include_metadata, p.anonymize_secrets, p.custom_settings,
+  p.total_repos, p.total_files, p.original_tokens, p.optimized_tokens, p.ingestion_time_seconds,
+  p.created_at, p.updated_at`;
+
+/** Request fields a client may write, and the column each one lands in. */
+export const WRITABLE_PROJECT_FIELDS = {
+  name: 'name',
+  description: 'description',
+  type: 'type',
+  privacy: 'privacy',
+  chunkingStrategy: 'chunking_strategy',
+  includeMetadata: 'include_metadata',
+  anonymizeSecrets: 'anonymize_secrets',
+  customSettings: 'custom_settings',
+} as const satisfies Partial<Record<keyof Project, keyof ProjectRow>>;
+
+/** The whitelisted sorts; every one ends in a unique key so pages never overlap. */
+export const PROJECT_SORTS: Record<string, string> = {
+  name: 'lower(p.name) asc',
+  '-name': 'lower(p.name) desc',
+  createdAt: 'p.created_at asc, p.id asc',
+  '-createdAt': 'p.created_at desc, p.id desc',
+  updatedAt: 'p.updated_at asc, p.id asc',
+  '-updatedAt': 'p.updated_at desc, p.id desc',
+};
+
+export function toProject(row: ProjectRow): Project {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    userId: row.user_id,
+    name: row.name,
+    description: row.description,
+    type: row.type,
+    status: row.status,
+    privacy: row.privacy,
+    chunkingStrategy: row.chunking_strategy,
+    includeMetadata: row.include_metadata,
+    anonymizeSecrets: row.anonymize_secrets,
+    customSettings: row.custom_settings,
+    totalRepos: row.total_repos,
+    totalFiles: row.total_files,
+    originalTokens: row.original_tokens,
+    optimizedTokens: row.optimized_tokens,
+    ingestionTimeSeconds: row.ingestion_time_seconds,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Escapes LIKE wildcards so a search term matches literally. */
+export function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}

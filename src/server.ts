@@ -1,0 +1,79 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { localJwtSecret } from './auth/local-secret';
+import { createTokenVerifier } from './auth/verifier';
+import type { Config } from './config';
+import { migrationVersions, runDbmate } from './db/migrations';
+import { createPool } from './db/pool';
+import { resolveDatabase } from './db/resolve';
+import { seedDemoData } from './db/seed';
+import { createApp } from './http/app';
+
+export interface RunningServer {
+  baseUrl: string;
+  databaseUrl: string;
+  jwtSecret: string | undefined;
+  /** Stops taking requests, lets those in flight finish, then closes the pool and the database. */
+  stop(): Promise<void>;
+}
+
+/** The HS256 secret in force: configured, or (without a Supabase project) the local one. */
+export function effectiveJwtSecret(config: Config): string | undefined {
+  if (config.jwtSecret) return config.jwtSecret;
+  return config.supabaseUrl ? undefined : localJwtSecret(config.dataDir);
+}
+
+export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  const database = await resolveDatabase(config);
+  try {
+    if (config.migrateOnStart) {
+      await runDbmate(database.url, ['up', '--strict'], { quiet: true });
+    }
+    const pool = createPool(database.url, config.dbPoolSize);
+    if (config.seedDemoData) await seedDemoData(pool);
+
+    const jwtSecret = effectiveJwtSecret(config);
+    const app = createApp({
+      pool,
+      verifyToken: createTokenVerifier({
+        jwtSecret,
+        supabaseUrl: config.supabaseUrl,
+        supabaseAnonKey: config.supabaseAnonKey,
+      }),
+      statementTimeoutMs: config.statementTimeoutMs,
+      validateResponses: config.validateResponses,
+      logRequests: config.logRequests,
+      expectedMigrations: migrationVersions(),
+    });
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const baseUrl = `http://localhost:${port}`;
+    log(`API       ${baseUrl}/api/v1`);
+    log(`Docs      ${baseUrl}/docs`);
+    log(`Database  ${database.embedded ? 'embedded PostgreSQL (data in DATA_DIR)' : 'DATABASE_URL'}`);
+    if (jwtSecret && !config.jwtSecret) log('Token     npm run token -- alice@acme.test');
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
+          server.closeIdleConnections();
+        });
+        await pool.end();
+        await database.stop();
+      })();
+      return stopping;
+    };
+    return { baseUrl, databaseUrl: database.url, jwtSecret, stop };
+  } catch (error) {
+    await database.stop();
+    throw error;
+  }
+}
