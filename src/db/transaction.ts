@@ -77,6 +77,13 @@ export async function withRequestTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client whose connection drops emits 'error'; unheard, that
+  // event would crash the process. The query in flight rejects on its own (and
+  // becomes a 503); the client is only marked so the pool discards it.
+  const onConnectionError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onConnectionError);
   try {
     let context = lastRow(await client.query(identitySql(identity, options)));
     if (!context.known) {
@@ -107,6 +114,7 @@ export async function withRequestTransaction<T>(
     }
     throw error;
   } finally {
+    client.removeListener('error', onConnectionError);
     client.release(broken);
   }
 }

