@@ -278,3 +278,32 @@ describe('GET /api/v1/projects', () => {
     expect(res.body.errors[0].path).toBe('/query/page');
   });
 });
+
+describe('hostile input never becomes a 500', () => {
+  test.each([
+    ['a NUL character in the description', { name: 'Nul Project', type: 'manual', description: 'a\u0000b' }],
+    ['a NUL character inside customSettings', { name: 'Nul Settings', type: 'manual', customSettings: { k: 'a\u0000b' } }],
+  ])('%s is refused with a 4xx and stores nothing', async (_label, body) => {
+    const res = await api(alice).post('/api/v1/projects').send(body);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    const stored = await t.admin.query('select count(*)::int as n from public.projects where name = $1', [body.name]);
+    expect(stored.rows[0].n).toBe(0);
+  });
+
+  test('a body that is not JSON, or not an object, is a 400 or 415', async () => {
+    const text = await api(alice).post('/api/v1/projects').set('Content-Type', 'text/plain').send('name=x');
+    expect([400, 415]).toContain(text.status);
+    expect(text.headers['content-type']).toMatch(/application\/problem\+json/);
+    const array = await api(alice).post('/api/v1/projects').send([{ name: 'Array Body', type: 'manual' }]);
+    expectProblem(array, 400);
+  });
+
+  test('search terms with quotes, backslashes and unicode are plain text', async () => {
+    for (const term of ["'; drop table projects; --", '\\', '\u{1F600}', '%_%']) {
+      const res = await api(alice).get(`/api/v1/projects?search=${encodeURIComponent(term)}`);
+      expect(res.status).toBe(200);
+    }
+  });
+});

@@ -124,6 +124,11 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     case '57014':
       return problems.unavailable('The request took too long and was stopped.');
     default:
+      // Any other data exception (22xxx: e.g. a NUL character in text) or
+      // integrity violation (23xxx) is the input's fault, never a 500.
+      if (code.startsWith('22') || code.startsWith('23')) {
+        return problems.unprocessable('A value has the wrong form or is out of range.');
+      }
       return undefined;
   }
 }
