@@ -700,6 +700,10 @@ grant execute on all functions in schema app to authenticated, service_role;
 
 -- migrate:down
 
+-- The functions go first: app.create_organization returns the organizations
+-- row type, so that table cannot be dropped while the function exists. The
+-- cascade also takes the triggers and policies that call these functions.
+drop schema if exists app cascade;
 drop table if exists public.project_files;
 drop table if exists public.ingestion_progress;
 drop table if exists public.project_invitations;
@@ -709,7 +713,6 @@ drop table if exists public.projects;
 drop table if exists public.organization_members;
 drop table if exists public.profiles;
 drop table if exists public.organizations;
-drop schema if exists app cascade;
 drop type if exists public.invitation_status;
 drop type if exists public.ingestion_phase;
 drop type if exists public.project_member_role;

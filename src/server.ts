@@ -62,8 +62,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const stop = () => {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
+          // Idle keep-alive sockets would hold close() open, and a busy one turns
+          // idle once its response is sent: keep closing those until none is left.
+          const sweep = setInterval(() => server.closeIdleConnections(), 100);
+          server.close(() => {
+            clearInterval(sweep);
+            resolve();
+          });
           server.closeIdleConnections();
         });
         await pool.end();
