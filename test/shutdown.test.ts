@@ -22,7 +22,7 @@ function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /API\s+(http:\/\/localhost:\d+)\/api\/v1/.exec(output);
+      const match = /API\s+(http:\/\/[^\s]+?)\/api\/v1/.exec(output);
       if (match) {
         clearTimeout(timer);
         resolve({ child, baseUrl: match[1]! });
