@@ -442,3 +442,26 @@ describe('token CLI (npm run token)', () => {
     }
   });
 });
+
+describe('an email already taken by another account', () => {
+  test('a token whose new sub carries a known email gets 409 and creates nothing', async () => {
+    const t2 = createTestApp();
+    try {
+      const first = await newUser(t2.app, 'taken');
+      const otherSub = randomUUID();
+      const bearer = signedToken({
+        sub: otherSub,
+        email: first.email,
+        role: 'authenticated',
+        aud: 'authenticated',
+        exp: Math.floor(Date.now() / 1000) + 600,
+      });
+      const res = await request(t2.app).get('/api/v1/me').set('Authorization', `Bearer ${bearer}`);
+      expectProblem(res, 409);
+      const rows = await t2.admin.query('select count(*)::int as n from public.profiles where id = $1', [otherSub]);
+      expect(rows.rows[0].n).toBe(0);
+    } finally {
+      await t2.close();
+    }
+  });
+});

@@ -57,6 +57,6 @@ test('SIGTERM stops taking requests, finishes the one in flight, then exits clea
   await locker.end();
   const response = await inFlight;
   expect(response.status).toBe(200);
-  expect((await response.json()).email).toBe('draining@example.test');
+  expect(((await response.json()) as { email: string }).email).toBe('draining@example.test');
   expect(await exited).toBe(0);
 });

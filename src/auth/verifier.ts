@@ -1,4 +1,4 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { AuthClient } from '@supabase/supabase-js';
 import { checkStandardClaims, decodeUnverified, TokenError, verifyHs256, type TokenClaims } from './jwt';
 
 export type TokenVerifier = (token: string) => Promise<TokenClaims>;
@@ -18,10 +18,16 @@ export interface VerifierOptions {
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const issuer = options.supabaseUrl ? `${options.supabaseUrl}/auth/v1` : undefined;
-  let supabase: SupabaseClient | undefined;
+  let supabase: InstanceType<typeof AuthClient> | undefined;
   if (options.supabaseUrl && options.supabaseAnonKey) {
-    supabase = createClient(options.supabaseUrl, options.supabaseAnonKey, {
-      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    // Only Supabase Auth is needed. createClient() would also build a Realtime
+    // client, which throws on Node 20 (no native WebSocket).
+    supabase = new AuthClient({
+      url: `${options.supabaseUrl}/auth/v1`,
+      headers: { apikey: options.supabaseAnonKey, Authorization: `Bearer ${options.supabaseAnonKey}` },
+      persistSession: false,
+      autoRefreshToken: false,
+      detectSessionInUrl: false,
     });
   }
   if (!options.jwtSecret && !supabase) {
@@ -34,7 +40,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return verifyHs256(token, options.jwtSecret, { issuer });
     }
     if (!supabase) throw new TokenError('the token is not signed with HS256');
-    const { data, error } = await supabase.auth.getClaims(token);
+    const { data, error } = await supabase.getClaims(token);
     if (error || !data) throw new TokenError(error?.message ?? 'the token could not be verified');
     const claims = data.claims as TokenClaims;
     checkStandardClaims(claims, { issuer });

@@ -92,6 +92,10 @@ export async function withRequestTransaction<T>(
       await client.query('select app.provision_current_user()');
       const requested = options.requestedOrganizationId ?? null;
       context = (await client.query<BeginRow>('select * from app.begin_request($1::uuid)', [requested])).rows[0]!;
+      if (!context.known) {
+        // The profile insert gave way to another profile with the same email.
+        throw problems.conflict('Another account already uses the email address in this token.');
+      }
     }
     if (options.requestedOrganizationId && !context.organization_id) {
       throw problems.notFound('There is no such organization, or you are not a member of it.');
