@@ -4,7 +4,7 @@ import { createPool } from '../src/db/pool';
 import { requireOrganization, withRequestTransaction, type Identity } from '../src/db/transaction';
 import { paginate, pageRequest } from '../src/http/pagination';
 import { Problem } from '../src/http/problems';
-import { likePattern, PROJECT_COLUMNS, PROJECT_SORTS, toProject, type ProjectRow } from '../src/projects/sql';
+import { PROJECT_BY_ID, projectListQuery, toProject, type ProjectRow } from '../src/projects/sql';
 
 export interface BareServer {
   baseUrl: string;
@@ -43,26 +43,10 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
         page: Number(url.searchParams.get('page') ?? 1),
         pageSize: Number(url.searchParams.get('pageSize') ?? 20),
       });
-      return withRequestTransaction(pool, options.identity, transaction, (tx) => {
-        // Mirrors the list route: organization first, then the optional search.
-        const params: unknown[] = [requireOrganization(tx)];
-        const filters = ['p.organization_id = $1'];
-        if (search !== null) {
-          params.push(likePattern(search));
-          filters.push(`p.name ilike $${params.length}`);
-        }
-        return paginate(
-          tx,
-          {
-            select: PROJECT_COLUMNS,
-            fromWhere: `public.projects p where ${filters.join(' and ')}`,
-            params,
-            orderBy: PROJECT_SORTS['-createdAt']!,
-            page,
-          },
-          (row: ProjectRow) => toProject(row),
-        );
-      });
+      // The list route's own query builder, so both run the same SQL.
+      return withRequestTransaction(pool, options.identity, transaction, (tx) =>
+        paginate(tx, projectListQuery(requireOrganization(tx), { search: search ?? undefined }, page), toProject),
+      );
     }
 
     const match = /^\/projects\/([^/]+)$/.exec(url.pathname);
@@ -70,9 +54,7 @@ export async function startBareServer(options: BareOptions): Promise<BareServer>
       return withRequestTransaction(pool, options.identity, transaction, async (tx) => {
         requireOrganization(tx);
         // Same statement as the GET /projects/{projectId} route.
-        const found = await tx.query<ProjectRow>(`select ${PROJECT_COLUMNS} from public.projects p where p.id = $1`, [
-          match[1],
-        ]);
+        const found = await tx.query<ProjectRow>(PROJECT_BY_ID, [match[1]]);
         if (found.rowCount === 0) throw new Problem(404, 'not-found', 'no such project');
         return toProject(found.rows[0]!);
       });

@@ -3,7 +3,8 @@
  * under the same RLS transaction, both in this process, over loopback.
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3),
- *      BENCH_CONNECTIONS (default 32), BENCH_PROJECTS (bulk rows, default 200000).
+ *      BENCH_CONNECTIONS (default 32), BENCH_PROJECTS (bulk rows, default 200000),
+ *      BENCH_ONLY (run only scenarios whose name contains this text, e.g. "get").
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -194,7 +195,8 @@ async function main(): Promise<number> {
     // The machine may be shared: the load before the runs says how much to trust them.
     const loadBefore = os.loadavg()[0]!;
     const measured: Measured[] = [];
-    for (const scenario of SCENARIOS) {
+    const only = process.env.BENCH_ONLY;
+    for (const scenario of SCENARIOS.filter((s) => !only || s.name.includes(only))) {
       if (interrupted) break;
       const url = urlOf(scenario);
       process.stdout.write(`running ${scenario.name} (${WARMUP} s warm-up, ${DURATION} s measured) ... `);

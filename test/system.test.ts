@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { cachedRouteRegexCount } from '../src/http/route-regex-cache';
 import { createTestApp, type TestApp } from './support/harness';
 
 let t: TestApp;
@@ -53,4 +54,13 @@ describe('system endpoints (no token)', () => {
     expect(method.status).toBe(405);
     expect(method.headers['content-type']).toMatch(/application\/problem\+json/);
   });
+});
+
+test('contract routes are compiled once, not on every request', async () => {
+  await request(t.app).get('/health').expect(200);
+  const afterFirst = cachedRouteRegexCount();
+  expect(afterFirst).toBeGreaterThan(0);
+  for (let i = 0; i < 5; i += 1) await request(t.app).get('/ready').expect(200);
+  const routes = Object.keys((await request(t.app).get('/openapi.json')).body.paths).length;
+  expect(cachedRouteRegexCount()).toBeLessThanOrEqual(routes);
 });

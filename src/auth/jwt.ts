@@ -15,6 +15,9 @@ export interface TokenClaims {
 
 export class TokenError extends Error {}
 
+/** Clock skew tolerated between the token issuer and this server. */
+export const CLOCK_LEEWAY_SECONDS = 30;
+
 function base64url(input: Buffer | string): string {
   return Buffer.from(input).toString('base64url');
 }
@@ -49,7 +52,7 @@ export function signHs256(claims: TokenClaims, secret: string): string {
 /** Checks the time window and audience that every accepted token must satisfy. */
 export function checkStandardClaims(claims: TokenClaims, options: { issuer?: string; now?: number }): void {
   const now = options.now ?? Math.floor(Date.now() / 1000);
-  const leeway = 30;
+  const leeway = CLOCK_LEEWAY_SECONDS;
   if (typeof claims.exp !== 'number') throw new TokenError('the token has no expiry');
   if (claims.exp + leeway < now) throw new TokenError('the token has expired');
   if (typeof claims.nbf === 'number' && claims.nbf - leeway > now) throw new TokenError('the token is not valid yet');

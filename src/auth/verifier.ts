@@ -1,5 +1,8 @@
 import { AuthClient } from '@supabase/supabase-js';
-import { checkStandardClaims, decodeUnverified, TokenError, verifyHs256, type TokenClaims } from './jwt';
+import { checkStandardClaims, CLOCK_LEEWAY_SECONDS, decodeUnverified, TokenError, verifyHs256, type TokenClaims } from './jwt';
+
+/** Verified tokens remembered at most; the oldest is forgotten first. */
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
 
 export type TokenVerifier = (token: string) => Promise<TokenClaims>;
 
@@ -34,7 +37,26 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     throw new Error('No way to verify tokens: set SUPABASE_JWT_SECRET, or SUPABASE_URL with SUPABASE_ANON_KEY');
   }
 
+  // A client sends the same token on every request until it expires; its
+  // verified claims are kept (by the exact token text) so the signature is
+  // checked once, not on every call. Expiry is still checked on every use.
+  const verified = new Map<string, TokenClaims>();
+  const remember = (token: string, claims: TokenClaims): TokenClaims => {
+    if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+    verified.set(token, claims);
+    return claims;
+  };
+
   return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if ((known.exp ?? 0) + CLOCK_LEEWAY_SECONDS >= Math.floor(Date.now() / 1000)) return known;
+      verified.delete(token);
+    }
+    return remember(token, await verifyUncached(token));
+  };
+
+  async function verifyUncached(token: string): Promise<TokenClaims> {
     const { header } = decodeUnverified(token);
     if (header.alg === 'HS256' && options.jwtSecret) {
       return verifyHs256(token, options.jwtSecret, { issuer });
@@ -45,5 +67,5 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     const claims = data.claims as TokenClaims;
     checkStandardClaims(claims, { issuer });
     return claims;
-  };
+  }
 }

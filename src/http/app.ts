@@ -9,6 +9,7 @@ import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
 import { errorHandler } from './problems';
+import { memoizeValidatorRouteRegexes } from './route-regex-cache';
 
 /** Assembles the API: contract validation first, then the domain routers, then the one error handler. */
 export function createApp(deps: AppDeps): Express {
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/docs', docsRouter());
 
+  memoizeValidatorRouteRegexes();
   app.use(
     OpenApiValidator.middleware({
       // The validator resolves $refs in place; it gets its own copy.

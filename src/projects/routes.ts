@@ -4,7 +4,7 @@ import { requireOrganization, requireUser, type RequestTransaction } from '../db
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
 import { problems } from '../http/problems';
-import { likePattern, PROJECT_COLUMNS, PROJECT_SORTS, toProject, WRITABLE_PROJECT_FIELDS, type ProjectRow } from './sql';
+import { PROJECT_BY_ID, PROJECT_COLUMNS, projectListQuery, toProject, WRITABLE_PROJECT_FIELDS, type ProjectRow } from './sql';
 
 type ListQuery = NonNullable<operations['listProjects']['parameters']['query']>;
 type CreateBody = operations['createProject']['requestBody']['content']['application/json'];
@@ -47,32 +47,9 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
 
   router.get('/projects', async (req, res) => {
     const query = req.query as ListQuery;
-    const page = await inTransaction(req, (tx) => {
-      const params: unknown[] = [requireOrganization(tx)];
-      const filters = ['p.organization_id = $1'];
-      for (const [field, column] of [['type', 'type'], ['status', 'status'], ['privacy', 'privacy']] as const) {
-        if (query[field] !== undefined) {
-          params.push(query[field]);
-          filters.push(`p.${column} = $${params.length}`);
-        }
-      }
-      if (query.search !== undefined) {
-        params.push(likePattern(query.search));
-        // Through the index, ahead of the row level security checks (see app.search_project_ids).
-        filters.push(`p.id in (select app.search_project_ids($${params.length}))`);
-      }
-      return paginate(
-        tx,
-        {
-          select: PROJECT_COLUMNS,
-          fromWhere: `public.projects p where ${filters.join(' and ')}`,
-          params,
-          orderBy: PROJECT_SORTS[query.sort ?? '-createdAt']!,
-          page: pageRequest(query),
-        },
-        (row: ProjectRow) => toProject(row),
-      );
-    });
+    const page = await inTransaction(req, (tx) =>
+      paginate(tx, projectListQuery(requireOrganization(tx), query, pageRequest(query)), toProject),
+    );
     res.json(page);
   });
 
@@ -112,9 +89,7 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
   router.get('/projects/:projectId', async (req, res) => {
     const project = await inTransaction(req, async (tx) => {
       requireOrganization(tx);
-      const found = await tx.query<ProjectRow>(`select ${PROJECT_COLUMNS} from public.projects p where p.id = $1`, [
-        req.params.projectId,
-      ]);
+      const found = await tx.query<ProjectRow>(PROJECT_BY_ID, [req.params.projectId]);
       if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
       return toProject(found.rows[0]!);
     });

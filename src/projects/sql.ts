@@ -1,4 +1,5 @@
-import type { components } from '../generated/openapi';
+import type { components, operations } from '../generated/openapi';
+import type { PageQuery, PageRequest } from '../http/pagination';
 
 export type Project = components['schemas']['Project'];
 
@@ -78,4 +79,35 @@ export function toProject(row: ProjectRow): Project {
 /** Escapes LIKE wildcards so a search term matches literally. */
 export function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export type ProjectListFilters = Pick<
+  NonNullable<operations['listProjects']['parameters']['query']>,
+  'type' | 'status' | 'privacy' | 'search' | 'sort'
+>;
+
+export const PROJECT_BY_ID = `select ${PROJECT_COLUMNS} from public.projects p where p.id = $1`;
+
+/** The list's SQL: the organization first (it leads every index), then each filter given. */
+export function projectListQuery(organizationId: string, filters: ProjectListFilters, page: PageRequest): PageQuery<ProjectRow> {
+  const params: unknown[] = [organizationId];
+  const where = ['p.organization_id = $1'];
+  for (const field of ['type', 'status', 'privacy'] as const) {
+    if (filters[field] !== undefined) {
+      params.push(filters[field]);
+      where.push(`p.${field} = $${params.length}`);
+    }
+  }
+  if (filters.search !== undefined) {
+    params.push(likePattern(filters.search));
+    // Through the index, ahead of the row level security checks (see app.search_project_ids).
+    where.push(`p.id in (select app.search_project_ids($${params.length}))`);
+  }
+  return {
+    select: PROJECT_COLUMNS,
+    fromWhere: `public.projects p where ${where.join(' and ')}`,
+    params,
+    orderBy: PROJECT_SORTS[filters.sort ?? '-createdAt']!,
+    page,
+  };
 }
