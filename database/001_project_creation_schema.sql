@@ -462,12 +462,12 @@ begin
   end if;
   if tg_op = 'DELETE' then
     if old.user_id = v_creator then
-      raise exception 'the project creator cannot be removed' using errcode = '23514';
+      raise exception 'the project creator cannot be removed' using errcode = '55000';
     end if;
     return old;
   end if;
   if old.user_id = v_creator and new.role <> 'admin' then
-    raise exception 'the project creator cannot be demoted' using errcode = '23514';
+    raise exception 'the project creator cannot be demoted' using errcode = '55000';
   end if;
   if new.project_id <> old.project_id or new.user_id <> old.user_id or new.organization_id <> old.organization_id then
     raise exception 'a membership cannot move' using errcode = '23514';
@@ -550,9 +550,16 @@ create table public.ingestion_progress (
   completed_at timestamptz,
   error_message text check (char_length(error_message) <= 2000),
   error_code text check (char_length(error_code) <= 100),
+  -- Token totals reported on completion; they become the project's.
+  original_tokens bigint check (original_tokens >= 0),
+  optimized_tokens bigint check (optimized_tokens >= 0),
+  started_by uuid references public.profiles (id) on delete set null,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
-  foreign key (project_id, organization_id) references public.projects (id, organization_id) on delete cascade
+  foreign key (project_id, organization_id) references public.projects (id, organization_id) on delete cascade,
+  -- An ingestion ends once: completed or failed, never both.
+  check (completed_at is null or error_message is null),
+  check (error_code is null or error_message is not null)
 );
 -- At most one unfinished ingestion per project: neither completed nor failed.
 create unique index ingestion_progress_one_unfinished_key on public.ingestion_progress (project_id)
@@ -630,6 +637,111 @@ create trigger project_repositories_count after insert or delete on public.proje
   for each row execute function app.count_project_children();
 create trigger project_files_count after insert or delete on public.project_files
   for each row execute function app.count_project_children();
+
+-- Ingestion progress only moves forward, and a finished ingestion is final.
+-- The project follows: processing while it runs, active with its token totals
+-- and time when it completes, error when it fails.
+create function app.guard_ingestion_progress() returns trigger
+  language plpgsql
+  set search_path = ''
+  as $$
+begin
+  if old.completed_at is not null or old.error_message is not null then
+    raise exception 'this ingestion has finished and cannot change' using errcode = '55000';
+  end if;
+  if new.phase < old.phase then
+    raise exception 'ingestion phases only move forward (% -> %)', old.phase, new.phase using errcode = '55000';
+  end if;
+  if new.project_id <> old.project_id or new.organization_id <> old.organization_id or new.started_at <> old.started_at then
+    raise exception 'an ingestion cannot move' using errcode = '23514';
+  end if;
+  if new.completed_at is not null then
+    new.progress_percent := 100;
+  end if;
+  return new;
+end
+$$;
+create trigger ingestion_progress_guard before update on public.ingestion_progress
+  for each row execute function app.guard_ingestion_progress();
+
+create function app.project_follows_ingestion() returns trigger
+  language plpgsql security definer
+  set search_path = ''
+  as $$
+begin
+  if tg_op = 'INSERT' then
+    update public.projects set status = 'processing' where id = new.project_id;
+  elsif new.completed_at is not null and old.completed_at is null then
+    update public.projects
+    set status = 'active',
+        original_tokens = coalesce(new.original_tokens, original_tokens),
+        optimized_tokens = coalesce(new.optimized_tokens, optimized_tokens),
+        ingestion_time_seconds = greatest(0, round(extract(epoch from new.completed_at - new.started_at)))::integer
+    where id = new.project_id;
+  elsif new.error_message is not null and old.error_message is null then
+    update public.projects set status = 'error' where id = new.project_id;
+  end if;
+  return null;
+end
+$$;
+create trigger ingestion_progress_project_status after insert or update on public.ingestion_progress
+  for each row execute function app.project_follows_ingestion();
+
+-- Accepting an invitation: the invitee is not a member yet, so row level
+-- security hides the invitation from them; this function checks the token's
+-- hash, the state and the caller's email, then makes them a member of the
+-- organization (if needed) and of the project. Returns the outcome, which the
+-- API turns into a response; only 'accepted' changes anything.
+create function app.accept_project_invitation(p_token_hash bytea)
+  returns table (outcome text, project_id uuid, organization_id uuid, member_id uuid)
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_user uuid := auth.uid();
+  v_email text := lower(auth.email());
+  v_invitation public.project_invitations;
+  v_profile public.profiles;
+  v_member uuid;
+begin
+  select * into v_invitation from public.project_invitations i where i.token_hash = p_token_hash for update;
+  if not found then
+    return query select 'not_found', null::uuid, null::uuid, null::uuid;
+    return;
+  end if;
+  if v_invitation.status = 'cancelled' then
+    return query select 'cancelled', v_invitation.project_id, null::uuid, null::uuid;
+    return;
+  end if;
+  if v_invitation.status = 'accepted' then
+    return query select 'used', v_invitation.project_id, null::uuid, null::uuid;
+    return;
+  end if;
+  if v_invitation.status = 'expired' or v_invitation.expires_at <= now() then
+    return query select 'expired', v_invitation.project_id, null::uuid, null::uuid;
+    return;
+  end if;
+  if v_user is null or v_email is distinct from lower(v_invitation.email) then
+    return query select 'email_mismatch', v_invitation.project_id, null::uuid, null::uuid;
+    return;
+  end if;
+  select * into v_profile from public.profiles p where p.id = v_user;
+
+  insert into public.organization_members (organization_id, user_id, role)
+    values (v_invitation.organization_id, v_user, 'member')
+    on conflict do nothing;
+  insert into public.project_members as pm
+      (project_id, organization_id, user_id, email, name, avatar_url, role, invited_at, accepted_at)
+    values (v_invitation.project_id, v_invitation.organization_id, v_user, v_profile.email, v_profile.full_name,
+            v_profile.avatar_url, v_invitation.role, v_invitation.created_at, now())
+    on conflict (project_id, user_id) do update set accepted_at = coalesce(pm.accepted_at, now())
+    returning pm.id into v_member;
+  update public.project_invitations
+    set status = 'accepted', accepted_by = v_user, accepted_at = now()
+    where id = v_invitation.id;
+  return query select 'accepted', v_invitation.project_id, v_invitation.organization_id, v_member;
+end
+$$;
 
 alter table public.projects enable row level security;
 alter table public.projects force row level security;

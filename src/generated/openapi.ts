@@ -169,7 +169,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** One project */
+        /**
+         * One project, optionally with its relations
+         * @description `include` adds relations in the same call (one query each, never one per row).
+         */
         get: operations["getProject"];
         put?: never;
         post?: never;
@@ -185,6 +188,441 @@ export interface paths {
          * @description The creator, project admins and managers, and the organization's owners and admins may edit. Send only the fields to change.
          */
         patch: operations["updateProject"];
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/stats": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Figures of a project
+         * @description Repository and file counts, bytes and tokens, members by role, and the last and current ingestion.
+         */
+        get: operations["getProjectStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/repositories/validate-url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a repository URL without storing anything
+         * @description Well-formed http(s) URL, provider recognised from the host (github, gitlab, bitbucket, azure), owner and repository extracted. No network call is made.
+         */
+        post: operations["validateRepositoryUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/repositories": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** Repositories of a project */
+        get: operations["listRepositories"];
+        put?: never;
+        /**
+         * Connect a repository
+         * @description Provider and name are taken from the URL when not given. The same URL and branch twice is a 409. Editors only.
+         */
+        post: operations["createRepository"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/repositories/{repositoryId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The repository's id. */
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        /** One repository */
+        get: operations["getRepository"];
+        put?: never;
+        post?: never;
+        /** Disconnect a repository */
+        delete: operations["deleteRepository"];
+        options?: never;
+        head?: never;
+        /** Change a repository */
+        patch: operations["updateRepository"];
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/members": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** Members of a project */
+        get: operations["listProjectMembers"];
+        put?: never;
+        /**
+         * Add an existing user
+         * @description By userId or email (exactly one), a member of the project's organization. People without an account, or outside the organization, are invited instead. Editors only.
+         */
+        post: operations["addProjectMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/members/{memberId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The membership's id. */
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member
+         * @description Project admins, the creator, and organization owners and admins. The creator cannot be removed.
+         */
+        delete: operations["removeProjectMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role or notifications
+         * @description Editors change anything; a member may change their own notification settings. The creator cannot be demoted.
+         */
+        patch: operations["updateProjectMember"];
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/invitations": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Pending invitations of a project
+         * @description Editors only. Expired invitations are not listed.
+         */
+        get: operations["listInvitations"];
+        put?: never;
+        /**
+         * Invite people by email
+         * @description Each address succeeds or fails on its own. An address that is already a member or already invited is
+         *     reported, not duplicated. Each new invitation's token is in the response, once: send it to the invitee.
+         *     Tokens are stored only as a hash and expire (7 days unless `expiresInDays` says otherwise). Editors only.
+         */
+        post: operations["createInvitations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/invitations/{invitationId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The invitation's id. */
+                invitationId: components["parameters"]["InvitationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel a pending invitation */
+        delete: operations["cancelInvitation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/invitations/{invitationId}/resend": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The invitation's id. */
+                invitationId: components["parameters"]["InvitationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renew an invitation's token and expiry
+         * @description The old token stops working; the new one is in the response, once. Works for pending and expired invitations.
+         */
+        post: operations["resendInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation
+         * @description The signed-in user whose email matches the invitation becomes a member of the project with the invited role
+         *     (and a member of its organization). Unknown tokens 404; expired, cancelled or used ones 410; another
+         *     user's invitation 403.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/ingestions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** Ingestion history of a project */
+        get: operations["listIngestions"];
+        put?: never;
+        /**
+         * Start an ingestion
+         * @description The project becomes `processing`. 409 while another ingestion of the project is unfinished. Editors only.
+         */
+        post: operations["startIngestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/ingestions/current": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** The unfinished ingestion, if any */
+        get: operations["getCurrentIngestion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/ingestions/{ingestionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The ingestion's id. */
+                ingestionId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Report progress (ingestion workers only)
+         * @description Needs a `service_role` token. Phases only move forward; `progressPercent` stays within 0-100; metrics given
+         *     replace those counters. `completed: true` finishes it (the project becomes `active` with the token totals and
+         *     the time taken); `error` fails it (the project becomes `error`). A finished ingestion is final (409).
+         */
+        patch: operations["reportIngestionProgress"];
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/files": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** Files of a project */
+        get: operations["listProjectFiles"];
+        put?: never;
+        /**
+         * Register a file's metadata
+         * @description The content lives in storage under `storageKey`; this records where, its size and SHA-256. A path is unique per project (409). Editors only.
+         */
+        post: operations["registerProjectFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/files/{fileId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The file's id. */
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        /** One file */
+        get: operations["getProjectFile"];
+        put?: never;
+        post?: never;
+        /** Remove a file's record */
+        delete: operations["deleteProjectFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -424,6 +862,355 @@ export interface components {
             /** @description Why the name cannot be used; empty when it can. */
             reasons: string[];
         };
+        /** @enum {string} */
+        GitProvider: "github" | "gitlab" | "bitbucket" | "azure";
+        /** @enum {string} */
+        RepositoryStatus: "pending" | "connected" | "syncing" | "error";
+        /**
+         * @description admin and manager edit the project; developer works in it; viewer and auditor only read.
+         * @enum {string}
+         */
+        ProjectMemberRole: "admin" | "manager" | "developer" | "viewer" | "auditor";
+        /**
+         * @description In order; an ingestion only moves forward through them.
+         * @enum {string}
+         */
+        IngestionPhase: "repository_fetch" | "parsing" | "chunking" | "optimization" | "indexing";
+        /** @enum {string} */
+        IngestionStatus: "running" | "completed" | "failed";
+        /** @enum {string} */
+        InvitationStatus: "pending" | "accepted" | "expired" | "cancelled";
+        /**
+         * @example {
+         *       "id": "7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+         *       "projectId": "0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99",
+         *       "provider": "github",
+         *       "repositoryUrl": "https://github.com/acme/payments-api",
+         *       "repositoryName": "acme/payments-api",
+         *       "branch": "main",
+         *       "status": "pending",
+         *       "lastSyncAt": null,
+         *       "lastCommitHash": null,
+         *       "fileCount": 0,
+         *       "includePaths": [],
+         *       "excludePaths": [
+         *         "vendor/**"
+         *       ],
+         *       "createdAt": "2026-01-05T09:30:00.000Z",
+         *       "updatedAt": "2026-01-05T09:30:00.000Z"
+         *     }
+         */
+        Repository: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            projectId: string;
+            provider: components["schemas"]["GitProvider"];
+            repositoryUrl: string;
+            repositoryName: string;
+            branch: string;
+            status: components["schemas"]["RepositoryStatus"];
+            /** Format: date-time */
+            lastSyncAt: string | null;
+            lastCommitHash: string | null;
+            fileCount: number;
+            includePaths: string[];
+            excludePaths: string[];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        RepositoryCreate: {
+            repositoryUrl: string;
+            provider?: components["schemas"]["GitProvider"];
+            repositoryName?: string;
+            branch?: string;
+            includePaths?: components["schemas"]["PathPatterns"];
+            excludePaths?: components["schemas"]["PathPatterns"];
+        };
+        RepositoryUpdate: {
+            repositoryName?: string;
+            branch?: string;
+            status?: components["schemas"]["RepositoryStatus"];
+            /** Format: date-time */
+            lastSyncAt?: string | null;
+            lastCommitHash?: string | null;
+            fileCount?: number;
+            includePaths?: components["schemas"]["PathPatterns"];
+            excludePaths?: components["schemas"]["PathPatterns"];
+        };
+        /** @description Glob patterns relative to the repository root. */
+        PathPatterns: string[];
+        RepositoryPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Repository"][];
+        };
+        RepositoryUrlCheck: {
+            /** @description Any text; it is judged, not rejected. */
+            url: string;
+        };
+        RepositoryUrlVerdict: {
+            url: string;
+            valid: boolean;
+            provider: components["schemas"]["GitProvider"] | null;
+            /** @description The owner, group path or, for Azure DevOps, organization/project. */
+            owner: string | null;
+            repository: string | null;
+            /** @description https URL without credentials, query or .git suffix. */
+            normalizedUrl: string | null;
+            /** @description Why the URL cannot be used; null when valid. */
+            reason: string | null;
+        };
+        ProjectMember: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            projectId: string;
+            /** Format: uuid */
+            userId: string;
+            /** Format: email */
+            email: string;
+            name: string | null;
+            avatarUrl: string | null;
+            role: components["schemas"]["ProjectMemberRole"];
+            notifyOnIngestion: boolean;
+            notifyOnError: boolean;
+            notifyOnTeamChanges: boolean;
+            /** Format: date-time */
+            invitedAt: string;
+            /** Format: date-time */
+            acceptedAt: string | null;
+            /** Format: date-time */
+            lastActiveAt: string | null;
+            /** @description The project's creator can be neither removed nor demoted. */
+            isCreator: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description Exactly one of userId and email. */
+        ProjectMemberCreate: {
+            /** Format: uuid */
+            userId?: string;
+            /** Format: email */
+            email?: string;
+            role?: components["schemas"]["ProjectMemberRole"];
+        };
+        ProjectMemberUpdate: {
+            role?: components["schemas"]["ProjectMemberRole"];
+            notifyOnIngestion?: boolean;
+            notifyOnError?: boolean;
+            notifyOnTeamChanges?: boolean;
+        };
+        ProjectMemberPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["ProjectMember"][];
+        };
+        Invitation: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            projectId: string;
+            /** Format: email */
+            email: string;
+            role: components["schemas"]["ProjectMemberRole"];
+            message: string | null;
+            status: components["schemas"]["InvitationStatus"];
+            /** Format: uuid */
+            invitedBy: string | null;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: date-time */
+            acceptedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        InvitationCreate: {
+            /** @description Each address is judged on its own; a malformed one is reported, not fatal. */
+            emails: string[];
+            role?: components["schemas"]["ProjectMemberRole"];
+            message?: string;
+            /** @default 7 */
+            expiresInDays: number;
+        };
+        InvitationResult: {
+            email: string;
+            /** @enum {string} */
+            outcome: "invited" | "already_member" | "already_invited" | "invalid_email";
+            detail?: string;
+            invitation?: components["schemas"]["Invitation"];
+            /** @description Shown once; only its hash is stored. */
+            token?: string;
+        };
+        InvitationBatch: {
+            results: components["schemas"]["InvitationResult"][];
+        };
+        InvitationWithToken: {
+            invitation: components["schemas"]["Invitation"];
+            /** @description Shown once; only its hash is stored. */
+            token: string;
+        };
+        InvitationAccept: {
+            token: string;
+        };
+        InvitationAcceptance: {
+            /** Format: uuid */
+            projectId: string;
+            /**
+             * Format: uuid
+             * @description Send it as X-Organization-Id to work in the project.
+             */
+            organizationId: string;
+            member: components["schemas"]["ProjectMember"];
+        };
+        InvitationPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Invitation"][];
+        };
+        IngestionMetrics: {
+            filesProcessed: number;
+            totalFiles: number;
+            tokensProcessed: number;
+            bytesProcessed: number;
+            chunksCreated: number;
+            errorsEncountered: number;
+        };
+        IngestionMetricsUpdate: {
+            filesProcessed?: number;
+            totalFiles?: number;
+            tokensProcessed?: number;
+            bytesProcessed?: number;
+            chunksCreated?: number;
+            errorsEncountered?: number;
+        };
+        Ingestion: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            projectId: string;
+            status: components["schemas"]["IngestionStatus"];
+            phase: components["schemas"]["IngestionPhase"];
+            progressPercent: number;
+            message: string | null;
+            metrics: components["schemas"]["IngestionMetrics"];
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            estimatedCompletionAt: string | null;
+            /** Format: date-time */
+            completedAt: string | null;
+            errorMessage: string | null;
+            errorCode: string | null;
+            originalTokens: number | null;
+            optimizedTokens: number | null;
+            /** Format: uuid */
+            startedBy: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        IngestionStart: {
+            message?: string;
+        };
+        IngestionUpdate: {
+            phase?: components["schemas"]["IngestionPhase"];
+            progressPercent?: number;
+            message?: string | null;
+            metrics?: components["schemas"]["IngestionMetricsUpdate"];
+            /** Format: date-time */
+            estimatedCompletionAt?: string | null;
+            /**
+             * @description Finishes the ingestion successfully.
+             * @enum {boolean}
+             */
+            completed?: true;
+            originalTokens?: number;
+            optimizedTokens?: number;
+            /** @description Fails the ingestion. */
+            error?: {
+                message: string;
+                code?: string;
+            };
+        };
+        IngestionPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Ingestion"][];
+        };
+        ProjectFile: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            projectId: string;
+            name: string;
+            path: string;
+            mimeType: string;
+            sizeBytes: number;
+            /** @description SHA-256 of the content, lowercase hex. */
+            checksum: string;
+            storageKey: string;
+            storageProvider: string;
+            processed: boolean;
+            /** Format: date-time */
+            processedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ProjectFileCreate: {
+            name: string;
+            path: string;
+            mimeType: string;
+            sizeBytes: number;
+            /** @description SHA-256 hex; stored lowercase. */
+            checksum: string;
+            storageKey: string;
+            /** @default local */
+            storageProvider: string;
+        };
+        ProjectFilePage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["ProjectFile"][];
+        };
+        /** @description A project with the relations asked for in `include` (at most 100 repositories and members; use the lists for more). */
+        ProjectDetail: components["schemas"]["Project"] & {
+            repositories?: components["schemas"]["Repository"][];
+            members?: components["schemas"]["ProjectMember"][];
+            /** @description The current (unfinished) ingestion, else the latest, else null. */
+            ingestion?: components["schemas"]["Ingestion"] | null;
+        };
+        ProjectStats: {
+            /** Format: uuid */
+            projectId: string;
+            repositories: {
+                total: number;
+                byStatus: {
+                    pending: number;
+                    connected: number;
+                    syncing: number;
+                    error: number;
+                };
+            };
+            files: {
+                total: number;
+                processed: number;
+                totalBytes: number;
+            };
+            tokens: {
+                original: number;
+                optimized: number;
+            };
+            members: {
+                total: number;
+                byRole: {
+                    admin: number;
+                    manager: number;
+                    developer: number;
+                    viewer: number;
+                    auditor: number;
+                };
+            };
+            /** @description The most recent finished ingestion. */
+            lastIngestion: components["schemas"]["Ingestion"] | null;
+            /** @description The unfinished ingestion, if any. */
+            currentIngestion: components["schemas"]["Ingestion"] | null;
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` lists each field. */
@@ -535,6 +1322,23 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description It existed but can no longer be used (an expired, cancelled or used invitation). */
+        Gone: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/gone",
+                 *       "title": "Gone",
+                 *       "status": 410,
+                 *       "detail": "This invitation has expired; ask for a new one."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The database is unreachable or too slow; retry after the given delay. */
         ServiceUnavailable: {
             headers: {
@@ -572,6 +1376,8 @@ export interface components {
          * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
          */
         ProjectId: string;
+        /** @description The invitation's id. */
+        InvitationId: string;
         /** @description Page number, from 1. */
         Page: number;
         /** @description Items per page. */
@@ -957,7 +1763,17 @@ export interface operations {
     };
     getProject: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Relations to embed, comma-separated: repositories, members, ingestion.
+                 * @example [
+                 *       "repositories",
+                 *       "members",
+                 *       "ingestion"
+                 *     ]
+                 */
+                include?: ("repositories" | "members" | "ingestion")[];
+            };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
@@ -979,7 +1795,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Project"];
+                    "application/json": components["schemas"]["ProjectDetail"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1065,6 +1881,1016 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getProjectStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    validateRepositoryUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://github.com/acme/payments-api.git"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RepositoryUrlCheck"];
+            };
+        };
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "url": "https://github.com/acme/payments-api.git",
+                     *       "valid": true,
+                     *       "provider": "github",
+                     *       "owner": "acme",
+                     *       "repository": "payments-api",
+                     *       "normalizedUrl": "https://github.com/acme/payments-api",
+                     *       "reason": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RepositoryUrlVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listRepositories: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only repositories in this status. */
+                status?: components["schemas"]["RepositoryStatus"];
+                /** @description Only repositories of this provider. */
+                provider?: components["schemas"]["GitProvider"];
+                /** @description Sort key; a leading `-` sorts descending. */
+                sort?: "createdAt" | "-createdAt" | "repositoryName" | "-repositoryName";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of repositories. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createRepository: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "repositoryUrl": "https://github.com/acme/payments-api",
+                 *       "branch": "main",
+                 *       "excludePaths": [
+                 *         "vendor/**"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RepositoryCreate"];
+            };
+        };
+        responses: {
+            /** @description Connected. */
+            201: {
+                headers: {
+                    /** @description URL of the new repository. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Repository"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getRepository: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The repository's id. */
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The repository. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Repository"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteRepository: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The repository's id. */
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disconnected. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateRepository: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The repository's id. */
+                repositoryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "branch": "develop",
+                 *       "includePaths": [
+                 *         "src/**"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RepositoryUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed repository. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Repository"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listProjectMembers: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only members with this role. */
+                role?: components["schemas"]["ProjectMemberRole"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of members, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectMemberPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addProjectMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "bob@acme.test",
+                 *       "role": "developer"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProjectMemberCreate"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    removeProjectMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The membership's id. */
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateProjectMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The membership's id. */
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "notifyOnIngestion": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProjectMemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed membership. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listInvitations: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of pending invitations, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createInvitations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "emails": [
+                 *         "dana@example.com",
+                 *         "erin@example.com"
+                 *       ],
+                 *       "role": "developer",
+                 *       "message": "Welcome aboard!"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description One result per address, in the order sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationBatch"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The invitation's id. */
+                invitationId: components["parameters"]["InvitationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled; its token no longer works. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resendInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The invitation's id. */
+                invitationId: components["parameters"]["InvitationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The renewed invitation and its new token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationWithToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "inv_3q2z0kq8y1b6h2m4n5p7r9t0v2w4x6z8"
+                 *     }
+                 */
+                "application/json": components["schemas"]["InvitationAccept"];
+            };
+        };
+        responses: {
+            /** @description Accepted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationAcceptance"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            410: components["responses"]["Gone"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listIngestions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of ingestions, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    startIngestion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "message": "Nightly re-index"
+                 *     }
+                 */
+                "application/json": components["schemas"]["IngestionStart"];
+            };
+        };
+        responses: {
+            /** @description Started. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ingestion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getCurrentIngestion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ingestion that is running. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ingestion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    reportIngestionProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The ingestion's id. */
+                ingestionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "phase": "chunking",
+                 *       "progressPercent": 55,
+                 *       "message": "Chunking 1,204 files",
+                 *       "metrics": {
+                 *         "filesProcessed": 1204,
+                 *         "totalFiles": 2100
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["IngestionUpdate"];
+            };
+        };
+        responses: {
+            /** @description The ingestion as it now stands. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ingestion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listProjectFiles: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /**
+                 * @description Only files of this media type.
+                 * @example text/markdown
+                 */
+                mimeType?: string;
+                /** @description Only processed (true) or unprocessed (false) files. */
+                processed?: boolean;
+                /**
+                 * @description Only files whose path starts with this text.
+                 * @example docs/
+                 */
+                pathPrefix?: string;
+                /** @description Sort key; a leading `-` sorts descending. */
+                sort?: "path" | "-path" | "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of files. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectFilePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    registerProjectFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "README.md",
+                 *       "path": "docs/README.md",
+                 *       "mimeType": "text/markdown",
+                 *       "sizeBytes": 4096,
+                 *       "checksum": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                 *       "storageKey": "projects/payments/docs/README.md"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProjectFileCreate"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectFile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getProjectFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The file's id. */
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectFile"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteProjectFile: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The file's id. */
+                fileId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };

@@ -4,11 +4,16 @@ import { bearerAuthHandler } from '../auth/identity';
 import { healthRouter } from '../health/routes';
 import { meRouter } from '../me/routes';
 import { organizationsRouter } from '../organizations/routes';
+import { filesRouter } from '../projects/files/routes';
+import { ingestionsRouter } from '../projects/ingestions/routes';
+import { invitationsRouter } from '../projects/invitations/routes';
+import { membersRouter } from '../projects/members/routes';
+import { repositoriesRouter } from '../projects/repositories/routes';
 import { projectsRouter } from '../projects/routes';
 import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
-import { errorHandler } from './problems';
+import { errorHandler, problems } from './problems';
 import { memoizeValidatorRouteRegexes } from './route-regex-cache';
 
 /** Assembles the API: contract validation first, then the domain routers, then the one error handler. */
@@ -56,7 +61,14 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', meRouter(inTransaction));
   app.use('/api/v1', organizationsRouter(inTransaction));
   app.use('/api/v1', projectsRouter(inTransaction));
+  app.use('/api/v1', repositoriesRouter(inTransaction));
+  app.use('/api/v1', membersRouter(inTransaction));
+  app.use('/api/v1', invitationsRouter(inTransaction));
+  app.use('/api/v1', ingestionsRouter(inTransaction));
+  app.use('/api/v1', filesRouter(inTransaction));
 
+  // In the contract but answered by no handler: still a problem document, never Express's HTML page.
+  app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
   app.use(errorHandler);
   return app;
 }

@@ -11,6 +11,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
@@ -50,6 +51,7 @@ export const problems = {
   forbidden: (detail: string) => new Problem(403, 'forbidden', detail),
   notFound: (detail: string) => new Problem(404, 'not-found', detail),
   conflict: (detail: string, errors?: FieldError[]) => new Problem(409, 'conflict', detail, errors),
+  gone: (detail: string) => new Problem(410, 'gone', detail),
   unprocessable: (detail: string, errors?: FieldError[]) => new Problem(422, 'unprocessable', detail, errors),
   unavailable: (detail: string) => new Problem(503, 'unavailable', detail, undefined, { 'Retry-After': '5' }),
 };
@@ -65,6 +67,20 @@ const CONSTRAINT_MESSAGES: Record<string, { status: number; detail: string; fiel
     status: 409,
     detail: 'A project with this name already exists in this organization (names are compared case-insensitively).',
     field: '/body/name',
+  },
+  project_repositories_project_id_repository_url_branch_key: {
+    status: 409,
+    detail: 'This repository and branch are already connected to the project.',
+    field: '/body/repositoryUrl',
+  },
+  project_members_project_id_user_id_key: { status: 409, detail: 'This user is already a member of the project.' },
+  project_members_project_email_key: { status: 409, detail: 'Someone with this email is already a member of the project.' },
+  project_invitations_pending_email_key: { status: 409, detail: 'This address already has a pending invitation to the project.' },
+  ingestion_progress_one_unfinished_key: { status: 409, detail: 'An ingestion of this project is still unfinished.' },
+  project_files_project_id_path_key: {
+    status: 409,
+    detail: 'A file with this path is already registered in the project.',
+    field: '/body/path',
   },
 };
 
@@ -116,6 +132,9 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     case '2202E':
     case '22023':
       return problems.unprocessable('A value has the wrong form or is out of range.');
+    case '55000':
+      // Raised by our own triggers for a state that forbids the change; their messages are written for clients.
+      return problems.conflict(message);
     case '42501':
       return problems.forbidden('You are not allowed to do this.');
     case '40001':

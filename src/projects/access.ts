@@ -1,0 +1,54 @@
+import type { RequestTransaction } from '../db/transaction';
+import { requireOrganization } from '../db/transaction';
+import { problems } from '../http/problems';
+
+export interface ProjectAccess {
+  projectId: string;
+  organizationId: string;
+  creatorId: string;
+  /** Creator, project admin/manager, organization owner/admin. */
+  canEdit: boolean;
+  /** Creator, project admin, organization owner/admin. */
+  canRemoveMembers: boolean;
+}
+
+export const PROJECT_NOT_FOUND = 'There is no such project, or you may not see it.';
+
+/**
+ * The project as the caller may see it, in one query: row level security
+ * decides whether it exists for them (else 404), and the same helpers the
+ * policies use say what they may do with it, so handlers can answer 403
+ * before trying a write that the database would refuse anyway.
+ */
+export async function loadProjectAccess(tx: RequestTransaction, projectId: string): Promise<ProjectAccess> {
+  requireOrganization(tx);
+  const found = await tx.query<{
+    id: string;
+    organization_id: string;
+    user_id: string;
+    can_edit: boolean;
+    can_remove_members: boolean;
+  }>(
+    `select p.id, p.organization_id, p.user_id,
+            app.can_edit_project(p.id) as can_edit,
+            app.can_remove_project_members(p.id) as can_remove_members
+     from public.projects p where p.id = $1`,
+    [projectId],
+  );
+  const row = found.rows[0];
+  if (!row) throw problems.notFound(PROJECT_NOT_FOUND);
+  return {
+    projectId: row.id,
+    organizationId: row.organization_id,
+    creatorId: row.user_id,
+    canEdit: row.can_edit,
+    canRemoveMembers: row.can_remove_members,
+  };
+}
+
+/** 403 unless the caller may edit the project. */
+export function requireEditor(access: ProjectAccess, what = 'change this project'): void {
+  if (!access.canEdit) {
+    throw problems.forbidden(`Only the creator, project admins and managers, and organization owners and admins may ${what}.`);
+  }
+}

@@ -1,0 +1,7 @@
+import express, { type Router } from 'express';
+import type { RunInTransaction } from '../../http/context';
+
+export function repositoriesRouter(_inTransaction: RunInTransaction): Router {
+  const router = express.Router();
+  return router;
+}
