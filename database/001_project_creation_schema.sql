@@ -734,7 +734,8 @@ begin
       (project_id, organization_id, user_id, email, name, avatar_url, role, invited_at, accepted_at)
     values (v_invitation.project_id, v_invitation.organization_id, v_user, v_profile.email, v_profile.full_name,
             v_profile.avatar_url, v_invitation.role, v_invitation.created_at, now())
-    on conflict (project_id, user_id) do update set accepted_at = coalesce(pm.accepted_at, now())
+    on conflict on constraint project_members_project_id_user_id_key
+      do update set accepted_at = coalesce(pm.accepted_at, now())
     returning pm.id into v_member;
   update public.project_invitations
     set status = 'accepted', accepted_by = v_user, accepted_at = now()

@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import type { operations } from '../generated/openapi';
+import { refuseHiddenWrite } from '../db/refused-writes';
 import { requireUser } from '../db/transaction';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
@@ -72,10 +73,10 @@ export function organizationsRouter(inTransaction: RunInTransaction): Router {
         [req.params.organizationId, requireUser(tx), body.name ?? null],
       );
       if (updated.rowCount === 0) {
-        // Row level security hid the row from the update: tell "may not" from "does not exist".
-        const visible = await tx.query('select 1 from public.organizations where id = $1', [req.params.organizationId]);
-        if (visible.rowCount === 0) throw problems.notFound(NOT_FOUND);
-        throw problems.forbidden('Only owners and admins of the organization may change it.');
+        return refuseHiddenWrite(tx, 'organization', req.params.organizationId, {
+          notFound: NOT_FOUND,
+          forbidden: 'Only owners and admins of the organization may change it.',
+        });
       }
       return toOrganization(updated.rows[0]!);
     });

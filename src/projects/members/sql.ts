@@ -1,0 +1,137 @@
+import type { components, operations } from '../../generated/openapi';
+import type { PageQuery, PageRequest } from '../../http/pagination';
+
+export type ProjectMember = components['schemas']['ProjectMember'];
+export type ProjectMemberRole = components['schemas']['ProjectMemberRole'];
+
+export interface ProjectMemberRow {
+  id: string;
+  project_id: string;
+  user_id: string;
+  email: string;
+  name: string | null;
+  avatar_url: string | null;
+  role: ProjectMemberRole;
+  notify_on_ingestion: boolean;
+  notify_on_error: boolean;
+  notify_on_team_changes: boolean;
+  invited_at: string;
+  accepted_at: string | null;
+  last_active_at: string | null;
+  is_creator: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * A membership `pm` joined to its project `p` (for is_creator), e.g.
+ * `select ${PROJECT_MEMBER_COLUMNS} from public.project_members pm
+ *  join public.projects p on p.id = pm.project_id where pm.project_id = $1`.
+ */
+export const PROJECT_MEMBER_COLUMNS = `pm.id, pm.project_id, pm.user_id, pm.email, pm.name, pm.avatar_url, pm.role,
+  pm.notify_on_ingestion, pm.notify_on_error, pm.notify_on_team_changes,
+  pm.invited_at, pm.accepted_at, pm.last_active_at, (pm.user_id = p.user_id) as is_creator,
+  pm.created_at, pm.updated_at`;
+
+/** The same FROM every member read uses, so `p` is always the membership's own project. */
+export const PROJECT_MEMBER_FROM = 'public.project_members pm join public.projects p on p.id = pm.project_id';
+
+export function toProjectMember(row: ProjectMemberRow): ProjectMember {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    userId: row.user_id,
+    email: row.email,
+    name: row.name,
+    avatarUrl: row.avatar_url,
+    role: row.role,
+    notifyOnIngestion: row.notify_on_ingestion,
+    notifyOnError: row.notify_on_error,
+    notifyOnTeamChanges: row.notify_on_team_changes,
+    invitedAt: row.invited_at,
+    acceptedAt: row.accepted_at,
+    lastActiveAt: row.last_active_at,
+    isCreator: row.is_creator,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Request fields of a membership update, and the column each lands in. */
+export const WRITABLE_MEMBER_FIELDS = {
+  role: 'role',
+  notifyOnIngestion: 'notify_on_ingestion',
+  notifyOnError: 'notify_on_error',
+  notifyOnTeamChanges: 'notify_on_team_changes',
+} as const satisfies Partial<Record<keyof ProjectMember, keyof ProjectMemberRow>>;
+
+/** Fields a member who does not edit the project may still change on their own membership. */
+export const SELF_SERVICE_MEMBER_FIELDS: ReadonlySet<string> = new Set([
+  'notifyOnIngestion',
+  'notifyOnError',
+  'notifyOnTeamChanges',
+]);
+
+export const MEMBER_BY_ID = `select ${PROJECT_MEMBER_COLUMNS} from ${PROJECT_MEMBER_FROM} where pm.id = $1 and pm.project_id = $2`;
+
+/** Who a membership belongs to, to decide who may change it. */
+export const MEMBER_OWNER = 'select pm.user_id, pm.role from public.project_members pm where pm.id = $1 and pm.project_id = $2';
+
+/**
+ * A person the caller may add: a member of the project's organization, by id
+ * or by email (case-insensitively). organization_members is readable by the
+ * organization's members and profiles by people sharing an organization, so
+ * anyone else simply is not found.
+ */
+export const ORGANIZATION_PERSON = `select pr.id, pr.email, pr.full_name, pr.avatar_url
+  from public.organization_members om
+  join public.profiles pr on pr.id = om.user_id
+  where om.organization_id = $1
+    and ($2::uuid is null or pr.id = $2::uuid)
+    and ($3::text is null or lower(pr.email) = lower($3::text))`;
+
+export interface OrganizationPersonRow {
+  id: string;
+  email: string;
+  full_name: string | null;
+  avatar_url: string | null;
+}
+
+/** Adds an accepted membership and reads it back with is_creator. */
+export const INSERT_MEMBER = `with pm as (
+    insert into public.project_members (project_id, user_id, email, name, avatar_url, role, accepted_at)
+    values ($1, $2, $3, $4, $5, $6, now())
+    returning *
+  )
+  select ${PROJECT_MEMBER_COLUMNS} from pm join public.projects p on p.id = pm.project_id`;
+
+/** An UPDATE of the given assignments ($1 member id, $2 project id), read back with is_creator. */
+export function updateMemberSql(assignments: string[]): string {
+  return `with pm as (
+    update public.project_members set ${assignments.join(', ')}
+    where id = $1 and project_id = $2
+    returning *
+  )
+  select ${PROJECT_MEMBER_COLUMNS} from pm join public.projects p on p.id = pm.project_id`;
+}
+
+export const DELETE_MEMBER = 'delete from public.project_members where id = $1 and project_id = $2';
+
+type ListQuery = NonNullable<operations['listProjectMembers']['parameters']['query']>;
+
+/** A project's members, oldest first, optionally of one role. */
+export function memberListQuery(projectId: string, filters: Pick<ListQuery, 'role'>, page: PageRequest): PageQuery<ProjectMemberRow> {
+  const params: unknown[] = [projectId];
+  const where = ['pm.project_id = $1'];
+  if (filters.role !== undefined) {
+    params.push(filters.role);
+    where.push(`pm.role = $${params.length}`);
+  }
+  return {
+    select: PROJECT_MEMBER_COLUMNS,
+    fromWhere: `${PROJECT_MEMBER_FROM} where ${where.join(' and ')}`,
+    params,
+    orderBy: 'pm.created_at asc, pm.id asc',
+    page,
+  };
+}
