@@ -758,6 +758,8 @@ alter table public.project_files enable row level security;
 alter table public.project_files force row level security;
 
 -- Every sub-select below is evaluated once per statement, not once per row.
+-- Write policies are per command (never FOR ALL): a FOR ALL policy also
+-- applies to SELECT and would add its per-row check to every read.
 create policy projects_select on public.projects for select to authenticated
   using (
     organization_id = (select app.current_organization_id())
@@ -795,27 +797,43 @@ create policy project_members_delete on public.project_members for delete to aut
 
 create policy project_repositories_select on public.project_repositories for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
-create policy project_repositories_write on public.project_repositories for all to authenticated
+create policy project_repositories_insert on public.project_repositories for insert to authenticated
+  with check (app.can_edit_project(project_id));
+create policy project_repositories_update on public.project_repositories for update to authenticated
   using (app.can_edit_project(project_id))
   with check (app.can_edit_project(project_id));
+create policy project_repositories_delete on public.project_repositories for delete to authenticated
+  using (app.can_edit_project(project_id));
 
 create policy project_invitations_select on public.project_invitations for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.can_edit_project(project_id));
-create policy project_invitations_write on public.project_invitations for all to authenticated
+create policy project_invitations_insert on public.project_invitations for insert to authenticated
+  with check (app.can_edit_project(project_id));
+create policy project_invitations_update on public.project_invitations for update to authenticated
   using (app.can_edit_project(project_id))
   with check (app.can_edit_project(project_id));
+create policy project_invitations_delete on public.project_invitations for delete to authenticated
+  using (app.can_edit_project(project_id));
 
 create policy ingestion_progress_select on public.ingestion_progress for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
-create policy ingestion_progress_write on public.ingestion_progress for all to authenticated
+create policy ingestion_progress_insert on public.ingestion_progress for insert to authenticated
+  with check (app.can_edit_project(project_id));
+create policy ingestion_progress_update on public.ingestion_progress for update to authenticated
   using (app.can_edit_project(project_id))
   with check (app.can_edit_project(project_id));
+create policy ingestion_progress_delete on public.ingestion_progress for delete to authenticated
+  using (app.can_edit_project(project_id));
 
 create policy project_files_select on public.project_files for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
-create policy project_files_write on public.project_files for all to authenticated
+create policy project_files_insert on public.project_files for insert to authenticated
+  with check (app.can_edit_project(project_id));
+create policy project_files_update on public.project_files for update to authenticated
   using (app.can_edit_project(project_id))
   with check (app.can_edit_project(project_id));
+create policy project_files_delete on public.project_files for delete to authenticated
+  using (app.can_edit_project(project_id));
 
 grant select, insert, update, delete on
   public.organizations, public.profiles, public.organization_members,

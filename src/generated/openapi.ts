@@ -2253,6 +2253,8 @@ export interface operations {
             /** @description Added. */
             201: {
                 headers: {
+                    /** @description URL of the new membership. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2808,6 +2810,8 @@ export interface operations {
             /** @description Registered. */
             201: {
                 headers: {
+                    /** @description URL of the new file record. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -49,7 +49,9 @@ export function createApp(deps: AppDeps): Express {
       // The validator resolves $refs in place; it gets its own copy.
       apiSpec: structuredClone(contract),
       validateApiSpec: false,
-      validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: true },
+      // No coercion: a number or null where the contract wants a string is a 400, not "42" or "".
+      // (Query and path parameters are still parsed to their declared types.)
+      validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: false },
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
       validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(deps.verifyToken) } },
       ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,

@@ -4,9 +4,20 @@ import { requireOrganization, requireUser, type RequestTransaction } from '../db
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
 import { problems } from '../http/problems';
-import { PROJECT_BY_ID, PROJECT_COLUMNS, projectListQuery, toProject, WRITABLE_PROJECT_FIELDS, type ProjectRow } from './sql';
+import {
+  PROJECT_COLUMNS,
+  projectDetailQuery,
+  projectListQuery,
+  toProject,
+  toProjectDetail,
+  WRITABLE_PROJECT_FIELDS,
+  type ProjectDetailRow,
+  type ProjectRow,
+} from './sql';
+import { PROJECT_STATS, toProjectStats, type ProjectStatsRow } from './stats';
 
 type ListQuery = NonNullable<operations['listProjects']['parameters']['query']>;
+type GetQuery = NonNullable<operations['getProject']['parameters']['query']>;
 type CreateBody = operations['createProject']['requestBody']['content']['application/json'];
 type UpdateBody = operations['updateProject']['requestBody']['content']['application/json'];
 type NameCheck = operations['validateProjectName']['requestBody']['content']['application/json'];
@@ -87,13 +98,26 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
   });
 
   router.get('/projects/:projectId', async (req, res) => {
+    // The validator has split the comma list into an array of known names (unknown ones are a 400).
+    const include = (req.query as GetQuery).include ?? [];
     const project = await inTransaction(req, async (tx) => {
       requireOrganization(tx);
-      const found = await tx.query<ProjectRow>(PROJECT_BY_ID, [req.params.projectId]);
+      // One statement whatever is included: each relation is a json subquery (see projectDetailQuery).
+      const found = await tx.query<ProjectDetailRow>(projectDetailQuery(include), [req.params.projectId]);
       if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
-      return toProject(found.rows[0]!);
+      return toProjectDetail(found.rows[0]!, include);
     });
     res.json(project);
+  });
+
+  router.get('/projects/:projectId/stats', async (req, res) => {
+    const stats = await inTransaction(req, async (tx) => {
+      requireOrganization(tx);
+      const found = await tx.query<ProjectStatsRow>(PROJECT_STATS, [req.params.projectId]);
+      if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
+      return toProjectStats(found.rows[0]!);
+    });
+    res.json(stats);
   });
 
   router.patch('/projects/:projectId', async (req, res) => {
