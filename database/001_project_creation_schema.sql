@@ -615,28 +615,42 @@ create trigger ingestion_progress_organization before insert on public.ingestion
 create trigger project_files_organization before insert on public.project_files
   for each row execute function app.inherit_project_organization();
 
--- Counters kept by the database. A single-row UPDATE with an increment takes
--- the row lock, so concurrent inserts and deletes never lose a count.
+-- Counters kept by the database. Statement-level triggers with transition
+-- tables: one UPDATE per statement and project, however many rows it adds or
+-- removes (a per-row trigger would update the same project row once per row,
+-- which makes bulk inserts quadratic). The UPDATE takes the row lock, so
+-- concurrent inserts and deletes never lose a count.
 create function app.count_project_children() returns trigger
   language plpgsql security definer
   set search_path = ''
   as $$
 declare
-  v_delta integer := case when tg_op = 'INSERT' then 1 else -1 end;
-  v_project uuid := case when tg_op = 'INSERT' then new.project_id else old.project_id end;
+  v_sign integer := case when tg_op = 'INSERT' then 1 else -1 end;
 begin
   if tg_table_name = 'project_repositories' then
-    update public.projects set total_repos = total_repos + v_delta where id = v_project;
+    update public.projects p set total_repos = p.total_repos + v_sign * c.n
+    from (select project_id, count(*)::integer as n from changed_rows group by project_id) c
+    where p.id = c.project_id;
   else
-    update public.projects set total_files = total_files + v_delta where id = v_project;
+    update public.projects p set total_files = p.total_files + v_sign * c.n
+    from (select project_id, count(*)::integer as n from changed_rows group by project_id) c
+    where p.id = c.project_id;
   end if;
   return null;
 end
 $$;
-create trigger project_repositories_count after insert or delete on public.project_repositories
-  for each row execute function app.count_project_children();
-create trigger project_files_count after insert or delete on public.project_files
-  for each row execute function app.count_project_children();
+create trigger project_repositories_count_added after insert on public.project_repositories
+  referencing new table as changed_rows
+  for each statement execute function app.count_project_children();
+create trigger project_repositories_count_removed after delete on public.project_repositories
+  referencing old table as changed_rows
+  for each statement execute function app.count_project_children();
+create trigger project_files_count_added after insert on public.project_files
+  referencing new table as changed_rows
+  for each statement execute function app.count_project_children();
+create trigger project_files_count_removed after delete on public.project_files
+  referencing old table as changed_rows
+  for each statement execute function app.count_project_children();
 
 -- Ingestion progress only moves forward, and a finished ingestion is final.
 -- The project follows: processing while it runs, active with its token totals
@@ -758,6 +772,9 @@ alter table public.project_files enable row level security;
 alter table public.project_files force row level security;
 
 -- Every sub-select below is evaluated once per statement, not once per row.
+-- A child row is readable when its project is: the EXISTS on public.projects
+-- runs under the projects policy itself, so the planner joins it (one index
+-- lookup) instead of calling a function for every row of a large project.
 -- Write policies are per command (never FOR ALL): a FOR ALL policy also
 -- applies to SELECT and would add its per-row check to every read.
 create policy projects_select on public.projects for select to authenticated
@@ -784,7 +801,10 @@ create policy projects_delete on public.projects for delete to authenticated
   using (app.can_delete_project(id));
 
 create policy project_members_select on public.project_members for select to authenticated
-  using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
+  using (
+    organization_id = (select app.current_organization_id())
+    and exists (select 1 from public.projects p where p.id = project_id)
+  );
 create policy project_members_insert on public.project_members for insert to authenticated
   with check (app.can_edit_project(project_id));
 create policy project_members_update on public.project_members for update to authenticated
@@ -796,7 +816,10 @@ create policy project_members_delete on public.project_members for delete to aut
   using (app.can_remove_project_members(project_id));
 
 create policy project_repositories_select on public.project_repositories for select to authenticated
-  using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
+  using (
+    organization_id = (select app.current_organization_id())
+    and exists (select 1 from public.projects p where p.id = project_id)
+  );
 create policy project_repositories_insert on public.project_repositories for insert to authenticated
   with check (app.can_edit_project(project_id));
 create policy project_repositories_update on public.project_repositories for update to authenticated
@@ -816,7 +839,10 @@ create policy project_invitations_delete on public.project_invitations for delet
   using (app.can_edit_project(project_id));
 
 create policy ingestion_progress_select on public.ingestion_progress for select to authenticated
-  using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
+  using (
+    organization_id = (select app.current_organization_id())
+    and exists (select 1 from public.projects p where p.id = project_id)
+  );
 create policy ingestion_progress_insert on public.ingestion_progress for insert to authenticated
   with check (app.can_edit_project(project_id));
 create policy ingestion_progress_update on public.ingestion_progress for update to authenticated
@@ -826,7 +852,10 @@ create policy ingestion_progress_delete on public.ingestion_progress for delete 
   using (app.can_edit_project(project_id));
 
 create policy project_files_select on public.project_files for select to authenticated
-  using (organization_id = (select app.current_organization_id()) and app.can_read_project(project_id));
+  using (
+    organization_id = (select app.current_organization_id())
+    and exists (select 1 from public.projects p where p.id = project_id)
+  );
 create policy project_files_insert on public.project_files for insert to authenticated
   with check (app.can_edit_project(project_id));
 create policy project_files_update on public.project_files for update to authenticated

@@ -184,7 +184,8 @@ describe('POST /api/v1/projects/{projectId}/ingestions', () => {
   test.each([
     ['an unknown field', { message: 'x', phase: 'indexing' }],
     ['a message that is too long', { message: 'x'.repeat(2001) }],
-    ['a message that is not text', { message: { text: 'x' } }],
+    ['a message that is not text', { message: 42 }],
+    ['a message that is an object', { message: { text: 'x' } }],
     ['a body that is not an object', [1, 2]],
   ])('400 for %s, and nothing is stored', async (_label, body) => {
     const project = await createProject();
@@ -410,6 +411,8 @@ describe('PATCH /api/v1/projects/{projectId}/ingestions/{ingestionId} (workers)'
 
   test.each([
     ['progress over 100', { progressPercent: 101 }],
+    ['progress as text', { progressPercent: '50' }],
+    ['completed as text', { completed: 'true' }],
     ['negative progress', { progressPercent: -1 }],
     ['an unknown field', { progressPercent: 10, status: 'completed' }],
     ['an unknown metric', { metrics: { linesRead: 3 } }],
