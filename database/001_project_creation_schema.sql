@@ -311,6 +311,7 @@ create table public.project_members (
 create unique index project_members_project_email_key on public.project_members (project_id, lower(email));
 create index project_members_user_idx on public.project_members (user_id, project_id);
 create index project_members_project_role_idx on public.project_members (project_id, role, created_at);
+create index project_members_project_created_idx on public.project_members (project_id, created_at, id);
 
 -- Project access, decided once here and used by every policy below.
 create function app.project_member_role(p_project_id uuid) returns public.project_member_role
@@ -532,7 +533,8 @@ create table public.project_invitations (
 -- One open invitation per address and project.
 create unique index project_invitations_pending_email_key on public.project_invitations (project_id, lower(email))
   where status = 'pending';
-create index project_invitations_project_status_idx on public.project_invitations (project_id, status, created_at);
+create index project_invitations_project_status_idx on public.project_invitations (project_id, status, created_at, id);
+create index project_invitations_project_expiry_idx on public.project_invitations (project_id, status, expires_at, id);
 create trigger project_invitations_updated_at before update on public.project_invitations
   for each row execute function app.set_updated_at();
 

@@ -2190,6 +2190,8 @@ export interface operations {
                 pageSize?: components["parameters"]["PageSize"];
                 /** @description Only members with this role. */
                 role?: components["schemas"]["ProjectMemberRole"];
+                /** @description Sort key; a leading `-` sorts descending. Email sorts case-insensitively. */
+                sort?: "createdAt" | "-createdAt" | "email" | "-email";
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
@@ -2206,7 +2208,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of members, oldest first. */
+            /** @description A page of members, oldest first unless sorted otherwise. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2361,6 +2363,8 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
+                /** @description Sort key; a leading `-` sorts descending. */
+                sort?: "createdAt" | "-createdAt" | "expiresAt" | "-expiresAt";
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
@@ -2377,7 +2381,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of pending invitations, newest first. */
+            /** @description A page of pending invitations, newest first unless sorted otherwise. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2560,6 +2564,8 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 pageSize?: components["parameters"]["PageSize"];
+                /** @description Sort key; a leading `-` sorts descending. */
+                sort?: "startedAt" | "-startedAt";
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
@@ -2576,7 +2582,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of ingestions, newest first. */
+            /** @description A page of ingestions, newest first unless sorted otherwise. */
             200: {
                 headers: {
                     [name: string]: unknown;

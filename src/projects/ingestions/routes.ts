@@ -5,7 +5,7 @@ import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
 import { problems } from '../../http/problems';
 import { loadProjectAccess, requireEditor } from '../access';
-import { INGESTION_COLUMNS, NEWEST_FIRST, toIngestion, UNFINISHED, type IngestionRow } from './sql';
+import { INGESTION_COLUMNS, INGESTION_SORTS, toIngestion, UNFINISHED, type IngestionRow } from './sql';
 
 type ListQuery = NonNullable<operations['listIngestions']['parameters']['query']>;
 type StartBody = NonNullable<operations['startIngestion']['requestBody']>['content']['application/json'];
@@ -76,7 +76,7 @@ export function ingestionsRouter(inTransaction: RunInTransaction): Router {
           // Served by ingestion_progress_project_started_idx (project_id, started_at, id), read backwards.
           fromWhere: 'public.ingestion_progress i where i.project_id = $1',
           params: [access.projectId],
-          orderBy: NEWEST_FIRST,
+          orderBy: INGESTION_SORTS[query.sort ?? '-startedAt'],
           page: pageRequest(query),
         },
         toIngestion,

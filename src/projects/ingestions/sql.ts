@@ -114,3 +114,9 @@ export function toIngestionFromJson(json: IngestionRow | null): Ingestion | null
 export const CURRENT_OR_LATEST_ORDER = `(${UNFINISHED}) desc, i.started_at desc, i.id desc`;
 /** Newest first, as the history lists them. */
 export const NEWEST_FIRST = 'i.started_at desc, i.id desc';
+
+/** The whitelisted sorts of the history, served by (project_id, started_at, id) either way. */
+export const INGESTION_SORTS = {
+  startedAt: 'i.started_at asc, i.id asc',
+  '-startedAt': NEWEST_FIRST,
+} as const;

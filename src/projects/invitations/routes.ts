@@ -85,7 +85,7 @@ export function invitationsRouter(inTransaction: RunInTransaction): Router {
     const query = req.query as ListQuery;
     const page = await inTransaction(req, async (tx) => {
       const access = await editableProject(tx, req.params.projectId, 'see invitations');
-      return paginate(tx, invitationListQuery(access.projectId, pageRequest(query)), toInvitation);
+      return paginate(tx, invitationListQuery(access.projectId, pageRequest(query), query.sort), toInvitation);
     });
     res.json(page);
   });

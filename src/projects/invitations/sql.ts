@@ -1,4 +1,4 @@
-import type { components } from '../../generated/openapi';
+import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
 
 export type Invitation = components['schemas']['Invitation'];
@@ -97,13 +97,23 @@ export interface AcceptRow {
   member_id: string | null;
 }
 
-/** A project's open invitations (pending and not yet expired), newest first. */
-export function invitationListQuery(projectId: string, page: PageRequest): PageQuery<InvitationRow> {
+type InvitationSort = NonNullable<NonNullable<operations['listInvitations']['parameters']['query']>['sort']>;
+
+/** The whitelisted sorts, each ending in a unique key so pages never overlap. */
+const INVITATION_SORTS: Record<InvitationSort, string> = {
+  createdAt: 'i.created_at asc, i.id asc',
+  '-createdAt': 'i.created_at desc, i.id desc',
+  expiresAt: 'i.expires_at asc, i.id asc',
+  '-expiresAt': 'i.expires_at desc, i.id desc',
+};
+
+/** A project's open invitations (pending and not yet expired). */
+export function invitationListQuery(projectId: string, page: PageRequest, sort: InvitationSort = '-createdAt'): PageQuery<InvitationRow> {
   return {
     select: INVITATION_COLUMNS,
     fromWhere: `public.project_invitations i where i.project_id = $1 and i.status = 'pending' and i.expires_at > now()`,
     params: [projectId],
-    orderBy: 'i.created_at desc, i.id desc',
+    orderBy: INVITATION_SORTS[sort]!,
     page,
   };
 }

@@ -119,8 +119,16 @@ export const DELETE_MEMBER = 'delete from public.project_members where id = $1 a
 
 type ListQuery = NonNullable<operations['listProjectMembers']['parameters']['query']>;
 
-/** A project's members, oldest first, optionally of one role. */
-export function memberListQuery(projectId: string, filters: Pick<ListQuery, 'role'>, page: PageRequest): PageQuery<ProjectMemberRow> {
+/** The whitelisted sorts, each ending in a unique key so pages never overlap. */
+const MEMBER_SORTS: Record<NonNullable<ListQuery['sort']>, string> = {
+  createdAt: 'pm.created_at asc, pm.id asc',
+  '-createdAt': 'pm.created_at desc, pm.id desc',
+  email: 'lower(pm.email) asc',
+  '-email': 'lower(pm.email) desc',
+};
+
+/** A project's members, optionally of one role. */
+export function memberListQuery(projectId: string, filters: Pick<ListQuery, 'role' | 'sort'>, page: PageRequest): PageQuery<ProjectMemberRow> {
   const params: unknown[] = [projectId];
   const where = ['pm.project_id = $1'];
   if (filters.role !== undefined) {
@@ -131,7 +139,7 @@ export function memberListQuery(projectId: string, filters: Pick<ListQuery, 'rol
     select: PROJECT_MEMBER_COLUMNS,
     fromWhere: `${PROJECT_MEMBER_FROM} where ${where.join(' and ')}`,
     params,
-    orderBy: 'pm.created_at asc, pm.id asc',
+    orderBy: MEMBER_SORTS[filters.sort ?? 'createdAt'],
     page,
   };
 }
