@@ -1,6 +1,8 @@
 import type { components, operations } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
 import { CURRENT_OR_LATEST_ORDER, ingestionJson, isoFromJson, toIngestionFromJson, type IngestionRow } from './ingestions/sql';
+import { PROJECT_MEMBER_COLUMNS, toProjectMember, type ProjectMemberRow } from './members/sql';
+import { REPOSITORY_COLUMNS, toRepository, type RepositoryRow } from './repositories/sql';
 
 export type Project = components['schemas']['Project'];
 export type ProjectDetail = components['schemas']['ProjectDetail'];
@@ -119,9 +121,9 @@ export function projectListQuery(organizationId: string, filters: ProjectListFil
 // for in ONE statement. Each relation is a subquery on the project row `p`
 // (one per relation, never one per row), aggregated to jsonb. Inside json the
 // pool's type parsers do not apply, so the embedded rows keep their column
-// names (to_jsonb of a select list) and go through small mappers here that
-// also put their timestamps in the API's form (isoFromJson, the same Date
-// conversion the pool uses for top-level columns).
+// names (to_jsonb of the endpoints' own select lists) and go through the
+// endpoints' own mappers once their timestamps are in the API's form
+// (isoFromJson, the same Date conversion the pool uses for top-level columns).
 // ---------------------------------------------------------------------------
 
 export const PROJECT_INCLUDES = ['repositories', 'members', 'ingestion'] as const;
@@ -130,59 +132,24 @@ export type ProjectInclude = (typeof PROJECT_INCLUDES)[number];
 /** At most this many repositories and members are embedded; the lists serve the rest. */
 export const EMBEDDED_LIMIT = 100;
 
-type Repository = components['schemas']['Repository'];
-type ProjectMember = components['schemas']['ProjectMember'];
-
-/** A repository row as embedded in a project's detail (json, so timestamps are strings with an offset). */
-interface EmbeddedRepositoryJson {
-  id: string;
-  project_id: string;
-  provider: Repository['provider'];
-  repository_url: string;
-  repository_name: string;
-  branch: string;
-  status: Repository['status'];
-  last_sync_at: string | null;
-  last_commit_hash: string | null;
-  file_count: number;
-  include_paths: string[];
-  exclude_paths: string[];
-  created_at: string;
-  updated_at: string;
-}
-
-/** A member row as embedded in a project's detail. */
-interface EmbeddedMemberJson {
-  id: string;
-  project_id: string;
-  user_id: string;
-  email: string;
-  name: string | null;
-  avatar_url: string | null;
-  role: ProjectMember['role'];
-  notify_on_ingestion: boolean;
-  notify_on_error: boolean;
-  notify_on_team_changes: boolean;
-  invited_at: string;
-  accepted_at: string | null;
-  last_active_at: string | null;
-  is_creator: boolean;
-  created_at: string;
-  updated_at: string;
+/** Embedded rows come back as json: timestamps are strings with an offset, put in the API's form here. */
+function withIsoTimestamps<Row>(json: Row, fields: readonly (keyof Row)[]): Row {
+  const row = { ...json };
+  for (const field of fields) row[field] = isoFromJson(row[field] as string | null) as Row[typeof field];
+  return row;
 }
 
 export type ProjectDetailRow = ProjectRow & {
-  repositories?: EmbeddedRepositoryJson[];
-  members?: EmbeddedMemberJson[];
+  repositories?: RepositoryRow[];
+  members?: ProjectMemberRow[];
   ingestion?: IngestionRow | null;
 };
 
 const EMBEDDED_RELATIONS: Record<ProjectInclude, string> = {
+  // The same column lists as the repository and member endpoints; `p` is the outer project row.
   repositories: `(select coalesce(jsonb_agg(to_jsonb(embedded) order by embedded.created_at, embedded.id), '[]'::jsonb)
     from (
-      select r.id, r.project_id, r.provider, r.repository_url, r.repository_name, r.branch, r.status,
-             r.last_sync_at, r.last_commit_hash, r.file_count, r.include_paths, r.exclude_paths,
-             r.created_at, r.updated_at
+      select ${REPOSITORY_COLUMNS}
       from public.project_repositories r
       where r.project_id = p.id
       order by r.created_at, r.id
@@ -190,10 +157,7 @@ const EMBEDDED_RELATIONS: Record<ProjectInclude, string> = {
     ) embedded) as repositories`,
   members: `(select coalesce(jsonb_agg(to_jsonb(embedded) order by embedded.created_at, embedded.id), '[]'::jsonb)
     from (
-      select pm.id, pm.project_id, pm.user_id, pm.email, pm.name, pm.avatar_url, pm.role,
-             pm.notify_on_ingestion, pm.notify_on_error, pm.notify_on_team_changes,
-             pm.invited_at, pm.accepted_at, pm.last_active_at, pm.user_id = p.user_id as is_creator,
-             pm.created_at, pm.updated_at
+      select ${PROJECT_MEMBER_COLUMNS}
       from public.project_members pm
       where pm.project_id = p.id
       order by pm.created_at, pm.id
@@ -209,51 +173,19 @@ export function projectDetailQuery(include: readonly ProjectInclude[]): string {
   return `select ${[PROJECT_COLUMNS, ...relations].join(',\n  ')}\nfrom public.projects p where p.id = $1`;
 }
 
-function toEmbeddedRepository(json: EmbeddedRepositoryJson): Repository {
-  return {
-    id: json.id,
-    projectId: json.project_id,
-    provider: json.provider,
-    repositoryUrl: json.repository_url,
-    repositoryName: json.repository_name,
-    branch: json.branch,
-    status: json.status,
-    lastSyncAt: isoFromJson(json.last_sync_at),
-    lastCommitHash: json.last_commit_hash,
-    fileCount: json.file_count,
-    includePaths: json.include_paths,
-    excludePaths: json.exclude_paths,
-    createdAt: isoFromJson(json.created_at)!,
-    updatedAt: isoFromJson(json.updated_at)!,
-  };
-}
-
-function toEmbeddedMember(json: EmbeddedMemberJson): ProjectMember {
-  return {
-    id: json.id,
-    projectId: json.project_id,
-    userId: json.user_id,
-    email: json.email,
-    name: json.name,
-    avatarUrl: json.avatar_url,
-    role: json.role,
-    notifyOnIngestion: json.notify_on_ingestion,
-    notifyOnError: json.notify_on_error,
-    notifyOnTeamChanges: json.notify_on_team_changes,
-    invitedAt: isoFromJson(json.invited_at)!,
-    acceptedAt: isoFromJson(json.accepted_at),
-    lastActiveAt: isoFromJson(json.last_active_at),
-    isCreator: json.is_creator,
-    createdAt: isoFromJson(json.created_at)!,
-    updatedAt: isoFromJson(json.updated_at)!,
-  };
-}
-
 /** The Project, plus exactly the relations that were asked for (without include: just the Project). */
 export function toProjectDetail(row: ProjectDetailRow, include: readonly ProjectInclude[]): ProjectDetail {
   const detail: ProjectDetail = toProject(row);
-  if (include.includes('repositories')) detail.repositories = (row.repositories ?? []).map(toEmbeddedRepository);
-  if (include.includes('members')) detail.members = (row.members ?? []).map(toEmbeddedMember);
+  if (include.includes('repositories')) {
+    detail.repositories = (row.repositories ?? []).map((json) =>
+      toRepository(withIsoTimestamps(json, ['last_sync_at', 'created_at', 'updated_at'])),
+    );
+  }
+  if (include.includes('members')) {
+    detail.members = (row.members ?? []).map((json) =>
+      toProjectMember(withIsoTimestamps(json, ['invited_at', 'accepted_at', 'last_active_at', 'created_at', 'updated_at'])),
+    );
+  }
   if (include.includes('ingestion')) detail.ingestion = toIngestionFromJson(row.ingestion ?? null);
   return detail;
 }
