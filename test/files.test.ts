@@ -4,7 +4,7 @@ import { identityFromClaims } from '../src/auth/identity';
 import { verifyHs256 } from '../src/auth/jwt';
 import { withRequestTransaction } from '../src/db/transaction';
 import { fileListQuery } from '../src/projects/files/sql';
-import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, addProjectMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // alice owns the organization; bob is a plain member of it.
 let t: TestApp;
@@ -54,12 +54,7 @@ async function register(projectId: string, body: Record<string, unknown>, user =
 async function projectMember(projectId: string, role: 'admin' | 'manager' | 'developer' | 'viewer' | 'auditor'): Promise<TestUser> {
   const user = await newUser(t.app, role);
   await addMember(t, orgId, user, 'member');
-  await t.admin.query('insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4)', [
-    projectId,
-    user.userId,
-    user.email,
-    role,
-  ]);
+  await addProjectMember(t, projectId, user, role);
   return user;
 }
 

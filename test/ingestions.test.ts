@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { mintToken } from '../src/auth/demo-users';
-import {
-  addMember,
-  as,
-  createTestApp,
-  expectProblem,
-  jwtSecret,
-  newOrganization,
-  newUser,
-  type TestApp,
-  type TestUser,
-} from './support/harness';
+import { addMember, addProjectMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 let t: TestApp;
 let alice: TestUser; // owns the organization and creates the projects
@@ -79,12 +69,7 @@ async function createProject(): Promise<{ id: string; status: string }> {
     [viewer, 'viewer'],
     [auditor, 'auditor'],
   ] as const) {
-    await t.admin.query('insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4)', [
-      res.body.id,
-      user.userId,
-      user.email,
-      role,
-    ]);
+    await addProjectMember(t, res.body.id, user, role);
   }
   return res.body;
 }

@@ -2,17 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import request from 'supertest';
 import { mintToken } from '../src/auth/demo-users';
-import {
-  addMember,
-  as,
-  createTestApp,
-  expectProblem,
-  jwtSecret,
-  newOrganization,
-  newUser,
-  type TestApp,
-  type TestUser,
-} from './support/harness';
+import { addMember, addProjectMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 let t: TestApp;
 let alice: TestUser; // organization owner, creates the projects
@@ -70,17 +60,8 @@ async function createProject(body: Record<string, unknown> = {}) {
     .post('/api/v1/projects')
     .send({ name: `Detail ${randomUUID().slice(0, 8)}`, type: 'repository', ...body });
   expect(res.status).toBe(201);
-  await addProjectMember(res.body.id, viewer, 'viewer');
+  await addProjectMember(t, res.body.id, viewer, 'viewer');
   return res.body;
-}
-
-async function addProjectMember(projectId: string, user: TestUser, role: string) {
-  await t.admin.query('insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4)', [
-    projectId,
-    user.userId,
-    user.email,
-    role,
-  ]);
 }
 
 /** A repository arranged directly; created_at is offset so the order is known. */
@@ -325,7 +306,7 @@ describe('GET /api/v1/projects/{projectId}/stats', () => {
     for (const role of ['manager', 'developer', 'developer', 'auditor', 'viewer', 'admin']) {
       const user = await newUser(t.app, role);
       await addMember(t, orgId, user, 'member');
-      await addProjectMember(project.id, user, role);
+      await addProjectMember(t, project.id, user, role);
     }
 
     const first = await startIngestion(project.id);

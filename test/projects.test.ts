@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, addProjectMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 let t: TestApp;
 let alice: TestUser;
@@ -118,24 +118,14 @@ describe('PATCH /api/v1/projects/{projectId}', () => {
     for (const role of ['viewer', 'auditor'] as const) {
       const user = await newUser(t.app, role);
       await addMember(t, orgId, user, 'member');
-      await t.admin.query('insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4)', [
-        created.id,
-        user.userId,
-        user.email,
-        role,
-      ]);
+      await addProjectMember(t, created.id, user, role);
       await api(user).get(`/api/v1/projects/${created.id}`).expect(200);
       expectProblem(await api(user).patch(`/api/v1/projects/${created.id}`).send({ name: 'Taken Over' }), 403);
       expectProblem(await api(user).delete(`/api/v1/projects/${created.id}`), 403);
     }
     const manager = await newUser(t.app, 'manager');
     await addMember(t, orgId, manager, 'member');
-    await t.admin.query('insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4)', [
-      created.id,
-      manager.userId,
-      manager.email,
-      'manager',
-    ]);
+    await addProjectMember(t, created.id, manager, 'manager');
     await api(manager).patch(`/api/v1/projects/${created.id}`).send({ chunkingStrategy: 'fixed' }).expect(200);
     const row = await t.admin.query('select name, chunking_strategy from public.projects where id = $1', [created.id]);
     expect(row.rows[0]).toEqual({ name: created.name, chunking_strategy: 'fixed' });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, addProjectMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // alice owns the organization; bob is a plain member of it.
 let t: TestApp;
@@ -36,12 +36,7 @@ async function connect(projectId: string, body: Record<string, unknown>, user = 
 async function projectMember(projectId: string, role: 'admin' | 'manager' | 'developer' | 'viewer' | 'auditor'): Promise<TestUser> {
   const user = await newUser(t.app, role);
   await addMember(t, orgId, user, 'member');
-  await t.admin.query('insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4)', [
-    projectId,
-    user.userId,
-    user.email,
-    role,
-  ]);
+  await addProjectMember(t, projectId, user, role);
   return user;
 }
 

@@ -110,3 +110,14 @@ export function expectProblem(res: request.Response, status: number): void {
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(res.body).toEqual(expect.objectContaining({ status, title: expect.any(String), detail: expect.any(String), type: expect.any(String) }));
 }
+
+export type ProjectRole = 'admin' | 'manager' | 'developer' | 'viewer' | 'auditor';
+
+/** A project membership arranged directly, for tests about what each role may do. */
+export async function addProjectMember(t: TestApp, projectId: string, user: TestUser, role: ProjectRole | string): Promise<string> {
+  const inserted = await t.admin.query<{ id: string }>(
+    'insert into public.project_members (project_id, user_id, email, role) values ($1, $2, $3, $4) returning id',
+    [projectId, user.userId, user.email, role],
+  );
+  return inserted.rows[0]!.id;
+}
