@@ -225,12 +225,27 @@ create policy profiles_update on public.profiles for update to authenticated
 
 create policy organization_members_select on public.organization_members for select to authenticated
   using (app.is_organization_member(organization_id));
+-- Owners manage every membership; admins only plain members, and nobody can
+-- make anyone (themselves included) more than their own role allows.
 create policy organization_members_insert on public.organization_members for insert to authenticated
-  with check (app.organization_role(organization_id) in ('owner', 'admin'));
+  with check (
+    app.organization_role(organization_id) = 'owner'
+    or (app.organization_role(organization_id) = 'admin' and role = 'member')
+  );
 create policy organization_members_update on public.organization_members for update to authenticated
-  using (app.organization_role(organization_id) in ('owner', 'admin'));
+  using (
+    app.organization_role(organization_id) = 'owner'
+    or (app.organization_role(organization_id) = 'admin' and role = 'member')
+  )
+  with check (
+    app.organization_role(organization_id) = 'owner'
+    or (app.organization_role(organization_id) = 'admin' and role = 'member')
+  );
 create policy organization_members_delete on public.organization_members for delete to authenticated
-  using (app.organization_role(organization_id) in ('owner', 'admin'));
+  using (
+    app.organization_role(organization_id) = 'owner'
+    or (app.organization_role(organization_id) = 'admin' and role = 'member')
+  );
 
 -- ---------------------------------------------------------------------------
 -- Projects
@@ -239,7 +254,8 @@ create policy organization_members_delete on public.organization_members for del
 create table public.projects (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid not null references public.organizations (id) on delete cascade,
-  user_id uuid not null references public.profiles (id),
+  -- The creator; null once their account is deleted (the project stays with the organization).
+  user_id uuid references public.profiles (id) on delete set null,
   name text not null check (char_length(name) between 3 and 50 and name = btrim(name)),
   description text check (char_length(description) <= 2000),
   type public.project_type not null,
@@ -279,7 +295,8 @@ create function app.keep_project_owner() returns trigger
   set search_path = ''
   as $$
 begin
-  if new.organization_id <> old.organization_id or new.user_id <> old.user_id then
+  if new.organization_id <> old.organization_id
+     or (new.user_id is distinct from old.user_id and new.user_id is not null) then
     raise exception 'organization_id and user_id of a project cannot change' using errcode = '23514';
   end if;
   return new;
@@ -458,7 +475,9 @@ declare
   v_creator uuid;
 begin
   select p.user_id into v_creator from public.projects p where p.id = old.project_id;
-  if not found then
+  -- Only requests are held to these rules; the database's own cascades (a
+  -- project or an account being deleted) pass.
+  if not found or current_user <> 'authenticated' then
     return case when tg_op = 'DELETE' then old else new end;
   end if;
   if tg_op = 'DELETE' then
@@ -473,7 +492,7 @@ begin
   if new.project_id <> old.project_id or new.user_id <> old.user_id or new.organization_id <> old.organization_id then
     raise exception 'a membership cannot move' using errcode = '23514';
   end if;
-  if current_user = 'authenticated' and not app.can_edit_project(old.project_id)
+  if not app.can_edit_project(old.project_id)
      and (new.role, new.email, new.name, new.avatar_url, new.invited_at, new.accepted_at)
          is distinct from (old.role, old.email, old.name, old.avatar_url, old.invited_at, old.accepted_at) then
     raise exception 'members may change only their own notification settings' using errcode = '42501';
@@ -495,7 +514,7 @@ create table public.project_repositories (
   repository_name text not null check (char_length(repository_name) between 1 and 200),
   branch text not null default 'main' check (char_length(branch) between 1 and 255),
   status public.repository_status not null default 'pending',
-  last_sync_at timestamptz,
+  last_sync_at timestamptz check (last_sync_at >= '0001-01-01 00:00:00Z' and last_sync_at < '10000-01-01 00:00:00Z'),
   last_commit_hash text check (last_commit_hash ~ '^[0-9a-f]{7,64}$'),
   file_count integer not null default 0 check (file_count >= 0),
   include_paths text[] not null default '{}',
@@ -548,7 +567,8 @@ create table public.ingestion_progress (
   metrics jsonb not null default '{"filesProcessed":0,"totalFiles":0,"tokensProcessed":0,"bytesProcessed":0,"chunksCreated":0,"errorsEncountered":0}'::jsonb
     check (jsonb_typeof(metrics) = 'object'),
   started_at timestamptz not null default now(),
-  estimated_completion_at timestamptz,
+  estimated_completion_at timestamptz
+    check (estimated_completion_at >= '0001-01-01 00:00:00Z' and estimated_completion_at < '10000-01-01 00:00:00Z'),
   completed_at timestamptz,
   error_message text check (char_length(error_message) <= 2000),
   error_code text check (char_length(error_code) <= 100),
@@ -575,7 +595,8 @@ create table public.project_files (
   project_id uuid not null,
   organization_id uuid not null,
   name text not null check (char_length(name) between 1 and 255),
-  path text not null check (char_length(path) between 1 and 1024),
+  -- The byte bound keeps (project_id, path) within what a btree index entry can hold.
+  path text not null check (char_length(path) between 1 and 1024 and octet_length(path) <= 2048),
   mime_type text not null check (mime_type ~* '^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$' and char_length(mime_type) <= 255),
   size_bytes bigint not null check (size_bytes >= 0),
   checksum text not null check (checksum ~ '^[0-9a-f]{64}$'),
@@ -741,6 +762,23 @@ begin
     return query select 'email_mismatch', v_invitation.project_id, null::uuid, null::uuid;
     return;
   end if;
+  -- On Supabase, auth.users records whether the address was confirmed; an
+  -- unconfirmed sign-up must not claim someone else's invitation. (The
+  -- minimal users table of 000_supabase_compat has no such column.)
+  if exists (
+    select 1 from auth.users u
+    where u.id = v_user and to_jsonb(u) ? 'email_confirmed_at' and to_jsonb(u) ->> 'email_confirmed_at' is null
+  ) then
+    return query select 'email_unconfirmed', v_invitation.project_id, null::uuid, null::uuid;
+    return;
+  end if;
+  if exists (
+    select 1 from public.project_members pm
+    where pm.project_id = v_invitation.project_id and pm.user_id = v_user
+  ) then
+    return query select 'already_member', v_invitation.project_id, null::uuid, null::uuid;
+    return;
+  end if;
   select * into v_profile from public.profiles p where p.id = v_user;
 
   insert into public.organization_members (organization_id, user_id, role)
@@ -807,13 +845,15 @@ create policy project_members_select on public.project_members for select to aut
     organization_id = (select app.current_organization_id())
     and exists (select 1 from public.projects p where p.id = project_id)
   );
+-- Making someone an admin (directly or by invitation) takes the right to remove members.
 create policy project_members_insert on public.project_members for insert to authenticated
-  with check (app.can_edit_project(project_id));
+  with check (app.can_edit_project(project_id) and (role <> 'admin' or app.can_remove_project_members(project_id)));
 create policy project_members_update on public.project_members for update to authenticated
   using (
     organization_id = (select app.current_organization_id())
     and (app.can_edit_project(project_id) or user_id = (select auth.uid()))
-  );
+  )
+  with check (role <> 'admin' or user_id = (select auth.uid()) or app.can_remove_project_members(project_id));
 create policy project_members_delete on public.project_members for delete to authenticated
   using (app.can_remove_project_members(project_id));
 
@@ -833,7 +873,7 @@ create policy project_repositories_delete on public.project_repositories for del
 create policy project_invitations_select on public.project_invitations for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.can_edit_project(project_id));
 create policy project_invitations_insert on public.project_invitations for insert to authenticated
-  with check (app.can_edit_project(project_id));
+  with check (app.can_edit_project(project_id) and (role <> 'admin' or app.can_remove_project_members(project_id)));
 create policy project_invitations_update on public.project_invitations for update to authenticated
   using (app.can_edit_project(project_id))
   with check (app.can_edit_project(project_id));
@@ -866,11 +906,45 @@ create policy project_files_update on public.project_files for update to authent
 create policy project_files_delete on public.project_files for delete to authenticated
   using (app.can_edit_project(project_id));
 
+-- Rows are decided by the policies, columns by these grants. On Supabase the
+-- public schema is also reachable through its Data API (PostgREST) with the
+-- same roles, so a signed-in user gets exactly the writes this API performs
+-- and no more: organizations and profiles are created by the SECURITY DEFINER
+-- functions, counters, statuses and token totals only by the triggers.
 grant select, insert, update, delete on
   public.organizations, public.profiles, public.organization_members,
   public.projects, public.project_members, public.project_repositories,
   public.project_invitations, public.ingestion_progress, public.project_files
-  to authenticated, service_role;
+  to service_role;
+grant select on
+  public.organizations, public.profiles, public.organization_members,
+  public.projects, public.project_members, public.project_repositories,
+  public.project_invitations, public.ingestion_progress, public.project_files
+  to authenticated;
+grant update (name) on public.organizations to authenticated;
+grant update (full_name, avatar_url) on public.profiles to authenticated;
+grant insert, delete, update (role) on public.organization_members to authenticated;
+grant insert (organization_id, user_id, name, description, type, privacy, chunking_strategy, include_metadata,
+              anonymize_secrets, custom_settings),
+      update (name, description, type, privacy, chunking_strategy, include_metadata, anonymize_secrets, custom_settings),
+      delete
+  on public.projects to authenticated;
+grant insert (project_id, user_id, email, name, avatar_url, role, accepted_at),
+      update (role, notify_on_ingestion, notify_on_error, notify_on_team_changes, last_active_at),
+      delete
+  on public.project_members to authenticated;
+grant insert (project_id, provider, repository_url, repository_name, branch, include_paths, exclude_paths),
+      update (repository_name, branch, status, last_sync_at, last_commit_hash, file_count, include_paths, exclude_paths),
+      delete
+  on public.project_repositories to authenticated;
+grant insert (project_id, email, role, message, token_hash, invited_by, expires_at),
+      update (status, token_hash, expires_at, cancelled_at),
+      delete
+  on public.project_invitations to authenticated;
+grant insert (project_id, message, started_by) on public.ingestion_progress to authenticated;
+grant insert (project_id, name, path, mime_type, size_bytes, checksum, storage_key, storage_provider),
+      delete
+  on public.project_files to authenticated;
 
 -- Functions are executable by PUBLIC by default; only the API roles may call these.
 revoke execute on all functions in schema app from public;

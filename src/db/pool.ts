@@ -4,8 +4,10 @@ import pg from 'pg';
 // Counts and token totals fit a JS number; timestamps leave as UTC ISO-8601;
 // numeric (money) stays a string so no amount ever passes through a float.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => new Date(value).toISOString());
-pg.types.setTypeParser(pg.types.builtins.TIMESTAMP, (value) => new Date(`${value}Z`).toISOString());
+// pg's own parser reads every year correctly (new Date() would take year 50 for
+// 1950). Every time column is timestamptz; the database bounds them to years 1-9999.
+const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
+pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => (parseTimestamptz(value) as Date).toISOString());
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
 export function createPool(connectionString: string, max: number): pg.Pool {

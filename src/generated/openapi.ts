@@ -716,7 +716,7 @@ export interface components {
         Me: {
             /** Format: uuid */
             id: string;
-            /** Format: email */
+            /** @description The address from the user's token. */
             email: string;
             fullName: string | null;
             avatarUrl: string | null;
@@ -789,9 +789,9 @@ export interface components {
             organizationId: string;
             /**
              * Format: uuid
-             * @description The creator.
+             * @description The creator; null once their account has been deleted.
              */
-            userId: string;
+            userId: string | null;
             name: string;
             description: string | null;
             type: components["schemas"]["ProjectType"];
@@ -968,7 +968,7 @@ export interface components {
             projectId: string;
             /** Format: uuid */
             userId: string;
-            /** Format: email */
+            /** @description The member's address (from their account). */
             email: string;
             name: string | null;
             avatarUrl: string | null;
@@ -1011,7 +1011,6 @@ export interface components {
             id: string;
             /** Format: uuid */
             projectId: string;
-            /** Format: email */
             email: string;
             role: components["schemas"]["ProjectMemberRole"];
             message: string | null;

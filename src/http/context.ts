@@ -22,13 +22,24 @@ export interface AppDeps {
   expectedMigrations: string[];
 }
 
-export type RunInTransaction = <T>(req: Request, work: (tx: RequestTransaction) => Promise<T>) => Promise<T>;
+export interface RunOptions {
+  /**
+   * service_role tokens skip row level security, so they reach only the
+   * routes that are meant for back-office workers and scope by ids themselves.
+   */
+  allowServiceRole?: boolean;
+}
+
+export type RunInTransaction = <T>(req: Request, work: (tx: RequestTransaction) => Promise<T>, options?: RunOptions) => Promise<T>;
 
 /** Binds the one transaction helper to a request's identity and organization header. */
 export function transactionRunner(deps: AppDeps): RunInTransaction {
-  return (req, work) => {
+  return (req, work, options = {}) => {
     const identity = req.identity;
     if (!identity) throw problems.unauthorized('Authentication is required.');
+    if (identity.role === 'service_role' && !options.allowServiceRole) {
+      throw problems.forbidden('This operation is for signed-in users, not service tokens.');
+    }
     const requested = req.header('x-organization-id');
     return withRequestTransaction(
       deps.pool,

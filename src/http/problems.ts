@@ -107,7 +107,8 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     return problems.unavailable('The database is unavailable right now; try again shortly.');
   }
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
-  const known = error.constraint ? CONSTRAINT_MESSAGES[error.constraint] : undefined;
+  // A constraint's message is about duplicates: only a unique violation may use it.
+  const known = code === '23505' && error.constraint ? CONSTRAINT_MESSAGES[error.constraint] : undefined;
   if (known) {
     const errors = known.field ? [{ path: known.field, message: known.detail }] : undefined;
     return new Problem(known.status, known.status === 409 ? 'conflict' : 'unprocessable', known.detail, errors);
@@ -135,6 +136,8 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     case '55000':
       // Raised by our own triggers for a state that forbids the change; their messages are written for clients.
       return problems.conflict(message);
+    case '54000':
+      return problems.unprocessable('A value is too large to store.');
     case '42501':
       return problems.forbidden('You are not allowed to do this.');
     case '40001':

@@ -5,7 +5,7 @@ import { problems } from '../http/problems';
 export interface ProjectAccess {
   projectId: string;
   organizationId: string;
-  creatorId: string;
+  creatorId: string | null;
   /** Creator, project admin/manager, organization owner/admin. */
   canEdit: boolean;
   /** Creator, project admin, organization owner/admin. */
@@ -25,7 +25,7 @@ export async function loadProjectAccess(tx: RequestTransaction, projectId: strin
   const found = await tx.query<{
     id: string;
     organization_id: string;
-    user_id: string;
+    user_id: string | null;
     can_edit: boolean;
     can_remove_members: boolean;
   }>(

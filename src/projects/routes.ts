@@ -44,12 +44,19 @@ async function refuseWrite(tx: RequestTransaction, projectId: string, forbidden:
   throw problems.forbidden(forbidden);
 }
 
+// The contract's ProjectName pattern: no surrounding whitespace, no line breaks.
+const NAME_SHAPE = /^\S(.*\S)?$/u;
+
+/** The same rules the contract and the database apply on create, as reasons. */
 function nameProblems(name: string): string[] {
   const reasons: string[] = [];
   const length = [...name].length;
   if (length < 3) reasons.push('A project name needs at least 3 characters.');
   if (length > 50) reasons.push('A project name has at most 50 characters.');
-  if (name !== name.trim()) reasons.push('A project name cannot start or end with spaces.');
+  if (name.includes('\u0000')) reasons.push('A project name cannot contain NUL characters.');
+  else if (length > 0 && !NAME_SHAPE.test(name)) {
+    reasons.push('A project name cannot start or end with whitespace or contain line breaks.');
+  }
   return reasons;
 }
 
@@ -86,13 +93,18 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
     const verdict = await inTransaction(req, async (tx): Promise<NameVerdict> => {
       requireOrganization(tx);
       const reasons = nameProblems(body.name);
-      const taken = await tx.query<{ taken: boolean }>('select app.project_name_taken($1, $2) as taken', [
-        body.name.trim(),
-        body.excludeProjectId ?? null,
-      ]);
-      const available = !taken.rows[0]!.taken;
+      const valid = reasons.length === 0;
+      // Text PostgreSQL cannot hold (NUL) cannot be anyone's name either.
+      let available = true;
+      if (!body.name.includes('\u0000')) {
+        const taken = await tx.query<{ taken: boolean }>('select app.project_name_taken($1, $2) as taken', [
+          body.name.trim(),
+          body.excludeProjectId ?? null,
+        ]);
+        available = !taken.rows[0]!.taken;
+      }
       if (!available) reasons.push('A project with this name already exists in this organization.');
-      return { name: body.name, valid: nameProblems(body.name).length === 0, available, reasons };
+      return { name: body.name, valid, available, reasons };
     });
     res.json(verdict);
   });

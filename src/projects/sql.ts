@@ -10,7 +10,7 @@ export type ProjectDetail = components['schemas']['ProjectDetail'];
 export interface ProjectRow {
   id: string;
   organization_id: string;
-  user_id: string;
+  user_id: string | null;
   name: string;
   description: string | null;
   type: Project['type'];

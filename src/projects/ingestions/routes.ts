@@ -134,7 +134,7 @@ export function ingestionsRouter(inTransaction: RunInTransaction): Router {
       );
       if (updated.rowCount === 0) throw problems.notFound(NO_SUCH_INGESTION);
       return toIngestion(updated.rows[0]!);
-    });
+    }, { allowServiceRole: true });
     res.json(ingestion);
   });
 

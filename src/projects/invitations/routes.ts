@@ -75,6 +75,10 @@ function refusal(outcome: Exclude<AcceptRow['outcome'], 'accepted'>) {
       return problems.gone('This invitation has expired; ask the project team to send it again.');
     case 'email_mismatch':
       return problems.forbidden('This invitation was sent to another address; sign in with that address to accept it.');
+    case 'email_unconfirmed':
+      return problems.forbidden('Confirm your email address first; invitations are accepted only by confirmed addresses.');
+    case 'already_member':
+      return problems.conflict('You are already a member of this project; the invitation stays open for its team to cancel.');
   }
 }
 
@@ -95,6 +99,10 @@ export function invitationsRouter(inTransaction: RunInTransaction): Router {
     const batch = await inTransaction(req, async (tx): Promise<Batch> => {
       const access = await editableProject(tx, req.params.projectId, 'invite people');
       const inviter = requireUser(tx);
+      // Inviting someone as admin grants the admin role: the same right as promoting a member.
+      if (body.role === 'admin' && !access.canRemoveMembers) {
+        throw problems.forbidden('Only project admins, the creator, and organization owners and admins may invite admins.');
+      }
       const normalized = body.emails.map(normalizeEmail);
       const plausible = [...new Set(normalized.filter((email): email is string => email !== null))];
 

@@ -91,7 +91,7 @@ export const ACCEPT_INVITATION = `select a.outcome, a.project_id, a.organization
   from app.accept_project_invitation($1) a`;
 
 export interface AcceptRow {
-  outcome: 'accepted' | 'not_found' | 'cancelled' | 'used' | 'expired' | 'email_mismatch';
+  outcome: 'accepted' | 'not_found' | 'cancelled' | 'used' | 'expired' | 'email_mismatch' | 'email_unconfirmed' | 'already_member';
   project_id: string | null;
   organization_id: string | null;
   member_id: string | null;
