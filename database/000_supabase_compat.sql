@@ -40,16 +40,31 @@ begin
 end
 $$;
 
-grant usage on schema auth to anon, authenticated, service_role;
+do $$
+begin
+  grant usage on schema auth to anon, authenticated, service_role;
+exception when insufficient_privilege then
+  raise notice 'schema auth is managed by its owner (Supabase); usage grants left as they are';
+end
+$$;
 
-create table if not exists auth.users (
-  id uuid primary key,
-  email text,
-  raw_user_meta_data jsonb not null default '{}'::jsonb,
-  raw_app_meta_data jsonb not null default '{}'::jsonb,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
-);
+-- Checked first rather than CREATE TABLE IF NOT EXISTS: on Supabase the
+-- migrating role may not create objects in schema auth at all, and IF NOT
+-- EXISTS still asks for that privilege.
+do $$
+begin
+  if to_regclass('auth.users') is null then
+    create table auth.users (
+      id uuid primary key,
+      email text,
+      raw_user_meta_data jsonb not null default '{}'::jsonb,
+      raw_app_meta_data jsonb not null default '{}'::jsonb,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+  end if;
+end
+$$;
 
 -- The claim helpers read the request's claims the way PostgREST sets them
 -- (request.jwt.claims, with the older per-claim settings as a fallback).
@@ -98,8 +113,13 @@ begin
 end
 $$;
 
-grant execute on function auth.jwt(), auth.uid(), auth.role(), auth.email()
-  to anon, authenticated, service_role;
+do $$
+begin
+  grant execute on function auth.jwt(), auth.uid(), auth.role(), auth.email() to anon, authenticated, service_role;
+exception when insufficient_privilege then
+  raise notice 'auth functions are managed by their owner (Supabase); grants left as they are';
+end
+$$;
 
 -- migrate:down
 

@@ -154,9 +154,17 @@ begin
   if v_user is null or v_email is null then
     raise exception 'a token with sub and email is needed' using errcode = '42501';
   end if;
-  -- On Supabase the auth user always exists; on a plain server tokens come
-  -- from our own minting, so the row is created here.
-  insert into auth.users (id, email) values (v_user, v_email) on conflict (id) do nothing;
+  -- On a plain server (auth schema made by 000_supabase_compat) tokens come
+  -- from our own minting, so the user row is created here. Supabase Auth owns
+  -- its users: a valid token whose account has since been deleted is refused.
+  if exists (
+    select 1 from pg_catalog.pg_namespace n
+    where n.nspname = 'auth' and pg_catalog.obj_description(n.oid, 'pg_namespace') = 'created by 000_supabase_compat'
+  ) then
+    insert into auth.users (id, email) values (v_user, v_email) on conflict (id) do nothing;
+  elsif not exists (select 1 from auth.users u where u.id = v_user) then
+    raise exception 'the account of this token no longer exists' using errcode = '28000';
+  end if;
   insert into public.profiles (id, email) values (v_user, v_email) on conflict do nothing;
   if not found then
     return;

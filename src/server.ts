@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
 import { createTokenVerifier } from './auth/verifier';
 import type { Config } from './config';
@@ -23,13 +24,33 @@ export function effectiveJwtSecret(config: Config): string | undefined {
   return config.supabaseUrl ? undefined : localJwtSecret(config.dataDir);
 }
 
+/** Two settings of an external database that break things quietly; said once at start. */
+async function warnAboutExternalDatabase(pool: Pool, url: string, log: (line: string) => void): Promise<void> {
+  const { hostname, searchParams } = new URL(url);
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname) && !searchParams.has('sslmode')) {
+    log(`Warning   DATABASE_URL names no sslmode: the pool connects without TLS and dbmate insists on it; add ?sslmode=require (or verify-full with sslrootcert)`);
+  }
+  // The SECURITY DEFINER helpers run as the role that ran the migrations, and
+  // forced row level security applies to it unless it may bypass it.
+  const owner = await pool.query<{ ok: boolean; name: string }>(
+    `select r.rolname as name, (r.rolsuper or r.rolbypassrls) as ok
+     from pg_proc p join pg_roles r on r.oid = p.proowner
+     where p.oid = 'app.begin_request(uuid)'::regprocedure`,
+  );
+  const row = owner.rows[0];
+  if (row && !row.ok) {
+    log(`Warning   the functions in schema app belong to ${row.name}, which neither is a superuser nor has BYPASSRLS: first sign-ins will fail; run the migrations as such a role`);
+  }
+}
+
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   const database = await resolveDatabase(config);
   try {
     if (config.migrateOnStart) {
       await runDbmate(database.url, ['up', '--strict'], { quiet: true });
     }
-    const pool = createPool(database.url, config.dbPoolSize);
+    const pool = createPool(database.url, config.dbPoolSize, config.statementTimeoutMs);
+    if (!database.embedded) await warnAboutExternalDatabase(pool, database.url, log);
     if (config.seedDemoData) await seedDemoData(pool);
 
     const jwtSecret = effectiveJwtSecret(config);

@@ -151,9 +151,15 @@ async function provisionAs(client: pg.Client, sub: string, email: string): Promi
   }
 }
 
-async function expectProvisioningWorks(client: pg.Client): Promise<void> {
+async function expectProvisioningWorks(client: pg.Client, options: { supabaseAuth?: boolean } = {}): Promise<void> {
   const sub = randomUUID();
   const email = `mig-${sub.slice(0, 8)}@y.test`;
+  if (options.supabaseAuth) {
+    // Supabase Auth owns its users: a token for an account it does not have is refused...
+    await expect(provisionAs(client, sub, email)).rejects.toMatchObject({ code: '28000' });
+    // ...and one it has (the sign-up made the row) is provisioned.
+    await client.query('insert into auth.users (id, email) values ($1, $2)', [sub, email]);
+  }
 
   const first = await provisionAs(client, sub, email);
   expect(first.known).toBe(true);
@@ -369,7 +375,7 @@ describe('migrations on a database that already has Supabase auth', () => {
   });
 
   test("provisioning works against Supabase's users table", async () => {
-    await expectProvisioningWorks(db.client);
+    await expectProvisioningWorks(db.client, { supabaseAuth: true });
   });
 
   test("a full rollback removes our objects and never Supabase's auth schema", async () => {

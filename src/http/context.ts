@@ -2,12 +2,18 @@ import type { Request } from 'express';
 import type pg from 'pg';
 import type { TokenVerifier } from '../auth/verifier';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
-import { problems } from './problems';
+import { problems, type Problem } from './problems';
 
 declare module 'express-serve-static-core' {
   interface Request {
     /** Set by the bearer security handler once the token is verified. */
     identity?: Identity;
+    /**
+     * A failure of the security handler that is not the caller's fault (503).
+     * express-openapi-validator re-wraps handler errors as 401 or 500, so the
+     * problem is kept here for the error handler.
+     */
+    authFailure?: Problem;
   }
 }
 
@@ -28,6 +34,8 @@ export interface RunOptions {
    * routes that are meant for back-office workers and scope by ids themselves.
    */
   allowServiceRole?: boolean;
+  /** For operations whose contract does not declare X-Organization-Id (/me, /organizations): the header is ignored. */
+  ignoreOrganizationHeader?: boolean;
 }
 
 export type RunInTransaction = <T>(req: Request, work: (tx: RequestTransaction) => Promise<T>, options?: RunOptions) => Promise<T>;
@@ -40,7 +48,7 @@ export function transactionRunner(deps: AppDeps): RunInTransaction {
     if (identity.role === 'service_role' && !options.allowServiceRole) {
       throw problems.forbidden('This operation is for signed-in users, not service tokens.');
     }
-    const requested = req.header('x-organization-id');
+    const requested = options.ignoreOrganizationHeader ? undefined : req.header('x-organization-id');
     return withRequestTransaction(
       deps.pool,
       identity,

@@ -102,7 +102,8 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     code === '57P01' ||
     code === '57P02' ||
     code === '57P03' ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)
+    code?.startsWith('53') ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout/i.test(message)
   ) {
     return problems.unavailable('The database is unavailable right now; try again shortly.');
   }
@@ -136,6 +137,8 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     case '55000':
       // Raised by our own triggers for a state that forbids the change; their messages are written for clients.
       return problems.conflict(message);
+    case '28000':
+      return problems.unauthorized(message || 'The account of this token no longer exists.');
     case '54000':
       return problems.unprocessable('A value is too large to store.');
     case '42501':
@@ -175,6 +178,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
     if (!problem && typeof err.status === 'number' && err.status >= 400 && err.status < 500) {
       problem = problemFromClientError(err);
     }
+    // The security handler's own verdict, when the validator re-wrapped it.
+    if (req.authFailure) problem = req.authFailure;
   }
   if (!problem) {
     console.error(`unhandled error on ${req.method} ${req.originalUrl}:`, error);

@@ -15,8 +15,10 @@ interface ProfileRow {
   created_at: string;
 }
 
-export function meRouter(inTransaction: RunInTransaction): Router {
+export function meRouter(runInTransaction: RunInTransaction): Router {
   const router = express.Router();
+  // /me is about the caller, not an organization: X-Organization-Id plays no part.
+  const inTransaction: RunInTransaction = (req, work) => runInTransaction(req, work, { ignoreOrganizationHeader: true });
 
   router.get('/me', async (req, res) => {
     const me = await inTransaction(req, async (tx): Promise<Me> => {

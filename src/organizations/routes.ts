@@ -13,8 +13,10 @@ type UpdateBody = operations['updateOrganization']['requestBody']['content']['ap
 
 const NOT_FOUND = 'There is no such organization, or you are not a member of it.';
 
-export function organizationsRouter(inTransaction: RunInTransaction): Router {
+export function organizationsRouter(runInTransaction: RunInTransaction): Router {
   const router = express.Router();
+  // These name their organization in the path (or list them all): X-Organization-Id plays no part.
+  const inTransaction: RunInTransaction = (req, work) => runInTransaction(req, work, { ignoreOrganizationHeader: true });
 
   router.get('/organizations', async (req, res) => {
     const query = req.query as ListQuery;
