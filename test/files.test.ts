@@ -4,7 +4,7 @@ import { identityFromClaims } from '../src/auth/identity';
 import { verifyHs256 } from '../src/auth/jwt';
 import { withRequestTransaction } from '../src/db/transaction';
 import { fileListQuery } from '../src/projects/files/sql';
-import { addMember, addProjectMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newProjectMember, newUser, type ProjectRole, type TestApp, type TestUser } from './support/harness';
 
 // alice owns the organization; bob is a plain member of it.
 let t: TestApp;
@@ -50,13 +50,8 @@ async function register(projectId: string, body: Record<string, unknown>, user =
   return res.body;
 }
 
-/** A project member with a role, arranged directly (as in projects.test.ts). */
-async function projectMember(projectId: string, role: 'admin' | 'manager' | 'developer' | 'viewer' | 'auditor'): Promise<TestUser> {
-  const user = await newUser(t.app, role);
-  await addMember(t, orgId, user, 'member');
-  await addProjectMember(t, projectId, user, role);
-  return user;
-}
+/** A project member with a role, arranged directly. */
+const projectMember = (projectId: string, role: ProjectRole) => newProjectMember(t, orgId, projectId, role);
 
 async function storedFiles(projectId: string) {
   const rows = await t.admin.query(

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { addMember, addProjectMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createTestApp, expectProblem, newOrganization, newProjectMember, newUser, type ProjectRole, type TestApp, type TestUser } from './support/harness';
 
 // alice owns the organization; bob is a plain member of it.
 let t: TestApp;
@@ -32,13 +32,8 @@ async function connect(projectId: string, body: Record<string, unknown>, user = 
   return res.body;
 }
 
-/** A project member with a role, arranged directly (as in projects.test.ts). */
-async function projectMember(projectId: string, role: 'admin' | 'manager' | 'developer' | 'viewer' | 'auditor'): Promise<TestUser> {
-  const user = await newUser(t.app, role);
-  await addMember(t, orgId, user, 'member');
-  await addProjectMember(t, projectId, user, role);
-  return user;
-}
+/** A project member with a role, arranged directly. */
+const projectMember = (projectId: string, role: ProjectRole) => newProjectMember(t, orgId, projectId, role);
 
 async function storedRepositories(projectId: string) {
   const rows = await t.admin.query(

@@ -1,3 +1,4 @@
+import { escapeLike } from '../db/like';
 import type { components, operations } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
 import { CURRENT_OR_LATEST_ORDER, ingestionJson, isoFromJson, toIngestionFromJson, type IngestionRow } from './ingestions/sql';
@@ -80,9 +81,9 @@ export function toProject(row: ProjectRow): Project {
   };
 }
 
-/** Escapes LIKE wildcards so a search term matches literally. */
+/** A pattern matching names that contain `term` as plain text. */
 export function likePattern(term: string): string {
-  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${escapeLike(term)}%`;
 }
 
 export type ProjectListFilters = Pick<

@@ -121,3 +121,11 @@ export async function addProjectMember(t: TestApp, projectId: string, user: Test
   );
   return inserted.rows[0]!.id;
 }
+
+/** A new user who is a plain member of the organization and has `role` on the project. */
+export async function newProjectMember(t: TestApp, organizationId: string, projectId: string, role: ProjectRole): Promise<TestUser> {
+  const user = await newUser(t.app, role);
+  await addMember(t, organizationId, user, 'member');
+  await addProjectMember(t, projectId, user, role);
+  return user;
+}

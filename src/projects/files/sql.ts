@@ -1,3 +1,4 @@
+import { escapeLike } from '../../db/like';
 import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
 
@@ -65,7 +66,7 @@ export const DELETE_FILE = 'delete from public.project_files f where f.id = $1 a
 
 /** A LIKE pattern matching paths that start with `prefix`, its own \ % _ taken literally. */
 export function prefixPattern(prefix: string): string {
-  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `${escapeLike(prefix)}%`;
 }
 
 export type FileListFilters = Pick<
