@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
 import { createTokenVerifier } from './auth/verifier';
 import type { Config } from './config';
-import { migrationVersions, runDbmate } from './db/migrations';
+import { isLoopbackUrl, migrationVersions, runDbmate } from './db/migrations';
 import { createPool } from './db/pool';
 import { resolveDatabase } from './db/resolve';
 import { seedDemoData } from './db/seed';
@@ -26,8 +26,8 @@ export function effectiveJwtSecret(config: Config): string | undefined {
 
 /** Two settings of an external database that break things quietly; said once at start. */
 async function warnAboutExternalDatabase(pool: Pool, url: string, log: (line: string) => void): Promise<void> {
-  const { hostname, searchParams } = new URL(url);
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(hostname) && !searchParams.has('sslmode')) {
+  const parsed = new URL(url);
+  if (!isLoopbackUrl(parsed) && !parsed.searchParams.has('sslmode')) {
     log(`Warning   DATABASE_URL names no sslmode: the pool connects without TLS and dbmate insists on it; add ?sslmode=require (or verify-full with sslrootcert)`);
   }
   // The SECURITY DEFINER helpers run as the role that ran the migrations, and

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Identity } from '../db/transaction';
 import { problems } from '../http/problems';
+import { isAccountEmail } from './email';
 import { TokenError, TokenServiceUnavailable, type TokenClaims } from './jwt';
 import type { TokenVerifier } from './verifier';
 
@@ -17,8 +18,7 @@ export function identityFromClaims(claims: TokenClaims): Identity {
   if (typeof claims.sub !== 'string' || !UUID.test(claims.sub)) {
     throw problems.unauthorized('The token has no valid subject (sub).');
   }
-  // The same shape and length the profiles table accepts.
-  if (typeof claims.email !== 'string' || claims.email.length > 320 || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(claims.email)) {
+  if (typeof claims.email !== 'string' || !isAccountEmail(claims.email)) {
     throw problems.unauthorized('The token has no usable email claim.');
   }
   return { role: 'authenticated', userId: claims.sub.toLowerCase(), email: claims.email.toLowerCase(), claims };

@@ -3,6 +3,7 @@
 //   npm run token -- --service-role           a service_role token (back-office workers)
 //   npm run token -- bob@acme.test --ttl 600  valid for 10 minutes
 import { mintToken } from '../auth/demo-users';
+import { isAccountEmail } from '../auth/email';
 import { loadConfig } from '../config';
 import { effectiveJwtSecret } from '../server';
 
@@ -24,7 +25,7 @@ for (let i = 0; i < args.length; i += 1) {
   } else if (!arg.startsWith('-') && email === null) email = arg;
   else fail(`unexpected argument ${arg}`);
 }
-if (!serviceRole && (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))) fail('give the email address of a user');
+if (!serviceRole && (!email || !isAccountEmail(email))) fail('give the email address of a user');
 
 const config = loadConfig();
 const secret = effectiveJwtSecret(config);

@@ -9,11 +9,15 @@ function dbmateBinary(): string {
   return require.resolve(`@dbmate/${process.platform}-${process.arch}/bin/dbmate${suffix}`);
 }
 
+/** Whether a database URL names this machine (where servers rarely speak TLS). */
+export function isLoopbackUrl(url: URL): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
+}
+
 /** dbmate's Postgres driver wants TLS unless told otherwise; loopback servers have none. */
 export function dbmateUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
-  const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(url.hostname);
-  if (loopback && !url.searchParams.has('sslmode')) url.searchParams.set('sslmode', 'disable');
+  if (isLoopbackUrl(url) && !url.searchParams.has('sslmode')) url.searchParams.set('sslmode', 'disable');
   return url.toString();
 }
 

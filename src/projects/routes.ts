@@ -1,6 +1,8 @@
 import express, { type Router } from 'express';
+import { refuseHiddenWrite } from '../db/refused-writes';
 import type { operations } from '../generated/openapi';
-import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { requireOrganization, requireUser } from '../db/transaction';
+import { PROJECT_NOT_FOUND } from './access';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
 import { problems } from '../http/problems';
@@ -23,7 +25,6 @@ type UpdateBody = operations['updateProject']['requestBody']['content']['applica
 type NameCheck = operations['validateProjectName']['requestBody']['content']['application/json'];
 type NameVerdict = operations['validateProjectName']['responses']['200']['content']['application/json'];
 
-const NOT_FOUND = 'There is no such project, or you may not see it.';
 
 /** Splits a body into column names and values, in the whitelist's order. */
 function columnsOf(body: Record<string, unknown>): { columns: string[]; values: unknown[] } {
@@ -37,12 +38,6 @@ function columnsOf(body: Record<string, unknown>): { columns: string[]; values: 
   return { columns, values };
 }
 
-/** After row level security hid a row from a write: 403 if the caller can see it, else 404. */
-async function refuseWrite(tx: RequestTransaction, projectId: string, forbidden: string): Promise<never> {
-  const visible = await tx.query('select 1 from public.projects where id = $1', [projectId]);
-  if (visible.rowCount === 0) throw problems.notFound(NOT_FOUND);
-  throw problems.forbidden(forbidden);
-}
 
 // The contract's ProjectName pattern: no surrounding whitespace, no line breaks.
 const NAME_SHAPE = /^\S(.*\S)?$/u;
@@ -116,7 +111,7 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
       requireOrganization(tx);
       // One statement whatever is included: each relation is a json subquery (see projectDetailQuery).
       const found = await tx.query<ProjectDetailRow>(projectDetailQuery(include), [req.params.projectId]);
-      if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
+      if (found.rowCount === 0) throw problems.notFound(PROJECT_NOT_FOUND);
       return toProjectDetail(found.rows[0]!, include);
     });
     res.json(project);
@@ -126,7 +121,7 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
     const stats = await inTransaction(req, async (tx) => {
       requireOrganization(tx);
       const found = await tx.query<ProjectStatsRow>(PROJECT_STATS, [req.params.projectId]);
-      if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
+      if (found.rowCount === 0) throw problems.notFound(PROJECT_NOT_FOUND);
       return toProjectStats(found.rows[0]!);
     });
     res.json(stats);
@@ -143,7 +138,10 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
         [req.params.projectId, ...values],
       );
       if (updated.rowCount === 0) {
-        return refuseWrite(tx, req.params.projectId!, 'Only the creator, project admins and managers, and organization owners and admins may edit this project.');
+        return refuseHiddenWrite(tx, 'project', req.params.projectId, {
+          notFound: PROJECT_NOT_FOUND,
+          forbidden: 'Only the creator, project admins and managers, and organization owners and admins may edit this project.',
+        });
       }
       return toProject(updated.rows[0]!);
     });
@@ -155,7 +153,10 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
       requireOrganization(tx);
       const deleted = await tx.query('delete from public.projects where id = $1', [req.params.projectId]);
       if (deleted.rowCount === 0) {
-        await refuseWrite(tx, req.params.projectId!, 'Only the creator or the organization owner may delete this project.');
+        await refuseHiddenWrite(tx, 'project', req.params.projectId, {
+          notFound: PROJECT_NOT_FOUND,
+          forbidden: 'Only the creator or the organization owner may delete this project.',
+        });
       }
     });
     res.status(204).end();
