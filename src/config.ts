@@ -17,6 +17,8 @@ export interface Config {
   statementTimeoutMs: number;
   validateResponses: boolean;
   logRequests: boolean;
+  /** Run the background loops (scheduler, execution worker) inside this process. */
+  backgroundWork: boolean;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -65,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', 5000, env, 100, 600000)!,
     validateResponses: bool('VALIDATE_RESPONSES', true, env),
     logRequests: bool('LOG_REQUESTS', false, env),
+    backgroundWork: bool('BACKGROUND_WORK', true, env),
   };
 }

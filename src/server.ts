@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
 import { createTokenVerifier } from './auth/verifier';
+import { startBackgroundWork } from './background';
 import type { Config } from './config';
 import { isLoopbackUrl, migrationVersions, runDbmate } from './db/migrations';
 import { createPool } from './db/pool';
@@ -54,6 +55,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     if (config.seedDemoData) await seedDemoData(pool);
 
     const jwtSecret = effectiveJwtSecret(config);
+    const background = startBackgroundWork({ pool, config, log });
     const app = createApp({
       pool,
       verifyToken: createTokenVerifier({
@@ -65,6 +67,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       validateResponses: config.validateResponses,
       logRequests: config.logRequests,
       expectedMigrations: migrationVersions(),
+      background,
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000;
@@ -94,6 +97,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
           });
           server.closeIdleConnections();
         });
+        await background.stop();
         await pool.end();
         await database.stop();
       })();

@@ -204,3 +204,20 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
 
   return { url: `${baseUrl}/${database}`, stop };
 }
+
+/**
+ * The address of the embedded PostgreSQL a running `npm start` keeps in
+ * dataDir, so that a second process (`npm run worker`) can share it; null
+ * when none is running there.
+ */
+export async function runningEmbeddedDatabaseUrl(dataDir: string): Promise<string | null> {
+  const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  // postmaster.pid: line 1 the pid, line 4 the port (PostgreSQL's documented layout).
+  const lines = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid) || !Number.isInteger(port)) return null;
+  const password = (await readFile(path.join(dataDir, 'postgres-password'), 'utf8')).trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/app`;
+}

@@ -134,3 +134,24 @@ export function requireUser(tx: RequestTransaction): string {
   if (!tx.identity.userId) throw problems.forbidden('This operation is for signed-in users, not service tokens.');
   return tx.identity.userId;
 }
+
+/** The identity background work runs under: service_role, which row level security lets through. */
+export const SERVICE_IDENTITY: Identity = {
+  role: 'service_role',
+  userId: null,
+  email: null,
+  claims: { role: 'service_role' },
+};
+
+/**
+ * The same transaction helper for work no request carries (schedulers,
+ * workers, signed inbound webhooks): it runs as service_role, so it must scope
+ * every statement by ids itself.
+ */
+export function withServiceTransaction<T>(
+  pool: pg.Pool,
+  statementTimeoutMs: number,
+  work: (tx: RequestTransaction) => Promise<T>,
+): Promise<T> {
+  return withRequestTransaction(pool, SERVICE_IDENTITY, { statementTimeoutMs }, work);
+}

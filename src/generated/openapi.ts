@@ -1210,6 +1210,80 @@ export interface components {
             /** @description The unfinished ingestion, if any. */
             currentIngestion: components["schemas"]["Ingestion"] | null;
         };
+        /** @enum {string} */
+        SkillCategory: "analysis" | "generation" | "transformation" | "communication" | "automation" | "custom";
+        /** @enum {string} */
+        SkillOutputFormat: "markdown" | "json" | "text" | "html" | "code";
+        /**
+         * @description pending -> running -> completed | failed | cancelled; a pending execution may also end directly.
+         * @enum {string}
+         */
+        ExecutionStatus: "pending" | "running" | "completed" | "failed" | "cancelled";
+        /** @enum {string} */
+        ExecutionType: "manual" | "habit" | "reflex" | "api";
+        /** @enum {string} */
+        ReflexTriggerType: "webhook" | "email" | "file_change" | "api_call" | "schedule" | "event";
+        /** @description The few fields of a skill shown beside a habit, reflex or execution. */
+        SkillSummary: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            category: components["schemas"]["SkillCategory"];
+            outputFormat: components["schemas"]["SkillOutputFormat"];
+            isActive: boolean;
+        };
+        SkillExecution: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            /**
+             * Format: uuid
+             * @description Null once the skill is deleted; the history stays.
+             */
+            skillId: string | null;
+            /**
+             * Format: uuid
+             * @description Who started it (for habits and reflexes, their owner).
+             */
+            userId: string | null;
+            executionType: components["schemas"]["ExecutionType"];
+            /**
+             * Format: uuid
+             * @description The habit or reflex that started it.
+             */
+            referenceId: string | null;
+            input: {
+                [key: string]: unknown;
+            };
+            /** @description The result in the skill's output format (a string; for json, the parsed value); null until completed. */
+            output: unknown;
+            tokensUsed: number;
+            promptTokens: number;
+            completionTokens: number;
+            durationMs: number | null;
+            /**
+             * @description Exact decimal string, in euro cents (e.g. "0.0150").
+             * @example 0.0150
+             */
+            costCents: string;
+            status: components["schemas"]["ExecutionStatus"];
+            errorMessage: string | null;
+            errorCode: string | null;
+            /**
+             * Format: date-time
+             * @description When it started running.
+             */
+            executedAt: string | null;
+            /** Format: date-time */
+            completedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description Present where the operation says so. */
+            skill?: components["schemas"]["SkillSummary"] | null;
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` lists each field. */
@@ -1352,6 +1426,31 @@ export interface components {
                  *       "title": "Service Unavailable",
                  *       "status": 503,
                  *       "detail": "The database is unavailable right now; try again shortly."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description A quota of the organization's plan is used up; nothing was changed. The headers say the limit and when it resets. */
+        TooManyRequests: {
+            headers: {
+                /** @description The plan's limit for this metric and period. */
+                "X-RateLimit-Limit"?: number;
+                /** @description Units left in this period (0 here). */
+                "X-RateLimit-Remaining"?: number;
+                /** @description When the period ends, in seconds since the Unix epoch. */
+                "X-RateLimit-Reset"?: number;
+                /** @description Seconds until the period ends. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/quota-exceeded",
+                 *       "title": "Too Many Requests",
+                 *       "status": 429,
+                 *       "detail": "The free plan allows 10 oracle queries per day; the quota resets at 2026-11-27T00:00:00Z."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type pg from 'pg';
 import type { TokenVerifier } from '../auth/verifier';
+import type { BackgroundWork } from '../background';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from './problems';
 
@@ -26,6 +27,8 @@ export interface AppDeps {
   logRequests: boolean;
   /** Migration versions the code expects to be applied (for /ready). */
   expectedMigrations: string[];
+  /** The background loops of this process, to wake one when work was just queued. */
+  background: BackgroundWork;
 }
 
 export interface RunOptions {

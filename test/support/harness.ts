@@ -5,6 +5,7 @@ import request from 'supertest';
 import { mintToken, type MintOptions } from '../../src/auth/demo-users';
 import { signHs256, type TokenClaims } from '../../src/auth/jwt';
 import { createTokenVerifier } from '../../src/auth/verifier';
+import { NO_BACKGROUND_WORK } from '../../src/background';
 import { migrationVersions } from '../../src/db/migrations';
 import { createPool } from '../../src/db/pool';
 import { createApp } from '../../src/http/app';
@@ -33,6 +34,7 @@ export function createTestApp(overrides: Partial<AppDeps> = {}): TestApp {
     validateResponses: true,
     logRequests: false,
     expectedMigrations: migrationVersions(),
+    background: NO_BACKGROUND_WORK,
     ...overrides,
   });
   return {

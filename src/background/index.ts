@@ -1,0 +1,39 @@
+import type pg from 'pg';
+import type { Config } from '../config';
+import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
+
+export interface BackgroundDeps {
+  pool: pg.Pool;
+  config: Config;
+  log: (line: string) => void;
+}
+
+/** The loops a server (or `npm run worker`) runs beside the API. */
+export interface BackgroundWork {
+  /** Runs the named loop's next pass now (no-op when it is not running here). */
+  wake(name: string): void;
+  stop(): Promise<void>;
+}
+
+/** Every kind of background work; each domain contributes its task here. */
+function backgroundTasks(_deps: BackgroundDeps): BackgroundTask[] {
+  const tasks: BackgroundTask[] = [];
+  return tasks;
+}
+
+export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
+  const loops: RunningLoop[] = deps.config.backgroundWork
+    ? backgroundTasks(deps).map((task) => startLoop(task, deps.log))
+    : [];
+  return {
+    wake(name) {
+      loops.find((loop) => loop.name === name)?.wake();
+    },
+    async stop() {
+      await Promise.all(loops.map((loop) => loop.stop()));
+    },
+  };
+}
+
+/** For apps built without background work (tests that drive the tasks themselves). */
+export const NO_BACKGROUND_WORK: BackgroundWork = { wake: () => undefined, stop: async () => undefined };
