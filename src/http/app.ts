@@ -35,7 +35,16 @@ export function createApp(deps: AppDeps): Express {
     });
   }
 
-  app.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: '1mb',
+      type: ['application/json', 'application/*+json'],
+      // Signed webhooks (reflexes, Stripe) verify the exact bytes that were sent.
+      verify: (req, _res, buffer) => {
+        (req as express.Request).rawBody = buffer;
+      },
+    }),
+  );
 
   const contract = loadContract();
   app.get('/openapi.json', (_req, res) => {

@@ -15,6 +15,8 @@ declare module 'express-serve-static-core' {
      * problem is kept here for the error handler.
      */
     authFailure?: Problem;
+    /** The request body exactly as received (JSON bodies only), for signature checks. */
+    rawBody?: Buffer;
   }
 }
 
