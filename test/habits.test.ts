@@ -124,6 +124,12 @@ describe('POST /api/v1/habits', () => {
     expectProblem(await api(alice).post('/api/v1/habits').send({ scheduleCron: '0 9 * * *' }), 400);
   });
 
+  test('400 for a config too large to copy into every run', async () => {
+    const res = await api(alice).post('/api/v1/habits').send({ skillId, scheduleCron: '0 9 * * *', config: { text: 'x'.repeat(70_000) } });
+    expectProblem(res, 400);
+    expect(res.body.errors[0].path).toBe('/body/config');
+  });
+
   test('422 for a skill of another organization or none at all', async () => {
     const foreignSkill = await newSkill(otherOrgId, dave);
     for (const id of [foreignSkill, randomUUID()]) {
@@ -421,7 +427,12 @@ describe('POST /api/v1/habits/validate-cron', () => {
     expect(res.body.reason).toMatch(reason);
   });
 
-  test('400 for a body that breaks the contract', async () => {
+  test('400 for a body that breaks the contract, or a preview start out of range', async () => {
+    for (const from of ['1969-12-31T23:59:59Z', '9999-06-01T00:00:00Z']) {
+      const res = await api(alice).post('/api/v1/habits/validate-cron').send({ cron: '* * * * *', from });
+      expectProblem(res, 400);
+      expect(res.body.errors[0].path).toBe('/body/from');
+    }
     expectProblem(await api(alice).post('/api/v1/habits/validate-cron').send({}), 400);
     expectProblem(await api(alice).post('/api/v1/habits/validate-cron').send({ cron: '* * * * *', from: 'yesterday' }), 400);
   });

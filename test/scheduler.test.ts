@@ -110,6 +110,23 @@ describe('a scheduler pass', () => {
     expect(await executionsOf(habit.id)).toHaveLength(1);
   });
 
+  test('a stored schedule that cannot run again deactivates its habit with a reason; the rest of the batch runs', async () => {
+    // Rows written past the API (the Data API, a manual fix) escape its cron and time zone checks.
+    const broken = await t.admin.query<{ id: string }>(
+      `insert into public.habits (organization_id, skill_id, user_id, schedule_cron, timezone, next_run_at)
+       values ($1, $2, $3, '0 9 * * *', 'Mars/Olympus_Mons', now() - interval '1 minute'),
+              ($1, $2, $3, '99 9 * * *', 'UTC', now() - interval '1 minute') returning id`,
+      [orgId, skillId, alice.userId],
+    );
+    const healthy = await createHabit();
+    await makeDue([healthy.id]);
+    await pass();
+    for (const { id } of broken.rows) {
+      expect(await habitRow(id)).toMatchObject({ is_active: false, next_run_at: null, last_error_message: expect.stringMatching(/deactivated/) });
+    }
+    expect(await executionsOf(healthy.id)).toHaveLength(1);
+  });
+
   test('leaves inactive habits and habits not yet due alone', async () => {
     const paused = await createHabit({ isActive: false });
     const future = await createHabit();

@@ -1631,7 +1631,7 @@ export interface components {
             timezone: string;
             /**
              * Format: date-time
-             * @description Preview runs after this instant (default now).
+             * @description Preview runs after this instant (default now); from 1970 to 9998, else 400.
              */
             from?: string;
         };

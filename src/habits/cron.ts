@@ -37,9 +37,14 @@ export function parseCron(expression: string, timezone = 'UTC'): CronCheck {
     const message = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '') : String(error);
     return { valid: false, reason: `The schedule is not valid cron: ${message}` };
   }
-  // A pattern like "0 0 30 2 *" parses but never fires.
-  if (cron.nextRun(new Date()) === null) {
-    return { valid: false, reason: 'The schedule never runs (no date matches it).' };
+  try {
+    // A pattern like "0 0 30 2 *" parses but never fires.
+    if (cron.nextRun(new Date()) === null) {
+      return { valid: false, reason: 'The schedule never runs (no date matches it).' };
+    }
+  } catch {
+    // croner only converts to the time zone when asked for a run.
+    return { valid: false, reason: `"${timezone}" is not a time zone the schedule can be computed in.` };
   }
   return { valid: true, cron };
 }
@@ -62,12 +67,11 @@ export function canonicalTimezone(name: string): string | null {
 export function nextRunAfter(expression: string, timezone: string, after: Date): Date | null {
   const parsed = parseCron(expression, timezone);
   if (!parsed.valid) return null;
-  return parsed.cron.nextRun(after);
-}
-
-/** The next `count` runs strictly after `after`. */
-export function nextRuns(cron: Cron, count: number, after: Date): Date[] {
-  return cron.nextRuns(count, after);
+  try {
+    return parsed.cron.nextRun(after);
+  } catch {
+    return null;
+  }
 }
 
 /** An instant as the wall clock in `timezone` shows it, with its UTC offset: 2026-03-29T03:00:00+02:00. */

@@ -101,6 +101,13 @@ export function habitsRouter(inTransaction: RunInTransaction, background: Pick<B
 
   router.post('/habits/validate-cron', (req, res) => {
     const body = req.body as CronCheck;
+    const from = body.from ? new Date(body.from) : new Date();
+    // Time zone rules before 1970 are guesses (local mean time) and years past 9999 do not exist here.
+    if (from.getTime() < 0 || from.getUTCFullYear() > 9998) {
+      throw problems.validation('The preview can start from 1970 to 9998.', [
+        { path: '/body/from', message: 'must be from 1970-01-01T00:00:00Z to 9998-12-31T23:59:59Z' },
+      ]);
+    }
     const timezone = canonicalTimezone(body.timezone ?? 'UTC');
     const verdict: CronVerdict = { cron: body.cron, timezone: body.timezone ?? 'UTC', valid: false, reason: null, description: null, nextRuns: [] };
     if (!timezone) {
@@ -111,7 +118,6 @@ export function habitsRouter(inTransaction: RunInTransaction, background: Pick<B
       if (!parsed.valid) {
         verdict.reason = parsed.reason;
       } else {
-        const from = body.from ? new Date(body.from) : new Date();
         verdict.valid = true;
         verdict.description = describeCron(body.cron, timezone);
         verdict.nextRuns = parsed.cron.nextRuns(5, from).map((at) => ({ at: at.toISOString(), local: localTime(at, timezone) }));

@@ -56,12 +56,17 @@ const CLAIM_DUE_HABITS = `
   join public.skills s on s.id = due.skill_id and s.organization_id = due.organization_id
   order by due.next_run_at, due.id`;
 
-// One statement for the whole batch: each habit's next run (null deactivates
-// a schedule that never fires again; the check constraint needs both).
+// One statement for the whole batch: each habit's next run. A schedule that
+// cannot run again (only possible for rows written past the API, whose checks
+// the database cannot repeat) deactivates its habit with a message saying why,
+// instead of failing the pass for every other habit.
 const ADVANCE_HABITS = `
   update public.habits h
   set next_run_at = advanced.next_run_at,
-      is_active = advanced.next_run_at is not null
+      is_active = advanced.next_run_at is not null,
+      last_error_message = case when advanced.next_run_at is null
+        then 'The schedule or time zone cannot produce another run; the habit was deactivated.'
+        else h.last_error_message end
   from unnest($1::uuid[], $2::timestamptz[]) as advanced(id, next_run_at)
   where h.id = advanced.id`;
 
