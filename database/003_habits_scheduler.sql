@@ -36,7 +36,7 @@ create table public.habits (
   foreign key (skill_id, organization_id) references public.skills (id, organization_id) on delete cascade
 );
 -- The scheduler's queue, across every organization: due habits, soonest first.
-create index habits_due_idx on public.habits (next_run_at) where is_active;
+create index habits_due_idx on public.habits (next_run_at, id) where is_active;
 create index habits_organization_created_idx on public.habits (organization_id, created_at, id);
 -- Serves the list sorted by next run and the upcoming runs (inactive habits have none).
 create index habits_organization_next_run_idx on public.habits (organization_id, next_run_at, id);

@@ -20,6 +20,22 @@ const FIELD = /^[0-9A-Za-z*,/\-?#L+]+$/;
 
 /** Parses a five-field cron expression in a time zone; six or seven fields (seconds, years) and nicknames are refused. */
 export function parseCron(expression: string, timezone = 'UTC'): CronCheck {
+  const built = buildCron(expression, timezone);
+  if (!built.valid) return built;
+  try {
+    // A pattern like "0 0 30 2 *" parses but never fires.
+    if (built.cron.nextRun(new Date()) === null) {
+      return { valid: false, reason: 'The schedule never runs (no date matches it).' };
+    }
+  } catch {
+    // croner only converts to the time zone when asked for a run.
+    return { valid: false, reason: `"${timezone}" is not a time zone the schedule can be computed in.` };
+  }
+  return built;
+}
+
+/** The parsing half of parseCron, without asking for a run. */
+function buildCron(expression: string, timezone: string): CronCheck {
   const fields = expression.trim().split(/\s+/);
   if (expression.trim() === '' || fields.length !== 5) {
     return {
@@ -36,15 +52,6 @@ export function parseCron(expression: string, timezone = 'UTC'): CronCheck {
   } catch (error) {
     const message = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '') : String(error);
     return { valid: false, reason: `The schedule is not valid cron: ${message}` };
-  }
-  try {
-    // A pattern like "0 0 30 2 *" parses but never fires.
-    if (cron.nextRun(new Date()) === null) {
-      return { valid: false, reason: 'The schedule never runs (no date matches it).' };
-    }
-  } catch {
-    // croner only converts to the time zone when asked for a run.
-    return { valid: false, reason: `"${timezone}" is not a time zone the schedule can be computed in.` };
   }
   return { valid: true, cron };
 }
@@ -63,9 +70,20 @@ export function canonicalTimezone(name: string): string | null {
   }
 }
 
-/** The first run strictly after `after`, or null when the schedule never runs again. */
+// Parsed schedules by expression and zone: the scheduler meets the same few
+// again and again. A Cron that is never started holds no timer or state.
+const parsedSchedules = new Map<string, CronCheck>();
+const MAX_PARSED_SCHEDULES = 1000;
+
+/** The first run strictly after `after`, or null when the schedule is invalid or never runs again. */
 export function nextRunAfter(expression: string, timezone: string, after: Date): Date | null {
-  const parsed = parseCron(expression, timezone);
+  const key = `${timezone} ${expression}`;
+  let parsed = parsedSchedules.get(key);
+  if (!parsed) {
+    parsed = buildCron(expression, timezone);
+    if (parsedSchedules.size >= MAX_PARSED_SCHEDULES) parsedSchedules.clear();
+    parsedSchedules.set(key, parsed);
+  }
   if (!parsed.valid) return null;
   try {
     return parsed.cron.nextRun(after);
