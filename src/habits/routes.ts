@@ -14,7 +14,7 @@ import {
   HABIT_STATS,
   habitListQuery,
   INSERT_HABIT_EXECUTION,
-  SKILL_STATE,
+  SKILL_EXISTS,
   toExecution,
   toHabit,
   toHabitStats,
@@ -70,7 +70,7 @@ async function changeHabit(tx: RequestTransaction, habitId: string, assignments:
 
 /** The skill a habit is to run: 422 with a field error when the caller's organization has no such skill. */
 async function requireSkill(tx: RequestTransaction, skillId: string): Promise<void> {
-  const skill = await tx.query(SKILL_STATE, [skillId]);
+  const skill = await tx.query(SKILL_EXISTS, [skillId]);
   if (skill.rowCount === 0) throw problems.unprocessable(SKILL_NOT_FOUND, [{ path: '/body/skillId', message: SKILL_NOT_FOUND }]);
 }
 

@@ -88,8 +88,8 @@ export function updateHabitSql(assignments: string[]): string {
 
 export const DELETE_HABIT = 'delete from public.habits h where h.id = $1';
 
-/** Whether a skill exists for the caller, and whether it may run. */
-export const SKILL_STATE = 'select s.is_active from public.skills s where s.id = $1';
+/** Whether the caller's organization has this skill (row level security hides every other). */
+export const SKILL_EXISTS = 'select 1 from public.skills s where s.id = $1';
 
 export const HABIT_SORTS: Record<string, string> = {
   createdAt: 'h.created_at asc, h.id asc',
