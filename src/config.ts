@@ -19,6 +19,10 @@ export interface Config {
   logRequests: boolean;
   /** Run the background loops (scheduler, execution worker) inside this process. */
   backgroundWork: boolean;
+  /** Pause between scheduler passes that found less than a full batch of due habits. */
+  schedulerIntervalMs: number;
+  /** Due habits one scheduler pass claims at most. */
+  schedulerBatchSize: number;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -68,5 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validateResponses: bool('VALIDATE_RESPONSES', true, env),
     logRequests: bool('LOG_REQUESTS', false, env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
+    schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
+    schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
   };
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Config } from '../config';
+import { schedulerTask } from '../habits/scheduler';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 
 export interface BackgroundDeps {
@@ -16,19 +17,28 @@ export interface BackgroundWork {
 }
 
 /** Every kind of background work; each domain contributes its task here. */
-function backgroundTasks(_deps: BackgroundDeps): BackgroundTask[] {
+function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): BackgroundTask[] {
   const tasks: BackgroundTask[] = [];
+  tasks.push(
+    schedulerTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      batchSize: deps.config.schedulerBatchSize,
+      intervalMs: deps.config.schedulerIntervalMs,
+      // Habit runs just queued: the execution worker need not wait for its next poll.
+      onQueued: () => wake('executions'),
+    }),
+  );
   return tasks;
 }
 
 export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
-  const loops: RunningLoop[] = deps.config.backgroundWork
-    ? backgroundTasks(deps).map((task) => startLoop(task, deps.log))
-    : [];
+  let loops: RunningLoop[] = [];
+  // Tasks may wake each other (the scheduler wakes the execution worker), so they get `wake` before the loops exist.
+  const wake = (name: string) => loops.find((loop) => loop.name === name)?.wake();
+  if (deps.config.backgroundWork) loops = backgroundTasks(deps, wake).map((task) => startLoop(task, deps.log));
   return {
-    wake(name) {
-      loops.find((loop) => loop.name === name)?.wake();
-    },
+    wake,
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
     },

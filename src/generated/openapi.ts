@@ -625,6 +625,243 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/habits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Habits of the organization
+         * @description Every member sees every habit of the organization, each with a summary of its skill.
+         */
+        get: operations["listHabits"];
+        put?: never;
+        /**
+         * Schedule a skill
+         * @description Any member may schedule any skill of the organization; they own the habit and its runs execute as them.
+         *     `nextRunAt` is computed from the cron expression in the habit's time zone (DST included). An invalid
+         *     cron expression (anything but five fields) or time zone is a 400 with a field error.
+         */
+        post: operations["createHabit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/validate-cron": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a schedule and preview its next runs
+         * @description Judges a cron expression and time zone without storing anything: whether they are valid (and why not),
+         *     a plain description, and the next five runs after `from` (default now), each in UTC and as the wall-clock
+         *     time in the time zone. An invalid expression is a verdict (`valid: false`), not an error.
+         */
+        post: operations["validateHabitCron"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/upcoming": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The next scheduled runs
+         * @description Active habits whose next run falls within the window, soonest first, with their skill's name and category. `pageSize` is the limit.
+         */
+        get: operations["listUpcomingHabitRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        /** One habit, with its skill */
+        get: operations["getHabit"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a habit
+         * @description Its owner and the organization's owners and admins may delete it. Its executions stay in the history.
+         */
+        delete: operations["deleteHabit"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a habit
+         * @description Its owner and the organization's owners and admins may change it. Send only the fields to change.
+         *     A new schedule or time zone of an active habit recomputes `nextRunAt` from now; `isActive` false clears
+         *     it. When the schedule or time zone changes without a `scheduleDescription` (or with null), the
+         *     description is generated again.
+         */
+        patch: operations["updateHabit"];
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}/activate": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a habit
+         * @description Sets `isActive` and computes `nextRunAt` from now. Nothing else changes: the failure streak and last
+         *     error stay, so a habit that was deactivated by three failures is deactivated again by the next failure
+         *     unless `reset-errors` is called too. Activating an active habit changes nothing.
+         */
+        post: operations["activateHabit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a habit
+         * @description Clears `isActive` and `nextRunAt`; executions already queued still run.
+         */
+        post: operations["deactivateHabit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}/run": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a habit now
+         * @description Queues one execution of the habit's skill with the habit's config, as the caller, outside the schedule:
+         *     `nextRunAt` does not move. It counts as a run (`runCount`, `lastRunAt`) and its outcome counts toward the
+         *     failure streak like a scheduled one. Any member may run a habit, active or not; a habit whose skill is
+         *     inactive cannot run (409).
+         */
+        post: operations["runHabit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}/reset-errors": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear a habit's failure streak
+         * @description Sets `consecutiveFailures` to 0 and clears `lastErrorMessage`. It does not activate the habit.
+         */
+        post: operations["resetHabitErrors"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}/stats": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Figures of a habit
+         * @description Its executions by status, success rate, average duration, and its last and next run.
+         */
+        get: operations["getHabitStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1283,6 +1520,165 @@ export interface components {
             updatedAt: string;
             /** @description Present where the operation says so. */
             skill?: components["schemas"]["SkillSummary"] | null;
+        };
+        /**
+         * @description A five-field cron expression: minute hour day-of-month month day-of-week (seconds, years and nicknames are refused).
+         * @example 30 7 * * 1-5
+         */
+        HabitCron: string;
+        /**
+         * @description An IANA time zone name; runs follow its wall clock, DST included.
+         * @example Europe/Amsterdam
+         */
+        HabitTimezone: string;
+        /** @description The skill input every run receives. */
+        HabitConfig: {
+            [key: string]: unknown;
+        };
+        Habit: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            /** Format: uuid */
+            skillId: string;
+            /**
+             * Format: uuid
+             * @description The owner; runs execute as them. Null once their account is deleted.
+             */
+            userId: string | null;
+            scheduleCron: components["schemas"]["HabitCron"];
+            /** @description The owner's words for the schedule, or a generated description. */
+            scheduleDescription: string | null;
+            timezone: components["schemas"]["HabitTimezone"];
+            /**
+             * Format: date-time
+             * @description When the last run was queued.
+             */
+            lastRunAt: string | null;
+            /**
+             * Format: date-time
+             * @description The next scheduled run (UTC); null while inactive.
+             */
+            nextRunAt: string | null;
+            /** @description Runs queued so far, scheduled or run now. */
+            runCount: number;
+            isActive: boolean;
+            config: components["schemas"]["HabitConfig"];
+            /** @description Failed runs in a row; the third deactivates the habit. Cancelled runs do not count. */
+            consecutiveFailures: number;
+            lastErrorMessage: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            skill: components["schemas"]["SkillSummary"];
+        };
+        HabitCreate: {
+            /** Format: uuid */
+            skillId: string;
+            scheduleCron: components["schemas"]["HabitCron"];
+            /** @description Generated from the schedule when absent or null. */
+            scheduleDescription?: string | null;
+            timezone?: components["schemas"]["HabitTimezone"];
+            config?: components["schemas"]["HabitConfig"];
+            /** @default true */
+            isActive: boolean;
+        };
+        HabitUpdate: {
+            /** Format: uuid */
+            skillId?: string;
+            scheduleCron?: components["schemas"]["HabitCron"];
+            scheduleDescription?: string | null;
+            timezone?: components["schemas"]["HabitTimezone"];
+            config?: components["schemas"]["HabitConfig"];
+            isActive?: boolean;
+        };
+        HabitPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Habit"][];
+        };
+        HabitStats: {
+            /** Format: uuid */
+            habitId: string;
+            runCount: number;
+            /** @description The habit's executions by status. */
+            executions: {
+                total: number;
+                pending: number;
+                running: number;
+                completed: number;
+                failed: number;
+                cancelled: number;
+            };
+            /** @description completed / (completed + failed), to four decimals; null before any run has finished. Cancelled runs do not count. */
+            successRate: number | null;
+            /** @description Mean duration of completed runs, rounded. */
+            averageDurationMs: number | null;
+            /** Format: date-time */
+            lastRunAt: string | null;
+            /** Format: date-time */
+            nextRunAt: string | null;
+            consecutiveFailures: number;
+            lastErrorMessage: string | null;
+        };
+        CronCheck: {
+            /** @description The expression to judge; any string is judged, not rejected. */
+            cron: string;
+            /**
+             * @description The time zone to judge it in; any string is judged.
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Format: date-time
+             * @description Preview runs after this instant (default now); from 1970 to 9998, else 400.
+             */
+            from?: string;
+        };
+        CronVerdict: {
+            cron: string;
+            /** @description The time zone as given, or its canonical spelling when valid. */
+            timezone: string;
+            valid: boolean;
+            /** @description Why the expression or time zone cannot be used; null when valid. */
+            reason: string | null;
+            /** @description A plain description of the schedule; null when invalid. */
+            description: string | null;
+            /** @description The next five runs; empty when invalid. */
+            nextRuns: {
+                /**
+                 * Format: date-time
+                 * @description The instant in UTC.
+                 */
+                at: string;
+                /**
+                 * @description The wall-clock time in the time zone with its UTC offset, e.g. 2026-03-29T03:00:00+02:00.
+                 * @example 2026-03-29T03:00:00+02:00
+                 */
+                local: string;
+            }[];
+        };
+        UpcomingHabitRun: {
+            /** Format: uuid */
+            habitId: string;
+            /** Format: uuid */
+            skillId: string;
+            skillName: string;
+            skillCategory: components["schemas"]["SkillCategory"];
+            /** @description When false the scheduler skips this run (and moves on to the next). */
+            skillIsActive: boolean;
+            /** Format: uuid */
+            userId: string | null;
+            scheduleCron: string;
+            scheduleDescription: string | null;
+            timezone: string;
+            /** Format: date-time */
+            nextRunAt: string;
+            /** Format: date-time */
+            lastRunAt: string | null;
+        };
+        UpcomingHabitRunPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["UpcomingHabitRun"][];
         };
     };
     responses: {
@@ -2994,6 +3390,433 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listHabits: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only habits of this skill. */
+                skillId?: string;
+                /** @description Only active (true) or inactive (false) habits. */
+                isActive?: boolean;
+                /** @description Sort key; a leading `-` sorts descending. By `nextRunAt`, inactive habits (no next run) come last ascending and first descending. */
+                sort?: "createdAt" | "-createdAt" | "nextRunAt" | "-nextRunAt";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of habits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HabitPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "skillId": "5d0c7f0e-6a8f-4a4e-9f57-0d1c2b3a4e5f",
+                 *       "scheduleCron": "30 7 * * 1-5",
+                 *       "timezone": "Europe/Amsterdam",
+                 *       "config": {
+                 *         "repository": "payments-api"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["HabitCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description URL of the new habit. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Habit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    validateHabitCron: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "cron": "30 2 * * *",
+                 *       "timezone": "Europe/Amsterdam",
+                 *       "from": "2026-03-27T12:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CronCheck"];
+            };
+        };
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CronVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listUpcomingHabitRuns: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description How far ahead to look, in hours. */
+                windowHours?: number;
+                /** @description Only runs of this skill. */
+                skillId?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of upcoming runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpcomingHabitRunPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The habit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Habit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "scheduleCron": "0 9 * * 1",
+                 *       "scheduleDescription": "Monday mornings"
+                 *     }
+                 */
+                "application/json": components["schemas"]["HabitUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed habit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Habit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    activateHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The habit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Habit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deactivateHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The habit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Habit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    runHabit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the execution worker runs it. */
+            202: {
+                headers: {
+                    /** @description URL of the execution. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resetHabitErrors: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The habit. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Habit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getHabitStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HabitStats"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

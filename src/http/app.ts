@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { bearerAuthHandler } from '../auth/identity';
+import { habitsRouter } from '../habits/routes';
 import { healthRouter } from '../health/routes';
 import { meRouter } from '../me/routes';
 import { organizationsRouter } from '../organizations/routes';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', invitationsRouter(inTransaction));
   app.use('/api/v1', ingestionsRouter(inTransaction));
   app.use('/api/v1', filesRouter(inTransaction));
+  app.use('/api/v1', habitsRouter(inTransaction, deps.background));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
