@@ -319,9 +319,13 @@ create trigger invoices_number before insert on public.invoices
 create table public.payment_provider_events (
   id text primary key check (char_length(id) between 1 and 255),
   type text not null check (char_length(type) between 1 and 255),
+  -- The id of the object the event is about (sub_..., in_..., pm_...), so a
+  -- late event can ask whether a newer one about the same object came first.
+  object_id text check (char_length(object_id) <= 255),
   event_created_at timestamptz not null,
   processed_at timestamptz not null default now()
 );
+create index payment_provider_events_object_idx on public.payment_provider_events (object_id, event_created_at) where object_id is not null;
 
 -- ---------------------------------------------------------------------------
 -- Row level security and grants

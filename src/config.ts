@@ -19,6 +19,21 @@ export interface Config {
   logRequests: boolean;
   /** Run the background loops (scheduler, execution worker) inside this process. */
   backgroundWork: boolean;
+  /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
+  billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string | undefined;
+  sellerName: string;
+  sellerAddress: string;
+  sellerBtw: string | undefined;
+  sellerKvk: string | undefined;
+  /** Ask the EU's VIES service about VAT numbers (off: checks stay local). */
+  viesCheck: boolean;
+  /** Where the web app lives, for the pages Stripe Checkout returns to. */
+  publicBaseUrl: string;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -68,5 +83,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validateResponses: bool('VALIDATE_RESPONSES', true, env),
     logRequests: bool('LOG_REQUESTS', false, env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
+    billing: loadBillingConfig(env),
+  };
+}
+
+export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
+  const stripeSecretKey = text('STRIPE_SECRET_KEY', env);
+  const stripeWebhookSecret = text('STRIPE_WEBHOOK_SECRET', env);
+  if (Boolean(stripeSecretKey) !== Boolean(stripeWebhookSecret)) {
+    throw new Error('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET go together: set both to take payments with Stripe, or neither');
+  }
+  return {
+    stripeSecretKey,
+    stripeWebhookSecret,
+    sellerName: text('BILLING_SELLER_NAME', env) ?? 'DevTools B.V.',
+    sellerAddress: text('BILLING_SELLER_ADDRESS', env) ?? 'Keizersgracht 1, 1015 AA Amsterdam, Netherlands',
+    sellerBtw: text('BILLING_SELLER_BTW', env),
+    sellerKvk: text('BILLING_SELLER_KVK', env),
+    viesCheck: bool('VIES_CHECK', false, env),
+    publicBaseUrl: (text('PUBLIC_BASE_URL', env) ?? 'http://localhost:3000').replace(/\/+$/, ''),
   };
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 
@@ -16,8 +17,9 @@ export interface BackgroundWork {
 }
 
 /** Every kind of background work; each domain contributes its task here. */
-function backgroundTasks(_deps: BackgroundDeps): BackgroundTask[] {
+function backgroundTasks(deps: BackgroundDeps): BackgroundTask[] {
   const tasks: BackgroundTask[] = [];
+  tasks.push(billingPeriodsTask(deps.pool, deps.config.statementTimeoutMs));
   return tasks;
 }
 
