@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { mintToken } from '../src/auth/demo-users';
 import { withServiceTransaction } from '../src/db/transaction';
+import { billingPeriodsTask } from '../src/billing/background';
 import { rollOverEndedPeriods } from '../src/billing/subscriptions/rollover';
+import { loadBillingConfig } from '../src/config';
 import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // Each test makes its own organization: owner, admin and plain member, plus an outsider.
@@ -408,5 +412,64 @@ describe('POST /billing/validate-btw', () => {
     expect(form.body.reasons.length).toBeGreaterThan(0);
     expectProblem(await as(t.app, user).post('/api/v1/billing/validate-btw').send({}), 400);
     expectProblem(await request(t.app).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }), 401);
+  });
+});
+
+describe('the optional VIES check', () => {
+  test('when enabled, VIES can reject a well-formed number; a slow VIES leaves the local verdict', async () => {
+    let answer: 'valid' | 'invalid' | 'hang' = 'invalid';
+    const asked: string[] = [];
+    const server = http.createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk) => (raw += chunk));
+      req.on('end', () => {
+        asked.push(raw);
+        if (answer === 'hang') return; // never answers: the time limit must end the wait
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ valid: answer === 'valid' }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const vies = createTestApp({
+      billing: { config: { ...loadBillingConfig({}), viesCheck: true }, viesUrl: `http://127.0.0.1:${port}/check`, viesTimeoutMs: 300 },
+    });
+    try {
+      const user = await newUser(vies.app, 'vies');
+      const rejected = await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200);
+      expect(rejected.body).toMatchObject({ valid: false, scheme: 'mod11', vies: 'invalid' });
+      expect(JSON.parse(asked[0]!)).toEqual({ countryCode: 'NL', vatNumber: '123456782B01' });
+      answer = 'valid';
+      expect((await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'valid' });
+      answer = 'hang';
+      expect((await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'unavailable' });
+      // A number that fails locally is not sent anywhere.
+      const before = asked.length;
+      await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456789B01' }).expect(200);
+      expect(asked.length).toBe(before);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await vies.close();
+    }
+  });
+});
+
+describe('the background task', () => {
+  test('is registered under its name and rolls periods over like the function', async () => {
+    const org = await newOrg();
+    await t.admin.query(
+      `update public.subscriptions set plan_id = 'pro', current_period_start = now() - interval '1 month' - interval '1 minute',
+         current_period_end = now() - interval '1 minute' where organization_id = $1`,
+      [org.id],
+    );
+    const task = billingPeriodsTask(t.pool, 5000);
+    expect(task.name).toBe('billing-periods');
+    while (await task.tick()) {
+      // a full batch: there may be more
+    }
+    const res = await api(org.owner, org).get('/api/v1/billing/subscription').expect(200);
+    expect(new Date(res.body.currentPeriodEnd).getTime()).toBeGreaterThan(Date.now());
+    expect((await api(org.owner, org).get('/api/v1/billing/invoices').expect(200)).body.data[0]).toMatchObject({ planId: 'pro', subtotal: '29.00' });
   });
 });

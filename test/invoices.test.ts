@@ -208,4 +208,3 @@ describe('invoice numbers', () => {
     expectGapless(after.numbers, after.last, year);
   });
 });
-});

@@ -17,6 +17,8 @@ export interface BillingDeps {
   config: BillingConfig;
   /** Overrides the client built from config.stripeSecretKey (e.g. one whose HTTP goes to a local server). */
   stripe?: Stripe;
+  /** The VIES endpoint and its time limit (a local stand-in in tests). */
+  viesUrl?: string;
   viesTimeoutMs?: number;
 }
 
@@ -31,7 +33,7 @@ export function billingRouter(inTransaction: RunInTransaction, app: { pool: pg.P
   router.use(subscriptionsRouter(inTransaction, { paymentsConfigured }));
   router.use(paymentMethodsRouter(inTransaction));
   router.use(invoicesRouter(inTransaction, deps.config));
-  router.use(detailsRouter(inTransaction, { enabled: deps.config.viesCheck, timeoutMs: deps.viesTimeoutMs ?? 3000, url: VIES_URL }));
+  router.use(detailsRouter(inTransaction, { enabled: deps.config.viesCheck, timeoutMs: deps.viesTimeoutMs ?? 3000, url: deps.viesUrl ?? VIES_URL }));
   router.use(
     stripeRouter({
       inTransaction,
