@@ -23,6 +23,21 @@ export interface Config {
   schedulerIntervalMs: number;
   /** Due habits one scheduler pass claims at most. */
   schedulerBatchSize: number;
+  /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
+  billing: BillingConfig;
+}
+
+export interface BillingConfig {
+  stripeSecretKey: string | undefined;
+  stripeWebhookSecret: string | undefined;
+  sellerName: string;
+  sellerAddress: string;
+  sellerBtw: string | undefined;
+  sellerKvk: string | undefined;
+  /** Ask the EU's VIES service about VAT numbers (off: checks stay local). */
+  viesCheck: boolean;
+  /** Where the web app lives, for the pages Stripe Checkout returns to. */
+  publicBaseUrl: string;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -74,5 +89,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backgroundWork: bool('BACKGROUND_WORK', true, env),
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
+    billing: loadBillingConfig(env),
+  };
+}
+
+export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
+  const stripeSecretKey = text('STRIPE_SECRET_KEY', env);
+  const stripeWebhookSecret = text('STRIPE_WEBHOOK_SECRET', env);
+  if (Boolean(stripeSecretKey) !== Boolean(stripeWebhookSecret)) {
+    throw new Error('STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET go together: set both to take payments with Stripe, or neither');
+  }
+  return {
+    stripeSecretKey,
+    stripeWebhookSecret,
+    sellerName: text('BILLING_SELLER_NAME', env) ?? 'DevTools B.V.',
+    sellerAddress: text('BILLING_SELLER_ADDRESS', env) ?? 'Keizersgracht 1, 1015 AA Amsterdam, Netherlands',
+    sellerBtw: text('BILLING_SELLER_BTW', env),
+    sellerKvk: text('BILLING_SELLER_KVK', env),
+    viesCheck: bool('VIES_CHECK', false, env),
+    publicBaseUrl: (text('PUBLIC_BASE_URL', env) ?? 'http://localhost:3000').replace(/\/+$/, ''),
   };
 }

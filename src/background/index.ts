@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
 import { schedulerTask } from '../habits/scheduler';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
@@ -29,6 +30,7 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       onQueued: () => wake('executions'),
     }),
   );
+  tasks.push(billingPeriodsTask(deps.pool, deps.config.statementTimeoutMs));
   return tasks;
 }
 

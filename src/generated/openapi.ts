@@ -862,6 +862,396 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The plan catalogue
+         * @description The four tiers with monthly and annual prices (EUR, exact decimal strings) and limits. Any signed-in user may read it; no organization is needed. A price of "-1.00" means priced on request (enterprise) and a limit of -1 means unlimited, as the frontend expects.
+         */
+        get: operations["listPlans"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscription": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's current subscription
+         * @description Every member may read it. New organizations start on free, active.
+         */
+        get: operations["getSubscription"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscription/change": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change plan or billing interval
+         * @description An upgrade (a dearer plan, or monthly to annual on the same plan) takes effect now: a new period starts and an
+         *     invoice charges the new plan minus a credit for the unused part of the current period. A downgrade is scheduled
+         *     for the end of the period and refused (409) when the organization's members or stored bytes would not fit the
+         *     smaller plan. Enterprise is arranged with sales (422). With a payment provider configured, paid plans start through
+         *     `POST /billing/checkout` instead (409). Owners and admins only.
+         */
+        post: operations["changeSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscription/cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel at the end of the period
+         * @description The paid plan stays until the period ends, then the organization is on free. A scheduled change is dropped. Owners and admins only; 409 on the free plan or when already cancelled.
+         */
+        post: operations["cancelSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/subscription/resume": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undo a cancellation before the period ends
+         * @description Owners and admins only; 409 when the subscription is not set to cancel.
+         */
+        post: operations["resumeSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/payment-methods": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's payment methods
+         * @description The default first, then newest first. Owners and admins only.
+         */
+        get: operations["listPaymentMethods"];
+        put?: never;
+        /**
+         * Add a payment method
+         * @description A card (brand, last4, expMonth, expYear), a SEPA mandate (bankCode, last4, country) or a provider's payment method
+         *     id. Never a full card number or IBAN: a value that looks like one, in any field, is refused with 422 and is neither
+         *     stored nor logged. The first method becomes the default. Owners and admins only.
+         */
+        post: operations["addPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/payment-methods/{paymentMethodId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The payment method's id. */
+                paymentMethodId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a payment method
+         * @description Removing the default makes the newest other method the default. The last method cannot be removed while a paid plan is active (409). Owners and admins only.
+         */
+        delete: operations["deletePaymentMethod"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/payment-methods/{paymentMethodId}/default": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The payment method's id. */
+                paymentMethodId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a payment method the default
+         * @description The previous default stops being one. Owners and admins only.
+         */
+        post: operations["setDefaultPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's invoices
+         * @description Newest first. Owners and admins only.
+         */
+        get: operations["listInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices/{invoiceId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One invoice with its lines
+         * @description Owners and admins only.
+         */
+        get: operations["getInvoice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices/{invoiceId}/pdf": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The invoice as a PDF
+         * @description Seller, customer, number, dates, lines, VAT (or the reverse-charge statement) and totals. Owners and admins only.
+         */
+        get: operations["getInvoicePdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/invoices/{invoiceId}/mark-paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a manual payment (back office)
+         * @description For service tokens only (403 for users). An open invoice becomes paid in full; a paid one stays as it is; a void or uncollectible one cannot be paid (409). A past_due subscription becomes active again.
+         */
+        post: operations["markInvoicePaid"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/details": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who the invoices are made out to
+         * @description Every field is null (and updatedAt too) until details are saved. Owners and admins only.
+         */
+        get: operations["getBillingDetails"];
+        /**
+         * Replace the billing details
+         * @description A field left out becomes null. The VAT number (btwNumber) must belong to the country: a Dutch one is checked
+         *     in full (format and check digits, 422 with the reason); another EU country's by its format. They decide the VAT
+         *     of later invoices: Dutch 21% at home, reverse charge for a business elsewhere in the EU with a VAT number, none
+         *     outside the EU. Owners and admins only.
+         */
+        put: operations["putBillingDetails"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/validate-btw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a Dutch VAT (BTW) number
+         * @description Checks the form (NL, 9 digits, B, 2 digits) and the check digits (the mod-11 test of companies or the mod-97 test of sole proprietors' numbers) locally and says why a number fails. An online VIES check is made only when the server enables it.
+         */
+        post: operations["validateBtwNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start paying for a plan with Stripe Checkout
+         * @description Returns the URL of a Stripe Checkout page (card, iDEAL, SEPA Direct Debit). Answers 503 when payments are not configured on this server (plan changes then apply directly and invoices are paid manually). Owners and admins only.
+         */
+        post: operations["createCheckoutSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Events from Stripe (signed)
+         * @description No bearer token: the Stripe-Signature header is verified against the webhook secret, and a stale or wrong
+         *     signature is a 400. Subscription, invoice and payment method events are applied once (a re-delivered event
+         *     changes nothing) and never let an older event overwrite newer state. 503 when Stripe is not configured.
+         */
+        post: operations["receiveStripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1679,6 +2069,316 @@ export interface components {
         };
         UpcomingHabitRunPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["UpcomingHabitRun"][];
+        };
+        /**
+         * @description An exact amount in euros as a decimal string with two decimals (never a binary float).
+         * @example 29.00
+         */
+        Money: string;
+        /** @enum {string} */
+        BillingInterval: "monthly" | "annually";
+        /** @enum {string} */
+        SubscriptionStatus: "active" | "canceled" | "past_due" | "trialing" | "incomplete";
+        /** @enum {string} */
+        PaymentMethodType: "card" | "sepa_debit";
+        /** @enum {string} */
+        CardBrand: "visa" | "mastercard" | "amex" | "discover" | "unknown";
+        /** @enum {string} */
+        InvoiceStatus: "draft" | "open" | "paid" | "void" | "uncollectible";
+        /**
+         * @description domestic: Dutch VAT; reverse_charge: an EU business outside the Netherlands with a VAT number accounts for the VAT itself (0%); outside_scope: a customer outside the EU (no Dutch VAT).
+         * @enum {string}
+         */
+        VatTreatment: "domestic" | "reverse_charge" | "outside_scope";
+        /** @description -1 means unlimited. */
+        PlanLimits: {
+            /** @description Per billing month. */
+            apiCalls: number;
+            /** @description Per billing month. */
+            ingestions: number;
+            /** @description All project files together. */
+            storageGb: number;
+            /** @description Members of the organization. */
+            seats: number;
+            /** @description Per day (UTC). */
+            oracleQueries: number;
+        };
+        /**
+         * @example {
+         *       "id": "pro",
+         *       "name": "Pro",
+         *       "description": "For professionals and small teams.",
+         *       "currency": "EUR",
+         *       "monthlyPrice": "29.00",
+         *       "annualMonthlyPrice": "24.00",
+         *       "annualPrice": "288.00",
+         *       "limits": {
+         *         "apiCalls": 10000,
+         *         "ingestions": 500,
+         *         "storageGb": 25,
+         *         "seats": 3,
+         *         "oracleQueries": 100
+         *       },
+         *       "features": [
+         *         "Everything in Free",
+         *         "Priority ingestion",
+         *         "Email support"
+         *       ],
+         *       "isPopular": true,
+         *       "selfService": true
+         *     }
+         */
+        Plan: {
+            id: components["schemas"]["PlanTier"];
+            name: string;
+            description: string;
+            /** @enum {string} */
+            currency: "EUR";
+            /** @description Price per month when billed monthly; "-1.00" means priced on request (enterprise). */
+            monthlyPrice: components["schemas"]["Money"];
+            /** @description Price per month when billed annually; null when the plan has no annual billing. */
+            annualMonthlyPrice: components["schemas"]["Money"] | null;
+            /** @description What one year costs when billed annually (12 x annualMonthlyPrice); null without annual billing. */
+            annualPrice: components["schemas"]["Money"] | null;
+            limits: components["schemas"]["PlanLimits"];
+            features: string[];
+            isPopular: boolean;
+            /** @description False for enterprise, which is arranged with sales. */
+            selfService: boolean;
+        };
+        PlanPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Plan"][];
+        };
+        ScheduledChange: {
+            planId: components["schemas"]["PlanTier"];
+            billingInterval: components["schemas"]["BillingInterval"];
+            /**
+             * Format: date-time
+             * @description The end of the current period.
+             */
+            effectiveAt: string;
+        };
+        Subscription: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            planId: components["schemas"]["PlanTier"];
+            status: components["schemas"]["SubscriptionStatus"];
+            billingInterval: components["schemas"]["BillingInterval"];
+            /** Format: date-time */
+            currentPeriodStart: string;
+            /** Format: date-time */
+            currentPeriodEnd: string;
+            /** @description When true the organization is on free once the period ends. */
+            cancelAtPeriodEnd: boolean;
+            /** @description A downgrade waiting for the end of the period, if any. */
+            scheduledChange: components["schemas"]["ScheduledChange"] | null;
+            /** Format: date-time */
+            trialEnd: string | null;
+            /** @description e.g. a Stripe customer id. */
+            providerCustomerId: string | null;
+            /** @description e.g. a Stripe subscription id. */
+            providerSubscriptionId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        SubscriptionChangeRequest: {
+            planId: components["schemas"]["PlanTier"];
+            billingInterval: components["schemas"]["BillingInterval"];
+        };
+        SubscriptionChangeResult: {
+            /**
+             * @description now: an upgrade, applied; period_end: a downgrade, scheduled.
+             * @enum {string}
+             */
+            effective: "now" | "period_end";
+            subscription: components["schemas"]["Subscription"];
+            /** @description The invoice an upgrade issued (open, for payment); null for a scheduled change. */
+            invoice: components["schemas"]["InvoiceDetail"] | null;
+        };
+        PaymentMethod: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            type: components["schemas"]["PaymentMethodType"];
+            /** @description Exactly one method is the default while any exist. */
+            isDefault: boolean;
+            cardBrand: components["schemas"]["CardBrand"] | null;
+            last4: string;
+            expMonth: number | null;
+            expYear: number | null;
+            bankCode: string | null;
+            country: string | null;
+            providerPaymentMethodId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A card needs cardBrand, last4, expMonth and expYear; a SEPA mandate bankCode, last4 and country. providerPaymentMethodId (e.g. pm_...) may accompany either. */
+        PaymentMethodCreate: {
+            type: components["schemas"]["PaymentMethodType"];
+            cardBrand?: components["schemas"]["CardBrand"];
+            /** @description The last four digits (only those). */
+            last4?: string;
+            expMonth?: number;
+            expYear?: number;
+            /** @description The bank code (BIC or national code), not the account number. */
+            bankCode?: string;
+            /** @description ISO 3166-1 alpha-2 country of the account. */
+            country?: string;
+            providerPaymentMethodId?: string;
+            /**
+             * @description Make it the default now (the first method always is).
+             * @default false
+             */
+            isDefault: boolean;
+        };
+        PaymentMethodPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["PaymentMethod"][];
+        };
+        InvoiceLine: {
+            /** Format: uuid */
+            id: string;
+            position: number;
+            description: string;
+            quantity: number;
+            unitAmount: components["schemas"]["Money"];
+            /** @description Net (without VAT); negative for a credit. */
+            amount: components["schemas"]["Money"];
+            /** Format: date-time */
+            periodStart: string | null;
+            /** Format: date-time */
+            periodEnd: string | null;
+        };
+        Invoice: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            /** @description Sequential per year without gaps. */
+            invoiceNumber: string;
+            status: components["schemas"]["InvoiceStatus"];
+            /** @enum {string} */
+            currency: "EUR";
+            description: string;
+            vatTreatment: components["schemas"]["VatTreatment"];
+            /** @description Percent, e.g. "21.00". */
+            vatRate: string;
+            /** @description Net, the sum of the lines. */
+            subtotal: components["schemas"]["Money"];
+            vatAmount: components["schemas"]["Money"];
+            /** @description Gross, subtotal + vatAmount. */
+            total: components["schemas"]["Money"];
+            amountDue: components["schemas"]["Money"];
+            amountPaid: components["schemas"]["Money"];
+            planId: components["schemas"]["PlanTier"] | null;
+            billingInterval: components["schemas"]["BillingInterval"] | null;
+            /** Format: date-time */
+            periodStart: string | null;
+            /** Format: date-time */
+            periodEnd: string | null;
+            /** Format: date-time */
+            issuedAt: string;
+            /** Format: date */
+            dueDate: string | null;
+            /** Format: date-time */
+            paidAt: string | null;
+            /** @description The payment provider's hosted page, when there is one. */
+            invoiceUrl: string | null;
+            /** @description Where this API serves the PDF. */
+            pdfUrl: string;
+            providerInvoiceId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        InvoiceDetail: components["schemas"]["Invoice"] & {
+            lines: components["schemas"]["InvoiceLine"][];
+        };
+        InvoicePage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Invoice"][];
+        };
+        BillingDetails: {
+            /** Format: uuid */
+            organizationId: string;
+            companyName: string | null;
+            /** @description VAT number (for Dutch companies the BTW-id, NL...B..). */
+            btwNumber: string | null;
+            kvkNumber: string | null;
+            addressLine1: string | null;
+            addressLine2: string | null;
+            city: string | null;
+            postalCode: string | null;
+            country: string | null;
+            /** @description Where invoices are sent. */
+            email: string | null;
+            /**
+             * Format: date-time
+             * @description Null until details are saved.
+             */
+            updatedAt: string | null;
+        };
+        BillingDetailsUpdate: {
+            companyName?: string | null;
+            /** @description Spaces and dots are removed and letters upper-cased. */
+            btwNumber?: string | null;
+            /** @description Dutch chamber of commerce number, 8 digits. */
+            kvkNumber?: string | null;
+            addressLine1?: string | null;
+            addressLine2?: string | null;
+            city?: string | null;
+            postalCode?: string | null;
+            /** @description ISO 3166-1 alpha-2; stored upper-case. */
+            country?: string | null;
+            /** Format: email */
+            email?: string | null;
+        };
+        BtwCheck: {
+            btwNumber: string;
+        };
+        BtwVerdict: {
+            /** @description The number as checked (spaces and dots removed, upper case). */
+            btwNumber: string;
+            valid: boolean;
+            /**
+             * @description Which check digits it passed: mod11 (companies) or mod97 (sole proprietors since 2020).
+             * @enum {string|null}
+             */
+            scheme: "mod11" | "mod97" | null;
+            /** @description Why it is invalid; empty when valid. */
+            reasons: string[];
+            /**
+             * @description The result of the online VIES check, when the server makes one.
+             * @enum {string}
+             */
+            vies: "not_checked" | "valid" | "invalid" | "unavailable";
+        };
+        CheckoutSession: {
+            /** @description Stripe's checkout session id. */
+            id: string;
+            /**
+             * Format: uri
+             * @description Send the user here.
+             */
+            url: string;
+        };
+        /** @description A Stripe event, as Stripe sends it; only the signature decides whether it is believed. */
+        StripeEvent: {
+            id: string;
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        WebhookReceipt: {
+            received: boolean;
+            /** @description True when this event was applied before and nothing changed now. */
+            duplicate: boolean;
         };
     };
     responses: {
@@ -3822,6 +4522,617 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPlans: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plans, cheapest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    changeSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "planId": "pro",
+                 *       "billingInterval": "monthly"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SubscriptionChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description The change, applied now or scheduled, and the invoice it issued (if any). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubscriptionChangeResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription, now ending with its period. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resumeSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription, renewing again. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subscription"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPaymentMethods: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payment methods. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethodPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    addPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "type": "card",
+                 *       "cardBrand": "visa",
+                 *       "last4": "4242",
+                 *       "expMonth": 12,
+                 *       "expYear": 2030
+                 *     }
+                 */
+                "application/json": components["schemas"]["PaymentMethodCreate"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    /** @description URL of the new payment method. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethod"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deletePaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The payment method's id. */
+                paymentMethodId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    setDefaultPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The payment method's id. */
+                paymentMethodId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new default. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentMethod"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listInvoices: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only invoices in this status. */
+                status?: components["schemas"]["InvoiceStatus"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of invoices. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getInvoice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getInvoicePdf: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The PDF document. */
+            200: {
+                headers: {
+                    /** @description Suggests a file name, e.g. `inline; filename="INV-2026-000001.pdf"`. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    markInvoicePaid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's id. */
+                invoiceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice, paid. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The billing details. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingDetails"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    putBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "companyName": "Acme B.V.",
+                 *       "btwNumber": "NL000099998B57",
+                 *       "kvkNumber": "12345678",
+                 *       "addressLine1": "Keizersgracht 1",
+                 *       "city": "Amsterdam",
+                 *       "postalCode": "1015 AA",
+                 *       "country": "NL"
+                 *     }
+                 */
+                "application/json": components["schemas"]["BillingDetailsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The saved details. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingDetails"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    validateBtwNumber: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "btwNumber": "NL000099998B57"
+                 *     }
+                 */
+                "application/json": components["schemas"]["BtwCheck"];
+            };
+        };
+        responses: {
+            /** @description The verdict (an invalid number is a verdict, not an error). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BtwVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createCheckoutSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "planId": "teams",
+                 *       "billingInterval": "annually"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SubscriptionChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description A checkout session to send the user to. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    receiveStripeWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Stripe's signature of the raw body (t=timestamp,v1=signature). */
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StripeEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (applied now, or already applied before). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReceipt"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };

@@ -2,6 +2,8 @@ import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { bearerAuthHandler } from '../auth/identity';
 import { habitsRouter } from '../habits/routes';
+import { refusePaymentSecrets } from '../billing/card-data';
+import { billingRouter, DEFAULT_BILLING } from '../billing/routes';
 import { healthRouter } from '../health/routes';
 import { meRouter } from '../me/routes';
 import { organizationsRouter } from '../organizations/routes';
@@ -53,6 +55,9 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use('/docs', docsRouter());
 
+  // Before contract validation: a card number or IBAN is refused (422) even in a field the contract would reject.
+  app.use('/api/v1/billing', refusePaymentSecrets);
+
   memoizeValidatorRouteRegexes();
   app.use(
     OpenApiValidator.middleware({
@@ -79,6 +84,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', ingestionsRouter(inTransaction));
   app.use('/api/v1', filesRouter(inTransaction));
   app.use('/api/v1', habitsRouter(inTransaction, deps.background));
+  app.use('/api/v1', billingRouter(inTransaction, deps, deps.billing ?? DEFAULT_BILLING));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));

@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type pg from 'pg';
 import type { TokenVerifier } from '../auth/verifier';
 import type { BackgroundWork } from '../background';
+import type { BillingDeps } from '../billing/routes';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from './problems';
 
@@ -31,6 +32,8 @@ export interface AppDeps {
   expectedMigrations: string[];
   /** The background loops of this process, to wake one when work was just queued. */
   background: BackgroundWork;
+  /** Billing settings (payment provider, seller); embedded defaults when absent. */
+  billing?: BillingDeps;
 }
 
 export interface RunOptions {

@@ -1,0 +1,49 @@
+import type { components } from '../../generated/openapi';
+
+export type PaymentMethod = components['schemas']['PaymentMethod'];
+export type PaymentMethodCreate = components['schemas']['PaymentMethodCreate'];
+
+export interface PaymentMethodRow {
+  id: string;
+  organization_id: string;
+  type: PaymentMethod['type'];
+  is_default: boolean;
+  card_brand: PaymentMethod['cardBrand'];
+  last4: string;
+  exp_month: number | null;
+  exp_year: number | null;
+  bank_code: string | null;
+  country: string | null;
+  provider_payment_method_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const PAYMENT_METHOD_COLUMNS = `pm.id, pm.organization_id, pm.type, pm.is_default, pm.card_brand, pm.last4, pm.exp_month,
+  pm.exp_year, pm.bank_code, pm.country, pm.provider_payment_method_id, pm.created_at, pm.updated_at`;
+
+export function toPaymentMethod(row: PaymentMethodRow): PaymentMethod {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    type: row.type,
+    isDefault: row.is_default,
+    cardBrand: row.card_brand,
+    last4: row.last4,
+    expMonth: row.exp_month,
+    expYear: row.exp_year,
+    bankCode: row.bank_code,
+    country: row.country,
+    providerPaymentMethodId: row.provider_payment_method_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** $1 organization, $2 type, $3 is_default, $4 brand, $5 last4, $6 exp month, $7 exp year, $8 bank code, $9 country, $10 provider id. */
+export const INSERT_PAYMENT_METHOD = `insert into public.payment_methods as pm
+    (organization_id, type, is_default, card_brand, last4, exp_month, exp_year, bank_code, country, provider_payment_method_id)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+  returning ${PAYMENT_METHOD_COLUMNS}`;
+
+export const PAYMENT_METHOD_BY_ID = `select ${PAYMENT_METHOD_COLUMNS} from public.payment_methods pm where pm.id = $1 and pm.organization_id = $2`;

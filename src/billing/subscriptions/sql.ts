@@ -1,0 +1,58 @@
+import type { components } from '../../generated/openapi';
+import type { BillingInterval, PlanId } from '../pricing';
+
+export type Subscription = components['schemas']['Subscription'];
+export type SubscriptionStatus = components['schemas']['SubscriptionStatus'];
+
+export interface SubscriptionRow {
+  id: string;
+  organization_id: string;
+  plan_id: PlanId;
+  status: SubscriptionStatus;
+  billing_interval: BillingInterval;
+  current_period_start: string;
+  current_period_end: string;
+  cancel_at_period_end: boolean;
+  scheduled_plan_id: PlanId | null;
+  scheduled_interval: BillingInterval | null;
+  trial_end: string | null;
+  provider_customer_id: string | null;
+  provider_subscription_id: string | null;
+  provider_synced_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export const SUBSCRIPTION_COLUMNS = `s.id, s.organization_id, s.plan_id, s.status, s.billing_interval, s.current_period_start,
+  s.current_period_end, s.cancel_at_period_end, s.scheduled_plan_id, s.scheduled_interval, s.trial_end,
+  s.provider_customer_id, s.provider_subscription_id, s.provider_synced_at, s.created_at, s.updated_at`;
+
+export function toSubscription(row: SubscriptionRow): Subscription {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    planId: row.plan_id,
+    status: row.status,
+    billingInterval: row.billing_interval,
+    currentPeriodStart: row.current_period_start,
+    currentPeriodEnd: row.current_period_end,
+    cancelAtPeriodEnd: row.cancel_at_period_end,
+    scheduledChange:
+      row.scheduled_plan_id && row.scheduled_interval
+        ? { planId: row.scheduled_plan_id, billingInterval: row.scheduled_interval, effectiveAt: row.current_period_end }
+        : null,
+    trialEnd: row.trial_end,
+    providerCustomerId: row.provider_customer_id,
+    providerSubscriptionId: row.provider_subscription_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export const SUBSCRIPTION_OF_ORGANIZATION = `select ${SUBSCRIPTION_COLUMNS} from public.subscriptions s where s.organization_id = $1`;
+
+/** The same row, locked until the transaction ends, so two changes of one subscription take turns. */
+export const SUBSCRIPTION_FOR_UPDATE = `${SUBSCRIPTION_OF_ORGANIZATION} for update`;
+
+/** The end of a period that starts at $1 with interval $2 (calendar months, as PostgreSQL adds them). */
+export const PERIOD_END = `select ($1::timestamptz + case $2::public.billing_interval when 'monthly' then interval '1 month' else interval '1 year' end) as period_end`;
