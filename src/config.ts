@@ -19,6 +19,12 @@ export interface Config {
   logRequests: boolean;
   /** Run the background loops (scheduler, execution worker) inside this process. */
   backgroundWork: boolean;
+  /** The API's public address (e.g. https://api.example.com), for the webhook URLs reflexes show; else each request's own. */
+  publicBaseUrl: string | undefined;
+  /** Largest body a signed reflex webhook (and an event) may send. */
+  webhookMaxBodyBytes: number;
+  /** How far a webhook's signed timestamp may be from the server's clock. */
+  webhookToleranceSeconds: number;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -42,6 +48,19 @@ function int(name: string, fallback: number | undefined, env: NodeJS.ProcessEnv,
 function text(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const raw = env[name]?.trim();
   return raw ? raw : undefined;
+}
+
+function publicBaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = text('PUBLIC_BASE_URL', env);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`PUBLIC_BASE_URL must be an http or https URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`PUBLIC_BASE_URL must be an http or https URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -68,5 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validateResponses: bool('VALIDATE_RESPONSES', true, env),
     logRequests: bool('LOG_REQUESTS', false, env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
+    publicBaseUrl: publicBaseUrl(env),
+    webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
+    webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
   };
 }
