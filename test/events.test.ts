@@ -18,12 +18,14 @@ beforeAll(async () => {
     background: { wake: (name) => void woken.push(name), stop: async () => undefined },
     reflexWebhooks: { maxBodyBytes: 4096, toleranceSeconds: 300 },
   });
-  [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((label) => newUser(t.app, label)));
-  orgA = await newOrganization(t.app, alice!, 'Events A');
-  orgB = await newOrganization(t.app, carol!, 'Events B');
-  await addMember(t, orgA, bob!, 'member');
-  skillA = await createSkill(t, orgA, alice!);
-  skillB = await createSkill(t, orgB, carol!);
+  alice = await newUser(t.app, 'alice');
+  bob = await newUser(t.app, 'bob');
+  carol = await newUser(t.app, 'carol');
+  orgA = await newOrganization(t.app, alice, 'Events A');
+  orgB = await newOrganization(t.app, carol, 'Events B');
+  await addMember(t, orgA, bob, 'member');
+  skillA = await createSkill(t, orgA, alice);
+  skillB = await createSkill(t, orgB, carol);
 });
 afterAll(() => t.close());
 

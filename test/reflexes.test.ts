@@ -17,14 +17,17 @@ let skillB: string;
 
 beforeAll(async () => {
   t = createTestApp();
-  [alice, bob, dana, carol] = await Promise.all(['alice', 'bob', 'dana', 'carol'].map((label) => newUser(t.app, label)));
-  orgA = await newOrganization(t.app, alice!, 'Reflexes A');
-  orgB = await newOrganization(t.app, carol!, 'Reflexes B');
-  await addMember(t, orgA, bob!, 'member');
-  await addMember(t, orgA, dana!, 'admin');
-  skillA = await createSkill(t, orgA, alice!);
-  skillA2 = await createSkill(t, orgA, alice!);
-  skillB = await createSkill(t, orgB, carol!);
+  alice = await newUser(t.app, 'alice');
+  bob = await newUser(t.app, 'bob');
+  dana = await newUser(t.app, 'dana');
+  carol = await newUser(t.app, 'carol');
+  orgA = await newOrganization(t.app, alice, 'Reflexes A');
+  orgB = await newOrganization(t.app, carol, 'Reflexes B');
+  await addMember(t, orgA, bob, 'member');
+  await addMember(t, orgA, dana, 'admin');
+  skillA = await createSkill(t, orgA, alice);
+  skillA2 = await createSkill(t, orgA, alice);
+  skillB = await createSkill(t, orgB, carol);
 });
 afterAll(() => t.close());
 
