@@ -179,6 +179,24 @@ describe('refused deliveries all look the same', () => {
   });
 });
 
+describe('replay records', () => {
+  test('an accepted delivery is remembered until its window ends, and expired records are pruned', async () => {
+    const reflex = await webhookReflex();
+    await t.admin.query(
+      "insert into public.reflex_webhook_deliveries (reflex_id, signature, expires_at) values ($1, $2, now() - interval '1 second')",
+      [reflex.id, 'e'.repeat(64)],
+    );
+    const timestamp = now();
+    expect((await deliver(reflex.id, reflex.secret, { kept: true }, { timestamp })).status).toBe(202);
+    const rows = await t.admin.query<{ signature: string; expires_at: string }>(
+      'select signature, expires_at from public.reflex_webhook_deliveries where reflex_id = $1',
+      [reflex.id],
+    );
+    expect(rows.rows).toEqual([{ signature: expect.stringMatching(/^[0-9a-f]{64}$/), expires_at: expect.any(String) }]);
+    expect(Date.parse(rows.rows[0]!.expires_at)).toBe((Number(timestamp) + 300) * 1000);
+  });
+});
+
 describe('limits and tenancy', () => {
   test('a body over the limit is 413 and starts nothing', async () => {
     const reflex = await webhookReflex();

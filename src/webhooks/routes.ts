@@ -59,10 +59,14 @@ export function reflexHooksRouter(deps: Pick<AppDeps, 'pool' | 'statementTimeout
       const genuine = digestsEqual(expected, headers.digest);
       if (!reflex || !genuine || !reflex.is_active || (reflex.trigger_config.method ?? 'POST') !== method) throw refused();
 
-      // Replays: each accepted signature is remembered until its timestamp leaves the window.
-      await tx.query('delete from public.reflex_webhook_deliveries where reflex_id = $1 and expires_at < now()', [reflex.id]);
+      // Replays: each accepted signature is remembered until its timestamp leaves
+      // the window (then it would be refused as stale anyway), and this reflex's
+      // expired ones are pruned in the same statement.
       const remembered = await tx.query(
-        `insert into public.reflex_webhook_deliveries (reflex_id, signature, expires_at)
+        `with pruned as (
+           delete from public.reflex_webhook_deliveries where reflex_id = $1 and expires_at < now()
+         )
+         insert into public.reflex_webhook_deliveries (reflex_id, signature, expires_at)
          values ($1, $2, to_timestamp($3::bigint) + make_interval(secs => $4))
          on conflict do nothing`,
         [reflex.id, headers.digest, headers.timestamp, settings.toleranceSeconds],
