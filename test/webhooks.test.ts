@@ -152,6 +152,12 @@ describe('refused deliveries all look the same', () => {
     expect((await executionsOf(t, reflex.id)).filter((e) => e.input.replay === true)).toHaveLength(1);
   });
 
+  test('two copies of one delivery sent at once: one is accepted', async () => {
+    const timestamp = now();
+    const statuses = (await Promise.all([0, 1].map(() => deliver(reflex.id, reflex.secret, { twin: true }, { timestamp })))).map((r) => r.status);
+    expect(statuses.sort()).toEqual([202, 401]);
+  });
+
   test('unknown reflex, not an id, or a reflex that is not a webhook', async () => {
     expectRefused(await deliver(randomUUID(), reflex.secret, { a: 1 }));
     expectRefused(await deliver('not-a-uuid', reflex.secret, { a: 1 }));
@@ -175,7 +181,7 @@ describe('refused deliveries all look the same', () => {
   });
 
   test('nothing refused started anything', async () => {
-    expect((await executionsOf(t, reflex.id)).map((e) => e.input)).toEqual([{ replay: true }]);
+    expect((await executionsOf(t, reflex.id)).map((e) => e.input)).toEqual([{ replay: true }, { twin: true }]);
   });
 });
 
