@@ -100,6 +100,15 @@ describe('signed deliveries', () => {
     expect(matching.status).toBe(202);
   });
 
+  test('a reflex whose skill is inactive accepts the delivery and starts nothing', async () => {
+    const idleSkill = await createSkill(t, orgA, alice, { isActive: false });
+    const reflex = await webhookReflex({ skill: idleSkill });
+    const res = await deliver(reflex.id, reflex.secret, { a: 1 });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ matched: false, executionId: null });
+    expect(await executionsOf(t, reflex.id)).toEqual([]);
+  });
+
   test('a GET reflex takes signed GETs over an empty body', async () => {
     const reflex = await webhookReflex({ method: 'GET' });
     const timestamp = now();
