@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { loadConfig } from '../src/config';
+import { webhookSettings } from '../src/webhooks/settings';
 import { createReflex, createSkill, executionsOf, reflexRow } from './reflexes-fixtures';
 import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
@@ -373,5 +375,18 @@ describe('isolation between organizations', () => {
     expectProblem(await request(t.app).post('/api/v1/reflexes').send(eventBody()), 401);
     expectProblem(await request(t.app).get(reflexUrl(reflexA.id)), 401);
     expectProblem(await request(t.app).post('/api/v1/events').send({ eventName: 'x' }), 401);
+  });
+});
+
+describe('configuration', () => {
+  test('PUBLIC_BASE_URL, WEBHOOK_MAX_BODY_BYTES and WEBHOOK_TOLERANCE_SECONDS are read and checked', () => {
+    const defaults = loadConfig({});
+    expect(webhookSettings(defaults)).toEqual({ publicBaseUrl: undefined, maxBodyBytes: 65536, toleranceSeconds: 300 });
+    const set = loadConfig({ PUBLIC_BASE_URL: 'https://api.example.com/', WEBHOOK_MAX_BODY_BYTES: '2048', WEBHOOK_TOLERANCE_SECONDS: '60' });
+    expect(webhookSettings(set)).toEqual({ publicBaseUrl: 'https://api.example.com', maxBodyBytes: 2048, toleranceSeconds: 60 });
+    expect(() => loadConfig({ PUBLIC_BASE_URL: 'api.example.com' })).toThrow(/PUBLIC_BASE_URL/);
+    expect(() => loadConfig({ PUBLIC_BASE_URL: 'ftp://api.example.com' })).toThrow(/PUBLIC_BASE_URL/);
+    expect(() => loadConfig({ WEBHOOK_TOLERANCE_SECONDS: '0' })).toThrow(/WEBHOOK_TOLERANCE_SECONDS/);
+    expect(() => loadConfig({ WEBHOOK_MAX_BODY_BYTES: 'lots' })).toThrow(/WEBHOOK_MAX_BODY_BYTES/);
   });
 });
