@@ -23,6 +23,12 @@ export interface Config {
   schedulerIntervalMs: number;
   /** Due habits one scheduler pass claims at most. */
   schedulerBatchSize: number;
+  /** The API's public address (e.g. https://api.example.com), for the webhook URLs reflexes show; else each request's own. */
+  publicBaseUrl: string | undefined;
+  /** Largest body a signed reflex webhook (and an event) may send. */
+  webhookMaxBodyBytes: number;
+  /** How far a webhook's signed timestamp may be from the server's clock. */
+  webhookToleranceSeconds: number;
   /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
   billing: BillingConfig;
 }
@@ -37,7 +43,7 @@ export interface BillingConfig {
   /** Ask the EU's VIES service about VAT numbers (off: checks stay local). */
   viesCheck: boolean;
   /** Where the web app lives, for the pages Stripe Checkout returns to. */
-  publicBaseUrl: string;
+  webAppUrl: string;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -61,6 +67,19 @@ function int(name: string, fallback: number | undefined, env: NodeJS.ProcessEnv,
 function text(name: string, env: NodeJS.ProcessEnv): string | undefined {
   const raw = env[name]?.trim();
   return raw ? raw : undefined;
+}
+
+function publicBaseUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = text('PUBLIC_BASE_URL', env);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`PUBLIC_BASE_URL must be an http or https URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`PUBLIC_BASE_URL must be an http or https URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -89,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backgroundWork: bool('BACKGROUND_WORK', true, env),
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
+    publicBaseUrl: publicBaseUrl(env),
+    webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
+    webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
     billing: loadBillingConfig(env),
   };
 }
@@ -107,6 +129,6 @@ export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
     sellerBtw: text('BILLING_SELLER_BTW', env),
     sellerKvk: text('BILLING_SELLER_KVK', env),
     viesCheck: bool('VIES_CHECK', false, env),
-    publicBaseUrl: (text('PUBLIC_BASE_URL', env) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    webAppUrl: (text('WEB_APP_URL', env) ?? 'http://localhost:3000').replace(/\/+$/, ''),
   };
 }

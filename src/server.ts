@@ -10,6 +10,7 @@ import { createPool } from './db/pool';
 import { resolveDatabase } from './db/resolve';
 import { seedDemoData } from './db/seed';
 import { createApp } from './http/app';
+import { webhookSettings } from './webhooks/settings';
 
 export interface RunningServer {
   baseUrl: string;
@@ -69,6 +70,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       expectedMigrations: migrationVersions(),
       background,
       billing: { config: config.billing },
+      reflexWebhooks: webhookSettings(config),
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000;

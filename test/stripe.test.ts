@@ -46,7 +46,7 @@ beforeAll(async () => {
   plain = createTestApp();
   paid = createTestApp({
     billing: {
-      config: { ...loadBillingConfig({}), stripeSecretKey: SECRET_KEY, stripeWebhookSecret: WEBHOOK_SECRET, publicBaseUrl: 'https://app.example.test' },
+      config: { ...loadBillingConfig({}), stripeSecretKey: SECRET_KEY, stripeWebhookSecret: WEBHOOK_SECRET, webAppUrl: 'https://app.example.test' },
       stripe,
     },
   });

@@ -41,7 +41,7 @@ export function billingRouter(inTransaction: RunInTransaction, app: { pool: pg.P
       statementTimeoutMs: app.statementTimeoutMs,
       stripe: paymentsConfigured ? stripe : undefined,
       webhookSecret: deps.config.stripeWebhookSecret,
-      publicBaseUrl: deps.config.publicBaseUrl,
+      webAppUrl: deps.config.webAppUrl,
     }),
   );
   return router;

@@ -862,6 +862,314 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reflexes": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** Reflexes of the organization */
+        get: operations["listReflexes"];
+        put?: never;
+        /**
+         * Create a reflex
+         * @description Runs a skill of the organization when its trigger fires and its conditions match. `triggerConfig` depends on
+         *     `triggerType` (see ReflexCreate). For a webhook reflex the server makes the signing secret and returns it
+         *     in `secret` this once; it is never shown again (regenerate it if lost). `schedule` is refused: schedules are habits.
+         */
+        post: operations["createReflex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        /** One reflex, with its skill */
+        get: operations["getReflex"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a reflex
+         * @description Its owner and the organization's owners and admins. Its executions stay in the history.
+         */
+        delete: operations["deleteReflex"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a reflex
+         * @description Its owner and the organization's owners and admins. A new `triggerType` needs its `triggerConfig`;
+         *     a `triggerConfig` replaces the old one whole. Turning a reflex into a webhook makes a secret, returned once in `secret`;
+         *     turning a webhook into anything else deletes its secret.
+         */
+        patch: operations["updateReflex"];
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/activate": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate a reflex
+         * @description Also clears its consecutive failures, so a reflex stopped by three failures in a row gets three new chances.
+         */
+        post: operations["activateReflex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate a reflex
+         * @description An inactive reflex ignores events, file changes and webhook deliveries (which are refused like unsigned ones).
+         */
+        post: operations["deactivateReflex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/reset-errors": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clear a reflex's failures
+         * @description Sets consecutiveFailures to 0 and lastErrorMessage to null; does not activate it.
+         */
+        post: operations["resetReflexErrors"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/test": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a reflex against a made-up event
+         * @description Says which trigger checks and condition filters match the event, whether the reflex would fire and what
+         *     input its skill would get. Nothing runs and nothing is recorded. For file_change reflexes put
+         *     `{event, path}` in the payload; for email `{fromAddress, subject, body}`; for api_call `{endpoint, method}`.
+         */
+        post: operations["testReflex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/regenerate-secret": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a webhook reflex's secret
+         * @description The new secret is in the response this once; the old one stops working at once. Webhook reflexes only (409 otherwise).
+         */
+        post: operations["regenerateReflexSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/webhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * How to deliver to a webhook reflex
+         * @description The URL to send to, how to sign a delivery and when the secret was made; never the secret. Webhook reflexes only (409 otherwise).
+         */
+        get: operations["getReflexWebhook"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/stats": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        /** Triggers, executions and failures of a reflex */
+        get: operations["getReflexStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an event to the organization's reflexes
+         * @description Fires every active event reflex of the selected organization whose `eventName` is this one (and whose `source`,
+         *     when it names one, is this one) and whose conditions match `payload`. Each fired reflex starts a pending
+         *     execution of its skill with the payload's fields as input. The payload may have at most WEBHOOK_MAX_BODY_BYTES
+         *     (64 KiB by default) in the request (413 above).
+         */
+        post: operations["emitEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hooks/reflexes/{reflexId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description `sha256=` and the lowercase hex HMAC-SHA256, keyed with the reflex's secret, of `<X-Reflex-Timestamp>.<raw body>`.
+                 * @example sha256=5d41402abc4b2a76b9719d911017c592ae1f5b8e1f2b7e0c4d2a0b6e3c9f1a2b
+                 */
+                "X-Reflex-Signature"?: string;
+                /**
+                 * @description When the delivery was signed, in seconds since the Unix epoch; it must be within WEBHOOK_TOLERANCE_SECONDS (300) of the server's clock.
+                 * @example 1764165600
+                 */
+                "X-Reflex-Timestamp"?: string;
+            };
+            path: {
+                /** @description The webhook reflex's id (anything else is refused like a bad signature). */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Deliver a signed ping to a webhook reflex configured for GET
+         * @description The same rules as the POST, for reflexes whose method is GET; the signed body is empty (`<timestamp>.`) and the payload is `{}`.
+         */
+        get: operations["receiveReflexWebhookGet"];
+        put?: never;
+        /**
+         * Deliver a signed event to a webhook reflex
+         * @description No bearer token: the signature is the credential. A delivery that is unsigned, badly signed, older or newer than
+         *     the tolerance, already accepted (replayed), for an unknown or inactive reflex, or sent with the other method gets
+         *     the same 401. An accepted delivery whose conditions match starts an execution (202); otherwise 200 with
+         *     `matched: false`. The body (a JSON object or array, at most WEBHOOK_MAX_BODY_BYTES, 64 KiB by default) becomes
+         *     the skill's input: an object's fields as they are, anything else as `{ payload }`.
+         */
+        post: operations["receiveReflexWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plans": {
         parameters: {
             query?: never;
@@ -2069,6 +2377,234 @@ export interface components {
         };
         UpcomingHabitRunPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["UpcomingHabitRun"][];
+        };
+        ReflexConditionFilter: {
+            /**
+             * @description Dotted path into the payload; array items by index (`items.0.name`).
+             * @example pull_request.title
+             */
+            field: string;
+            /** @enum {string} */
+            operator: "equals" | "contains" | "startsWith" | "endsWith" | "regex";
+            /** @description Compared with the field's text (numbers and booleans as JSON). For `regex`, an RE2 pattern of at most 500 characters (linear-time matching; no look-around or back-references). */
+            value: string;
+        };
+        /** @description Filters on the event's payload; no filters always match. */
+        ReflexConditions: {
+            /**
+             * @description true: every filter must match; false: any one.
+             * @default true
+             */
+            matchAll: boolean;
+            filters?: components["schemas"]["ReflexConditionFilter"][];
+        };
+        Reflex: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            /** Format: uuid */
+            skillId: string;
+            /**
+             * Format: uuid
+             * @description The owner; executions run as them. Null once their account is deleted.
+             */
+            userId: string | null;
+            triggerType: components["schemas"]["ReflexTriggerType"];
+            /** @description The trigger's settings (see ReflexCreate); a webhook's secret is never here. */
+            triggerConfig: {
+                [key: string]: unknown;
+            };
+            conditions: {
+                matchAll: boolean;
+                filters: components["schemas"]["ReflexConditionFilter"][];
+            };
+            isActive: boolean;
+            /** @description Executions this reflex has started. */
+            triggerCount: number;
+            /** Format: date-time */
+            lastTriggeredAt: string | null;
+            /** @description Failed executions in a row; three deactivate the reflex. */
+            consecutiveFailures: number;
+            lastErrorMessage: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description The reflex's skill (on GET of one reflex). */
+            skill?: components["schemas"]["SkillSummary"] | null;
+        };
+        /** @description A reflex; `secret` only when one was just made (webhook reflexes, shown this once). */
+        ReflexCreated: components["schemas"]["Reflex"] & {
+            /** @description The webhook signing secret. Store it now; it is never shown again. */
+            secret?: string;
+        };
+        ReflexCreate: {
+            /**
+             * Format: uuid
+             * @description A skill of the selected organization.
+             */
+            skillId: string;
+            triggerType: components["schemas"]["ReflexTriggerType"];
+            /**
+             * @description By trigger type (unknown keys are refused):
+             *     * `webhook`: `{ url?, method: POST | GET }` (method defaults to POST; `url` is the sender's address, for your records). Never a secret.
+             *     * `email`: `{ fromAddress, subjectPattern?, bodyPattern? }` (patterns are RE2 regular expressions).
+             *     * `file_change`: `{ paths: [glob, ...], events?: [create | modify | delete] }` (`**` spans folders, `*` and `?` stay in one; events default to all).
+             *     * `api_call`: `{ endpoint: /path, method: GET | POST | PUT | PATCH | DELETE }`.
+             *     * `event`: `{ eventName, source? }`.
+             *     * `schedule`: refused; create a habit instead.
+             */
+            triggerConfig: {
+                [key: string]: unknown;
+            };
+            conditions?: components["schemas"]["ReflexConditions"];
+            /** @default true */
+            isActive: boolean;
+        };
+        ReflexUpdate: {
+            /** Format: uuid */
+            skillId?: string;
+            triggerType?: components["schemas"]["ReflexTriggerType"];
+            /** @description Replaces the whole config; required with a new triggerType. */
+            triggerConfig?: {
+                [key: string]: unknown;
+            };
+            conditions?: components["schemas"]["ReflexConditions"];
+            isActive?: boolean;
+        };
+        ReflexPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Reflex"][];
+        };
+        ReflexTestEvent: {
+            /** @description For event reflexes. */
+            eventName?: string;
+            /** @description For event reflexes. */
+            source?: string;
+            /** @description What the reflex would receive (a webhook body, an event's payload, a file change `{event, path}`...). Defaults to `{}`. */
+            payload?: unknown;
+        };
+        ReflexTestResult: {
+            /** Format: uuid */
+            reflexId: string;
+            triggerType: components["schemas"]["ReflexTriggerType"];
+            /** @description Every check of the trigger matched (a webhook's trigger is its signature, so it has none). */
+            triggerMatched: boolean;
+            triggerChecks: {
+                /** @description What was compared: eventName, source, fileEvent, path, fromAddress, subjectPattern, bodyPattern, endpoint or method. */
+                check: string;
+                expected: string;
+                actual: string | null;
+                matched: boolean;
+            }[];
+            conditions: {
+                matched: boolean;
+                matchAll: boolean;
+                filters: {
+                    field: string;
+                    /** @enum {string} */
+                    operator: "equals" | "contains" | "startsWith" | "endsWith" | "regex";
+                    value: string;
+                    matched: boolean;
+                    /** @description The text compared; null when the field was missing or not a scalar. */
+                    actual: string | null;
+                    /** @description Why the filter failed without comparing. */
+                    reason?: string;
+                }[];
+            };
+            isActive: boolean;
+            skillActive: boolean;
+            /** @description Trigger and conditions match, and the reflex and its skill are active. */
+            wouldFire: boolean;
+            /** @description The input its skill would get. */
+            input: {
+                [key: string]: unknown;
+            };
+        };
+        ReflexWebhook: {
+            /** Format: uuid */
+            reflexId: string;
+            /**
+             * Format: uri
+             * @description Where to send deliveries (PUBLIC_BASE_URL, else this request's own address).
+             */
+            url: string;
+            /** @enum {string} */
+            method: "POST" | "GET";
+            /** @enum {string} */
+            signatureScheme: "hmac-sha256";
+            /**
+             * @description Carries `sha256=<lowercase hex>`.
+             * @example X-Reflex-Signature
+             */
+            signatureHeader: string;
+            /**
+             * @description Carries seconds since the Unix epoch.
+             * @example X-Reflex-Timestamp
+             */
+            timestampHeader: string;
+            /**
+             * @description What the HMAC covers, keyed with the secret's UTF-8 bytes.
+             * @example <timestamp>.<raw body>
+             */
+            signedContent: string;
+            toleranceSeconds: number;
+            maxBodyBytes: number;
+            /** Format: date-time */
+            secretCreatedAt: string | null;
+        };
+        ReflexWebhookSecret: components["schemas"]["ReflexWebhook"] & {
+            /** @description The new secret, shown this once. */
+            secret: string;
+        };
+        ReflexStats: {
+            /** Format: uuid */
+            reflexId: string;
+            isActive: boolean;
+            triggerCount: number;
+            /** Format: date-time */
+            lastTriggeredAt: string | null;
+            executions: {
+                total: number;
+                pending: number;
+                running: number;
+                completed: number;
+                failed: number;
+                cancelled: number;
+            };
+            consecutiveFailures: number;
+            lastErrorMessage: string | null;
+        };
+        ReflexFiring: {
+            /** Format: uuid */
+            reflexId: string;
+            /** Format: uuid */
+            skillId: string;
+            /**
+             * Format: uuid
+             * @description The pending execution it started.
+             */
+            executionId: string;
+        };
+        EventCreate: {
+            eventName: string;
+            source?: string;
+            /**
+             * @description What the reflexes' conditions look into and their skills get as input.
+             * @default {}
+             */
+            payload: Record<string, never> | unknown[];
+        };
+        EventResult: {
+            eventName: string;
+            source: string | null;
+            executions: components["schemas"]["ReflexFiring"][];
+        };
+        ReflexDelivery: {
+            /** @description Whether an execution was started. */
+            matched: boolean;
+            /** Format: uuid */
+            executionId: string | null;
         };
         /**
          * @description An exact amount in euros as a decimal string with two decimals (never a binary float).
@@ -4522,6 +5058,635 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listReflexes: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only reflexes of this skill. */
+                skillId?: string;
+                /** @description Only reflexes with this trigger. */
+                triggerType?: components["schemas"]["ReflexTriggerType"];
+                /** @description Only active (true) or inactive (false) reflexes. */
+                isActive?: boolean;
+                /** @description Sort key; a leading `-` sorts descending. */
+                sort?: "createdAt" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reflexes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "skillId": "6f1c2a9e-3b7d-4c55-9a10-2e8f0d4b7a61",
+                 *       "triggerType": "event",
+                 *       "triggerConfig": {
+                 *         "eventName": "deployment.finished",
+                 *         "source": "ci"
+                 *       },
+                 *       "conditions": {
+                 *         "matchAll": true,
+                 *         "filters": [
+                 *           {
+                 *             "field": "environment",
+                 *             "operator": "equals",
+                 *             "value": "production"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReflexCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description URL of the new reflex. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reflex and a summary of its skill. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reflex"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReflexUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed reflex. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    activateReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active reflex. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reflex"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deactivateReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The inactive reflex. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reflex"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resetReflexErrors: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reflex. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reflex"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    testReflex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "eventName": "deployment.finished",
+                 *       "source": "ci",
+                 *       "payload": {
+                 *         "environment": "production"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReflexTestEvent"];
+            };
+        };
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    regenerateReflexSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook details with the new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexWebhookSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getReflexWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook details. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexWebhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getReflexStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The numbers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    emitEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "eventName": "deployment.finished",
+                 *       "source": "ci",
+                 *       "payload": {
+                 *         "environment": "production",
+                 *         "version": "1.4.2"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["EventCreate"];
+            };
+        };
+        responses: {
+            /** @description The reflexes fired and the executions they started (possibly none). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description The body is larger than WEBHOOK_MAX_BODY_BYTES (64 KiB by default); nothing was done. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    receiveReflexWebhookGet: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description `sha256=` and the lowercase hex HMAC-SHA256, keyed with the reflex's secret, of `<X-Reflex-Timestamp>.<raw body>`.
+                 * @example sha256=5d41402abc4b2a76b9719d911017c592ae1f5b8e1f2b7e0c4d2a0b6e3c9f1a2b
+                 */
+                "X-Reflex-Signature"?: string;
+                /**
+                 * @description When the delivery was signed, in seconds since the Unix epoch; it must be within WEBHOOK_TOLERANCE_SECONDS (300) of the server's clock.
+                 * @example 1764165600
+                 */
+                "X-Reflex-Timestamp"?: string;
+            };
+            path: {
+                /** @description The webhook reflex's id (anything else is refused like a bad signature). */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted, but the reflex's conditions do not match (or its skill is inactive); nothing runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexDelivery"];
+                };
+            };
+            /** @description Accepted; an execution of the reflex's skill is queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Refused; the same answer whatever the reason (signature, time, replay, unknown or inactive reflex). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The delivery was not accepted."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    receiveReflexWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description `sha256=` and the lowercase hex HMAC-SHA256, keyed with the reflex's secret, of `<X-Reflex-Timestamp>.<raw body>`.
+                 * @example sha256=5d41402abc4b2a76b9719d911017c592ae1f5b8e1f2b7e0c4d2a0b6e3c9f1a2b
+                 */
+                "X-Reflex-Signature"?: string;
+                /**
+                 * @description When the delivery was signed, in seconds since the Unix epoch; it must be within WEBHOOK_TOLERANCE_SECONDS (300) of the server's clock.
+                 * @example 1764165600
+                 */
+                "X-Reflex-Timestamp"?: string;
+            };
+            path: {
+                /** @description The webhook reflex's id (anything else is refused like a bad signature). */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "opened",
+                 *       "pull_request": {
+                 *         "title": "Fix login"
+                 *       }
+                 *     }
+                 */
+                "application/json": Record<string, never> | unknown[];
+            };
+        };
+        responses: {
+            /** @description Accepted, but the reflex's conditions do not match (or its skill is inactive); nothing runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexDelivery"];
+                };
+            };
+            /** @description Accepted; an execution of the reflex's skill is queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReflexDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Refused; the same answer whatever the reason (signature, time, replay, unknown or inactive reflex). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The delivery was not accepted."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than WEBHOOK_MAX_BODY_BYTES (64 KiB by default); nothing was done. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };

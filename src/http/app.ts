@@ -13,6 +13,9 @@ import { invitationsRouter } from '../projects/invitations/routes';
 import { membersRouter } from '../projects/members/routes';
 import { repositoriesRouter } from '../projects/repositories/routes';
 import { projectsRouter } from '../projects/routes';
+import { eventsRouter } from '../events/routes';
+import { reflexesRouter } from '../reflexes/routes';
+import { reflexHooksRouter } from '../webhooks/routes';
 import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
@@ -85,6 +88,10 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', filesRouter(inTransaction));
   app.use('/api/v1', habitsRouter(inTransaction, deps.background));
   app.use('/api/v1', billingRouter(inTransaction, deps, deps.billing ?? DEFAULT_BILLING));
+  // Reflexes, events and signed inbound webhooks (the hooks carry no bearer token).
+  app.use('/api/v1', reflexesRouter(inTransaction, deps));
+  app.use('/api/v1', eventsRouter(inTransaction, deps));
+  app.use('/api/v1', reflexHooksRouter(deps));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { TokenVerifier } from '../auth/verifier';
 import type { BackgroundWork } from '../background';
 import type { BillingDeps } from '../billing/routes';
+import type { ReflexWebhookSettings } from '../webhooks/settings';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from './problems';
 
@@ -34,6 +35,8 @@ export interface AppDeps {
   background: BackgroundWork;
   /** Billing settings (payment provider, seller); embedded defaults when absent. */
   billing?: BillingDeps;
+  /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
+  reflexWebhooks?: ReflexWebhookSettings;
 }
 
 export interface RunOptions {

@@ -18,7 +18,7 @@ export async function checkoutParams(
   tx: RequestTransaction,
   organizationId: string,
   target: { planId: PlanId; billingInterval: BillingInterval },
-  publicBaseUrl: string,
+  webAppUrl: string,
 ): Promise<Stripe.Checkout.SessionCreateParams> {
   const plans = await loadPlans(tx);
   const plan = plans.get(target.planId)!;
@@ -57,7 +57,7 @@ export async function checkoutParams(
     ...(subscription.provider_customer_id ? { customer: subscription.provider_customer_id } : {}),
     metadata,
     subscription_data: { metadata },
-    success_url: `${publicBaseUrl}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
-    cancel_url: `${publicBaseUrl}/billing?checkout=cancelled`,
+    success_url: `${webAppUrl}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
+    cancel_url: `${webAppUrl}/billing?checkout=cancelled`,
   };
 }

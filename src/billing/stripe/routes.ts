@@ -18,7 +18,7 @@ export interface StripeRouteDeps {
   /** Absent when payments are not configured. */
   stripe: Stripe | undefined;
   webhookSecret: string | undefined;
-  publicBaseUrl: string;
+  webAppUrl: string;
 }
 
 const NOT_CONFIGURED =
@@ -34,7 +34,7 @@ export function stripeRouter(deps: StripeRouteDeps): Router {
     const params = await deps.inTransaction(req, (tx) => {
       const organizationId = requireBillingManager(tx, 'pay for a plan');
       if (!stripe) throw problems.unavailable(NOT_CONFIGURED);
-      return checkoutParams(tx, organizationId, body, deps.publicBaseUrl);
+      return checkoutParams(tx, organizationId, body, deps.webAppUrl);
     });
     let session: Stripe.Checkout.Session;
     try {

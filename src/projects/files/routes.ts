@@ -3,6 +3,7 @@ import type { operations } from '../../generated/openapi';
 import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
 import { problems } from '../../http/problems';
+import { fireFileChangeReflexes, fireFileDeletedReflexes } from '../../events/file-changes';
 import { loadProjectAccess, requireEditor } from '../access';
 import { DELETE_FILE, FILE_BY_ID, fileListQuery, INSERT_FILE, toProjectFile, type ProjectFileRow } from './sql';
 
@@ -39,7 +40,9 @@ export function filesRouter(inTransaction: RunInTransaction): Router {
         body.storageKey,
         body.storageProvider ?? 'local',
       ]);
-      return toProjectFile(inserted.rows[0]!);
+      const registered = toProjectFile(inserted.rows[0]!);
+      await fireFileChangeReflexes(tx, 'create', registered);
+      return registered;
     });
     res.status(201).location(`/api/v1/projects/${file.projectId}/files/${file.id}`).json(file);
   });
@@ -58,6 +61,7 @@ export function filesRouter(inTransaction: RunInTransaction): Router {
     await inTransaction(req, async (tx) => {
       const access = await loadProjectAccess(tx, req.params.projectId!);
       requireEditor(access, EDIT);
+      await fireFileDeletedReflexes(tx, access.projectId, req.params.fileId!);
       const deleted = await tx.query(DELETE_FILE, [req.params.fileId, access.projectId]);
       if (deleted.rowCount === 0) throw problems.notFound(NOT_FOUND);
     });

@@ -1,0 +1,47 @@
+import type { RequestTransaction } from '../db/transaction';
+import type { components } from '../generated/openapi';
+import type { Conditions } from './conditions';
+import type { ReflexTriggerType } from './definition';
+import { matchReflex, skillInputFor, type ReflexEvent } from './triggers';
+
+export type ReflexFiring = components['schemas']['ReflexFiring'];
+
+/** What matching needs of a reflex. */
+export interface ReflexCandidate {
+  id: string;
+  skill_id: string;
+  trigger_type: ReflexTriggerType;
+  trigger_config: Record<string, unknown>;
+  conditions: Conditions;
+}
+
+/** At most this many reflexes fire for one event; the oldest first. */
+export const MAX_REFLEXES_PER_EVENT = 100;
+
+export const CANDIDATE_COLUMNS = 'r.id, r.skill_id, r.trigger_type, r.trigger_config, r.conditions';
+
+/**
+ * Starts the reflex's skill through app.fire_reflex: a pending execution of
+ * type reflex, owned by the reflex's owner, counted on the reflex by the
+ * database. Null when the reflex or its skill is inactive.
+ */
+export async function startReflexExecution(tx: RequestTransaction, reflexId: string, input: Record<string, unknown>): Promise<string | null> {
+  const started = await tx.query<{ id: string | null }>('select app.fire_reflex($1, $2) as id', [reflexId, input]);
+  return started.rows[0]!.id;
+}
+
+/** Fires every candidate whose trigger and conditions match the event, in the caller's transaction. */
+export async function fireMatchingReflexes(tx: RequestTransaction, candidates: ReflexCandidate[], event: ReflexEvent): Promise<ReflexFiring[]> {
+  const firings: ReflexFiring[] = [];
+  const input = skillInputFor(event);
+  for (const candidate of candidates) {
+    const verdict = matchReflex(
+      { triggerType: candidate.trigger_type, triggerConfig: candidate.trigger_config, conditions: candidate.conditions },
+      event,
+    );
+    if (!verdict.matched) continue;
+    const executionId = await startReflexExecution(tx, candidate.id, input);
+    if (executionId) firings.push({ reflexId: candidate.id, skillId: candidate.skill_id, executionId });
+  }
+  return firings;
+}

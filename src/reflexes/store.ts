@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import type { RequestTransaction } from '../db/transaction';
+import { problems } from '../http/problems';
+import type { ReflexDefinition } from './definition';
+import { INSERT_REFLEX, toReflex, type Reflex, type ReflexRow } from './sql';
+
+/** A webhook signing secret: 32 random bytes, base64url, with a prefix that says what it is. */
+export function generateWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Makes (or replaces) a webhook reflex's secret and returns it: the only
+ * moment it leaves the database. The SECURITY DEFINER function checks that
+ * the caller may manage the reflex; signed-in users never read the table.
+ */
+export async function issueWebhookSecret(tx: RequestTransaction, reflexId: string): Promise<{ secret: string; createdAt: string }> {
+  const secret = generateWebhookSecret();
+  const stored = await tx.query<{ created_at: string }>('select app.store_reflex_secret($1, $2) as created_at', [reflexId, secret]);
+  return { secret, createdAt: stored.rows[0]!.created_at };
+}
+
+export async function dropWebhookSecret(tx: RequestTransaction, reflexId: string): Promise<void> {
+  await tx.query('select app.drop_reflex_secret($1)', [reflexId]);
+}
+
+/** 422 unless the skill exists in the organization (and the caller may see it). */
+export async function requireSkillInOrganization(tx: RequestTransaction, skillId: string, organizationId: string, at = '/body'): Promise<void> {
+  const found = await tx.query('select 1 from public.skills s where s.id = $1 and s.organization_id = $2', [skillId, organizationId]);
+  if (found.rowCount === 0) {
+    const message = 'There is no such skill in this organization.';
+    throw problems.unprocessable(message, [{ path: `${at}/skillId`, message }]);
+  }
+}
+
+export interface NewReflex {
+  organizationId: string;
+  /** The owner: executions of the reflex run as them. */
+  userId: string;
+  skillId: string;
+  definition: ReflexDefinition;
+}
+
+/**
+ * Inserts a checked reflex definition (see validateReflexDefinition) in the
+ * caller's transaction; a webhook reflex gets a fresh secret, returned this
+ * once. Used by POST /reflexes and meant for importers of skill bundles.
+ */
+export async function insertReflex(tx: RequestTransaction, reflex: NewReflex, at = '/body'): Promise<{ reflex: Reflex; secret?: string }> {
+  await requireSkillInOrganization(tx, reflex.skillId, reflex.organizationId, at);
+  const { definition } = reflex;
+  const inserted = await tx.query<ReflexRow>(INSERT_REFLEX, [
+    reflex.organizationId,
+    reflex.skillId,
+    reflex.userId,
+    definition.triggerType,
+    definition.triggerConfig,
+    definition.conditions,
+    definition.isActive,
+  ]);
+  const row = inserted.rows[0]!;
+  if (definition.triggerType !== 'webhook') return { reflex: toReflex(row) };
+  const { secret } = await issueWebhookSecret(tx, row.id);
+  return { reflex: toReflex(row), secret };
+}
