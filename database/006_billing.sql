@@ -373,20 +373,11 @@ create policy billing_details_update on public.billing_details for update to aut
 create policy invoices_select on public.invoices for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.is_billing_manager(organization_id));
 -- A manager's plan change issues an invoice to pay; only back-office work marks one paid.
-create policy invoices_insert on public.invoices for insert to authenticated
-  with check (
-    organization_id = (select app.current_organization_id()) and app.is_billing_manager(organization_id)
-    and status = 'open' and amount_paid = 0 and provider_invoice_id is null
-  );
+-- Invoices are issued by the API's own code (as service_role) and by back-office work, never
+-- written by signed-in users: through Supabase's Data API they could otherwise skip a charge.
 
 create policy invoice_lines_select on public.invoice_lines for select to authenticated
   using (organization_id = (select app.current_organization_id()) and app.is_billing_manager(organization_id));
-create policy invoice_lines_insert on public.invoice_lines for insert to authenticated
-  with check (
-    organization_id = (select app.current_organization_id()) and app.is_billing_manager(organization_id)
-    and exists (select 1 from public.invoices i where i.id = invoice_id and i.organization_id = invoice_lines.organization_id)
-  );
-
 -- Back-office tables: service_role only (it bypasses row level security; the
 -- policies state the intent and keep every table's rules explicit).
 create policy invoice_number_counters_select on public.invoice_number_counters for select to service_role using (true);
@@ -398,8 +389,9 @@ grant select, insert, update, delete on public.subscriptions, public.payment_met
 
 grant select on public.subscriptions, public.payment_methods, public.billing_details, public.invoices, public.invoice_lines
   to authenticated;
-grant update (plan_id, status, billing_interval, current_period_start, current_period_end, cancel_at_period_end,
-              scheduled_plan_id, scheduled_interval)
+-- Only what a manager may decide alone: cancel, resume, schedule a change for the period end.
+-- The plan in force and the period move with an invoice, as service_role.
+grant update (cancel_at_period_end, scheduled_plan_id, scheduled_interval)
   on public.subscriptions to authenticated;
 grant insert (organization_id, type, is_default, card_brand, last4, exp_month, exp_year, bank_code, country,
               provider_payment_method_id),
@@ -410,12 +402,6 @@ grant insert (organization_id, company_name, btw_number, kvk_number, address_lin
               country, email),
       update (company_name, btw_number, kvk_number, address_line1, address_line2, city, postal_code, country, email)
   on public.billing_details to authenticated;
-grant insert (organization_id, status, description, vat_treatment, vat_rate, subtotal, vat_amount, total, amount_due,
-              customer, plan_id, billing_interval, period_start, period_end, due_date)
-  on public.invoices to authenticated;
-grant insert (invoice_id, organization_id, position, description, quantity, unit_amount, amount, period_start, period_end)
-  on public.invoice_lines to authenticated;
-
 -- Functions are executable by PUBLIC by default; only the API roles may call these.
 revoke execute on all functions in schema app from public;
 grant execute on all functions in schema app to authenticated, service_role;

@@ -188,19 +188,31 @@ describe('subscription', () => {
     }
     expectProblem(await api(outsider, org).get('/api/v1/billing/subscription'), 404);
     expect(await planTier(org.id)).toBe('free');
-    // Row level security says the same to a member writing directly.
-    const direct = await t.pool.connect();
-    try {
-      await direct.query('begin');
-      await direct.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify({ sub: org.member.userId, role: 'authenticated' })]);
-      await direct.query('set local role authenticated');
-      await direct.query('select * from app.begin_request($1)', [org.id]);
-      const updated = await direct.query("update public.subscriptions set plan_id = 'teams' where organization_id = $1", [org.id]);
-      expect(updated.rowCount).toBe(0);
-    } finally {
-      await direct.query('rollback');
-      direct.release();
+    // The database says the same to anyone writing directly (as through Supabase's
+    // Data API): a member reaches no subscription, and not even an owner may set the
+    // plan or issue an invoice without the API's upgrade, which charges for it.
+    const asDirectly = async (userId: string, sql: string) => {
+      const direct = await t.pool.connect();
+      try {
+        await direct.query('begin');
+        await direct.query("select set_config('request.jwt.claims', $1, true)", [JSON.stringify({ sub: userId, role: 'authenticated' })]);
+        await direct.query('set local role authenticated');
+        await direct.query('select * from app.begin_request($1)', [org.id]);
+        return await direct.query(sql, [org.id]);
+      } finally {
+        await direct.query('rollback');
+        direct.release();
+      }
+    };
+    const scheduled = await asDirectly(org.member.userId, 'update public.subscriptions set cancel_at_period_end = true where organization_id = $1');
+    expect(scheduled.rowCount).toBe(0);
+    for (const userId of [org.member.userId, org.owner.userId]) {
+      await expect(asDirectly(userId, "update public.subscriptions set plan_id = 'teams' where organization_id = $1")).rejects.toThrow(/permission denied/);
+      await expect(
+        asDirectly(userId, "insert into public.invoices (organization_id, status, total, amount_due) values ($1, 'open', 0, 0)"),
+      ).rejects.toThrow(/permission denied/);
     }
+    expect(await planTier(org.id)).toBe('free');
   });
 
   test('service tokens are not users here', async () => {

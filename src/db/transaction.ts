@@ -155,3 +155,19 @@ export function withServiceTransaction<T>(
 ): Promise<T> {
   return withRequestTransaction(pool, SERVICE_IDENTITY, { statementTimeoutMs }, work);
 }
+
+/**
+ * Runs `work` as service_role inside the caller's own transaction, for the few
+ * writes a request makes that signed-in users may not make themselves (an
+ * upgrade sets the plan and issues its invoice). The handler has checked the
+ * caller's rights first; the grants keep the same writes out of reach of
+ * Supabase's Data API, where a signed-in user sends SQL of their own choosing.
+ */
+export async function asServiceRole<T>(tx: RequestTransaction, work: () => Promise<T>): Promise<T> {
+  if (tx.identity.role === 'service_role') return work();
+  await tx.query('set local role service_role');
+  const result = await work();
+  // On failure the transaction rolls back, and SET LOCAL with it.
+  await tx.query('set local role authenticated');
+  return result;
+}

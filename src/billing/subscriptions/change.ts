@@ -1,4 +1,4 @@
-import type { RequestTransaction } from '../../db/transaction';
+import { asServiceRole, type RequestTransaction } from '../../db/transaction';
 import type { FieldError } from '../../http/problems';
 import { problems } from '../../http/problems';
 import { issueInvoice } from '../invoices/issue';
@@ -138,23 +138,27 @@ export async function changeSubscription(
     at: now,
     newPeriodEnd: newEnd,
   });
-  const updated = await tx.query<SubscriptionRow>(
-    `update public.subscriptions s
-     set plan_id = $2, billing_interval = $3, status = 'active', current_period_start = $4, current_period_end = $5,
-         cancel_at_period_end = false, scheduled_plan_id = null, scheduled_interval = null
-     where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
-    [current.id, target.planId, target.billingInterval, now.toISOString(), newEnd.toISOString()],
-  );
-  const invoice = await issueInvoice(tx, {
-    organizationId,
-    description: `Upgrade from ${from.name} to ${to.name}`,
-    lines,
-    planId: target.planId,
-    billingInterval: target.billingInterval,
-    periodStart: now,
-    periodEnd: newEnd,
+  // Signed-in users may not set a plan or issue invoices themselves (the
+  // Data API would let them skip the invoice); the rights were checked above.
+  return asServiceRole(tx, async () => {
+    const updated = await tx.query<SubscriptionRow>(
+      `update public.subscriptions s
+       set plan_id = $2, billing_interval = $3, status = 'active', current_period_start = $4, current_period_end = $5,
+           cancel_at_period_end = false, scheduled_plan_id = null, scheduled_interval = null
+       where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
+      [current.id, target.planId, target.billingInterval, now.toISOString(), newEnd.toISOString()],
+    );
+    const invoice = await issueInvoice(tx, {
+      organizationId,
+      description: `Upgrade from ${from.name} to ${to.name}`,
+      lines,
+      planId: target.planId,
+      billingInterval: target.billingInterval,
+      periodStart: now,
+      periodEnd: newEnd,
+    });
+    return { effective: 'now' as const, subscription: toSubscription(updated.rows[0]!), invoice };
   });
-  return { effective: 'now', subscription: toSubscription(updated.rows[0]!), invoice };
 }
 
 export async function cancelAtPeriodEnd(tx: RequestTransaction, organizationId: string): Promise<Subscription> {
