@@ -19,6 +19,8 @@ export interface Config {
   logRequests: boolean;
   /** Run the background loops (scheduler, execution worker) inside this process. */
   backgroundWork: boolean;
+  /** Plan quotas answer 429 past their limits; when false, usage is counted but never refused. */
+  quotasEnabled: boolean;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -68,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validateResponses: bool('VALIDATE_RESPONSES', true, env),
     logRequests: bool('LOG_REQUESTS', false, env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
+    quotasEnabled: bool('QUOTAS_ENABLED', true, env),
   };
 }

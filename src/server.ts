@@ -68,6 +68,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       logRequests: config.logRequests,
       expectedMigrations: migrationVersions(),
       background,
+      quotasEnabled: config.quotasEnabled,
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000;

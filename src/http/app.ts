@@ -1,8 +1,10 @@
 import express, { type Express } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { bearerAuthHandler } from '../auth/identity';
+import { usageRouter } from '../billing/usage/routes';
 import { healthRouter } from '../health/routes';
 import { meRouter } from '../me/routes';
+import { organizationMembersRouter } from '../organizations/members/routes';
 import { organizationsRouter } from '../organizations/routes';
 import { filesRouter } from '../projects/files/routes';
 import { ingestionsRouter } from '../projects/ingestions/routes';
@@ -77,6 +79,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', invitationsRouter(inTransaction));
   app.use('/api/v1', ingestionsRouter(inTransaction));
   app.use('/api/v1', filesRouter(inTransaction));
+  // Usage, quotas and organization members
+  app.use('/api/v1', organizationMembersRouter(inTransaction));
+  app.use('/api/v1', usageRouter(inTransaction));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
