@@ -153,22 +153,22 @@ begin
         where c.organization_id = p_organization_id and c.metric = p_metric and c.period_start = v_period;
       v_used := coalesce(v_used, 0);
       select o.plan_tier::text into v_plan from public.organizations o where o.id = p_organization_id;
-      raise exception '%', format(
-          'The %s plan allows %s %s; %s',
-          v_plan,
-          case p_metric when 'storage' then (v_limit / 1000000000)::text || ' GB' else v_limit::text end,
-          case p_metric
-            when 'api_calls' then 'API calls per month'
-            when 'ingestions' then 'ingestions per month'
-            when 'oracle_queries' then 'oracle queries (skill executions) per day'
-            when 'storage' then 'of project files'
-            else 'members'
-          end,
-          case when p_metric in ('storage', 'seats')
-            then format('%s are in use. Free some up or upgrade the plan.',
-                        case p_metric when 'storage' then v_used::text || ' bytes' else v_used::text end)
-            else format('the quota resets at %s.', to_char(v_reset at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-          end)
+      raise exception '%', case p_metric
+          when 'seats' then format(
+            'The %s plan has %s seat(s) and all are taken; remove a member or upgrade the plan.', v_plan, v_limit)
+          when 'storage' then format(
+            'The %s plan allows %s GB of project files and %s bytes are in use; delete files or upgrade the plan.',
+            v_plan, v_limit / 1000000000, v_used)
+          else format(
+            'The %s plan allows %s %s; the quota resets at %s.',
+            v_plan, v_limit,
+            case p_metric
+              when 'api_calls' then 'API calls per month'
+              when 'ingestions' then 'ingestions per month'
+              else 'oracle queries (skill executions) per day'
+            end,
+            to_char(v_reset at time zone 'utc', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+        end
         using errcode = 'QUOTA',
               detail = json_build_object(
                 'metric', p_metric,

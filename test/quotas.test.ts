@@ -170,7 +170,7 @@ describe('seats (members of the organization)', () => {
     const newcomer = await newUser(t.app, 'q-seat-new');
     const res = await as(t.app, owner).post(`/api/v1/organizations/${orgId}/members`).send({ email: newcomer.email });
     expectQuotaProblem(res, 1, nextMonthEpoch());
-    expect(res.body.detail).toMatch(/free plan allows 1 members/);
+    expect(res.body.detail).toMatch(/free plan has 1 seat\(s\) and all are taken/);
     const { rows } = await t.admin.query('select 1 from public.organization_members where organization_id = $1', [orgId]);
     expect(rows).toHaveLength(1);
     expect(await used(orgId, 'seats')).toBe(1);
