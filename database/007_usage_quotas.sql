@@ -205,9 +205,12 @@ end
 $$;
 
 -- API calls: one per authenticated request, for the organization the request
--- resolves to (X-Organization-Id or the caller's default). The API runs it in
--- a short transaction of its own, committed before the request's begins.
--- Returns nothing for a caller without a profile or organization yet.
+-- resolves to (X-Organization-Id or the caller's default, chosen exactly as
+-- app.begin_request chooses it). The API runs it in a short transaction of its
+-- own, committed before the request's begins. It runs on every request, so the
+-- usual path is two statements: one lookup (organization and plan limit) and
+-- one upsert, plus the day's row for the trend; app.add_usage only words the
+-- refusal. Returns nothing for a caller without a profile or organization yet.
 create function app.meter_api_call(p_requested uuid)
   returns table (quota_limit bigint, used bigint, resets_at timestamptz)
   language plpgsql volatile security definer
@@ -215,12 +218,38 @@ create function app.meter_api_call(p_requested uuid)
   as $$
 declare
   v_organization uuid;
+  v_limit bigint;
+  v_used bigint;
+  v_month date := date_trunc('month', now() at time zone 'utc')::date;
+  v_enforced boolean := app.quotas_enforced();
 begin
-  select r.organization_id into v_organization from app.begin_request(p_requested) r where r.known;
+  select m.organization_id, pl.api_calls into v_organization, v_limit
+  from public.organization_members m
+  join public.profiles p on p.id = m.user_id
+  join public.organizations o on o.id = m.organization_id
+  join public.plans pl on pl.id = o.plan_tier
+  where m.user_id = (select auth.uid()) and (p_requested is null or m.organization_id = p_requested)
+  order by (m.organization_id = p.default_organization_id) desc nulls last, m.created_at, m.organization_id
+  limit 1;
   if v_organization is null then
     return;
   end if;
-  return query select * from app.add_usage(v_organization, 'api_calls', 1, app.quotas_enforced());
+  insert into public.usage_counters as c (organization_id, metric, period_start, used)
+    select v_organization, 'api_calls', v_month, 1
+    where v_limit <> 0 or not v_enforced
+    on conflict (organization_id, metric, period_start)
+      do update set used = c.used + 1, updated_at = now()
+      where c.used < v_limit or v_limit < 0 or not v_enforced
+    returning c.used into v_used;
+  if v_used is null then
+    -- Refused: app.add_usage tries once more and raises the worded QUOTA error.
+    return query select * from app.add_usage(v_organization, 'api_calls', 1, true);
+    return;
+  end if;
+  insert into public.usage_daily as d (organization_id, metric, day, value)
+    values (v_organization, 'api_calls', (now() at time zone 'utc')::date, 1)
+    on conflict (organization_id, metric, day) do update set value = d.value + 1;
+  return query select v_limit, v_used, (v_month + interval '1 month')::timestamp at time zone 'utc';
 end
 $$;
 

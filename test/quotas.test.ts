@@ -107,6 +107,10 @@ describe('API calls (per calendar month, every signed-in request)', () => {
     await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
     expect(await used(orgId, 'api_calls')).toBe(orgBefore + 2);
     expect(await used(owner.personalOrganizationId, 'api_calls')).toBe(before);
+    // Without the header a request acts in, and counts for, the caller's default organization.
+    await as(t.app, owner).get('/api/v1/projects').expect(200);
+    expect(await used(owner.personalOrganizationId, 'api_calls')).toBe(before + 1);
+    expect(await used(orgId, 'api_calls')).toBe(orgBefore + 2);
   });
 
   test('with the last 10 calls left, 30 concurrent requests: exactly 10 succeed, the rest are 429 with headers', async () => {
