@@ -12,7 +12,8 @@
 -- Triggers meter ingestions, skill executions, project files and memberships,
 -- so no handler can forget a quota. API calls are metered by the API itself,
 -- in a short transaction of its own ahead of the request's (same round trip),
--- so a counter row is never held for the length of a request.
+-- so that counter row is never held for the length of a request. (The other
+-- counters are, on purpose: the insert they count may still roll back.)
 --
 -- Quotas are checked for writes made under a request identity
 -- (request.jwt.claims: API requests, background workers, Supabase's Data API)
