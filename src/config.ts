@@ -29,6 +29,8 @@ export interface Config {
   webhookMaxBodyBytes: number;
   /** How far a webhook's signed timestamp may be from the server's clock. */
   webhookToleranceSeconds: number;
+  /** Plan quotas answer 429 past their limits; when false, usage is counted but never refused. */
+  quotasEnabled: boolean;
   /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
   billing: BillingConfig;
 }
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicBaseUrl: publicBaseUrl(env),
     webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
+    quotasEnabled: bool('QUOTAS_ENABLED', true, env),
     billing: loadBillingConfig(env),
   };
 }

@@ -71,6 +71,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       background,
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
+      quotasEnabled: config.quotasEnabled,
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000;

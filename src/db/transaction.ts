@@ -25,10 +25,29 @@ export interface RequestTransaction {
   organizationRole: OrganizationRole | null;
 }
 
+/** The organization's API-call quota after this request was counted (see database/007_usage_quotas.sql). */
+export interface ApiCallQuota {
+  /** -1 when the plan is unlimited. */
+  limit: number;
+  used: number;
+  /** When the period ends, in seconds since the Unix epoch. */
+  resetEpochSeconds: number;
+}
+
 export interface TransactionOptions {
   /** The X-Organization-Id header, when given. */
   requestedOrganizationId?: string;
   statementTimeoutMs: number;
+  /** QUOTAS_ENABLED: when false, usage is still counted but no quota refuses anything. Default true. */
+  quotasEnabled?: boolean;
+  /** Called with the API-call quota once a signed-in user's request has been counted. */
+  onApiCallMetered?: (quota: ApiCallQuota) => void;
+}
+
+interface MeterRow {
+  quota_limit: string;
+  used: string | null;
+  reset_epoch: string;
 }
 
 interface BeginRow {
@@ -42,14 +61,24 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
   const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
   const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
+  const quotas = options.quotasEnabled === false ? "'off'" : "'on'";
+  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true), set_config('app.quotas_enabled', ${quotas}, true);`;
+  const lines: string[] = [];
+  if (identity.role === 'authenticated') {
+    // Quotas: a signed-in user's request counts one API call, in a short
+    // transaction of its own that commits before the request's begins (the
+    // statements before COMMIT form an implicit transaction), so the
+    // organization's counter row is locked for one statement, not for the
+    // whole request. Over the limit it raises and nothing below runs. A lost
+    // count on a server crash is acceptable, a WAL flush per request is not.
+    lines.push(settings.replace(/;$/, ", set_config('synchronous_commit', 'off', true);"));
+    lines.push(`select quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch from app.meter_api_call(${requested}::uuid);`);
+    lines.push('commit;');
+  }
   // One round trip opens the transaction and sets the identity: the claims
   // and timeout are transaction-local, so nothing outlives this request on a
   // pooled connection (safe behind PgBouncer/Supavisor in transaction mode).
-  const lines = [
-    'begin;',
-    `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true);`,
-    `set local role ${identity.role};`,
-  ];
+  lines.push('begin;', settings, `set local role ${identity.role};`);
   if (identity.role === 'authenticated') {
     lines.push(`select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
   } else {
@@ -57,6 +86,14 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
     lines.push(`select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
   }
   return lines.join('\n');
+}
+
+/** The metering statement's row, when this request was counted. */
+function meteredQuota(result: pg.QueryResult | pg.QueryResult[], identity: Identity): ApiCallQuota | undefined {
+  if (identity.role !== 'authenticated' || !Array.isArray(result)) return undefined;
+  const row = result[1]?.rows[0] as MeterRow | undefined;
+  if (!row || row.used === null) return undefined;
+  return { limit: Number(row.quota_limit), used: Number(row.used), resetEpochSeconds: Number(row.reset_epoch) };
 }
 
 function lastRow(result: pg.QueryResult | pg.QueryResult[]): BeginRow {
@@ -85,7 +122,10 @@ export async function withRequestTransaction<T>(
   };
   client.on('error', onConnectionError);
   try {
-    let context = lastRow(await client.query(identitySql(identity, options)));
+    const opened = await client.query(identitySql(identity, options));
+    const quota = meteredQuota(opened, identity);
+    if (quota) options.onApiCallMetered?.(quota);
+    let context = lastRow(opened);
     if (!context.known) {
       // First request of a user this database has not met: give them a profile
       // and a personal organization, then resolve the organization again.
@@ -152,8 +192,10 @@ export function withServiceTransaction<T>(
   pool: pg.Pool,
   statementTimeoutMs: number,
   work: (tx: RequestTransaction) => Promise<T>,
+  /** QUOTAS_ENABLED; when true, inserts the plan meters (skill executions, ingestions...) may be refused. */
+  quotasEnabled = true,
 ): Promise<T> {
-  return withRequestTransaction(pool, SERVICE_IDENTITY, { statementTimeoutMs }, work);
+  return withRequestTransaction(pool, SERVICE_IDENTITY, { statementTimeoutMs, quotasEnabled }, work);
 }
 
 /**

@@ -4,8 +4,10 @@ import { bearerAuthHandler } from '../auth/identity';
 import { habitsRouter } from '../habits/routes';
 import { refusePaymentSecrets } from '../billing/card-data';
 import { billingRouter, DEFAULT_BILLING } from '../billing/routes';
+import { usageRouter } from '../billing/usage/routes';
 import { healthRouter } from '../health/routes';
 import { meRouter } from '../me/routes';
+import { organizationMembersRouter } from '../organizations/members/routes';
 import { organizationsRouter } from '../organizations/routes';
 import { filesRouter } from '../projects/files/routes';
 import { ingestionsRouter } from '../projects/ingestions/routes';
@@ -92,6 +94,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', reflexesRouter(inTransaction, deps));
   app.use('/api/v1', eventsRouter(inTransaction, deps));
   app.use('/api/v1', reflexHooksRouter(deps));
+  // Usage, quotas and organization members
+  app.use('/api/v1', organizationMembersRouter(inTransaction));
+  app.use('/api/v1', usageRouter(inTransaction));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));

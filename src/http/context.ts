@@ -4,6 +4,7 @@ import type { TokenVerifier } from '../auth/verifier';
 import type { BackgroundWork } from '../background';
 import type { BillingDeps } from '../billing/routes';
 import type { ReflexWebhookSettings } from '../webhooks/settings';
+import { rateLimitHeaders } from '../billing/quotas/headers';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from './problems';
 
@@ -37,6 +38,13 @@ export interface AppDeps {
   billing?: BillingDeps;
   /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
   reflexWebhooks?: ReflexWebhookSettings;
+  /**
+   * QUOTAS_ENABLED (the server passes its config, default true): plan quotas
+   * refuse with 429. Absent or false, usage is counted but nothing is refused,
+   * so an app assembled without it (the test harness) is not bound by the Free
+   * plan's limits; quota tests opt in.
+   */
+  quotasEnabled?: boolean;
 }
 
 export interface RunOptions {
@@ -47,24 +55,37 @@ export interface RunOptions {
   allowServiceRole?: boolean;
   /** For operations whose contract does not declare X-Organization-Id (/me, /organizations): the header is ignored. */
   ignoreOrganizationHeader?: boolean;
+  /** The organization named in the path (/organizations/{id}/...): acted in, and metered, as if sent in the header. */
+  organizationId?: string;
 }
 
 export type RunInTransaction = <T>(req: Request, work: (tx: RequestTransaction) => Promise<T>, options?: RunOptions) => Promise<T>;
 
 /** Binds the one transaction helper to a request's identity and organization header. */
 export function transactionRunner(deps: AppDeps): RunInTransaction {
+  const quotasEnabled = deps.quotasEnabled === true;
   return (req, work, options = {}) => {
     const identity = req.identity;
     if (!identity) throw problems.unauthorized('Authentication is required.');
     if (identity.role === 'service_role' && !options.allowServiceRole) {
       throw problems.forbidden('This operation is for signed-in users, not service tokens.');
     }
-    const requested = options.ignoreOrganizationHeader ? undefined : req.header('x-organization-id');
+    const requested = options.organizationId ?? (options.ignoreOrganizationHeader ? undefined : req.header('x-organization-id'));
     return withRequestTransaction(
       deps.pool,
       identity,
-      { requestedOrganizationId: requested || undefined, statementTimeoutMs: deps.statementTimeoutMs },
+      {
+        requestedOrganizationId: requested || undefined,
+        statementTimeoutMs: deps.statementTimeoutMs,
+        quotasEnabled,
+        // Every metered response says where the organization stands on its API-call quota.
+        onApiCallMetered: quotasEnabled ? (quota) => setHeaders(req, rateLimitHeaders(quota)) : undefined,
+      },
       work,
     );
   };
+}
+
+function setHeaders(req: Request, headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) req.res?.setHeader(name, value);
 }

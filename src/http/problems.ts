@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, Response } from 'express';
+import { parseQuotaDetail, QUOTA_EXCEEDED_SQLSTATE, rateLimitHeaders } from '../billing/quotas/headers';
 import type { components } from '../generated/openapi';
 
 export type ProblemBody = components['schemas']['Problem'];
@@ -88,6 +89,16 @@ interface PgError extends Error {
   code?: string;
   constraint?: string;
   column?: string;
+  detail?: string;
+}
+
+/** A plan quota used up (raised by the metering functions): 429 with the quota's headers. */
+function quotaExceeded(error: PgError): Problem {
+  const detail = parseQuotaDetail(error.detail);
+  const headers = detail
+    ? rateLimitHeaders({ limit: detail.limit, used: detail.used, resetEpochSeconds: detail.reset }, { retryAfter: true })
+    : {};
+  return new Problem(429, 'quota-exceeded', error.message, undefined, headers);
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH']);
@@ -108,6 +119,7 @@ export function problemFromDatabaseError(error: PgError): Problem | undefined {
     return problems.unavailable('The database is unavailable right now; try again shortly.');
   }
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  if (code === QUOTA_EXCEEDED_SQLSTATE) return quotaExceeded(error);
   // A constraint's message is about duplicates: only a unique violation may use it.
   const known = code === '23505' && error.constraint ? CONSTRAINT_MESSAGES[error.constraint] : undefined;
   if (known) {

@@ -1,0 +1,47 @@
+/**
+ * The X-RateLimit-* headers of a quota: on every metered success (the API-call
+ * quota) and on a 429 (the quota that refused). Unlimited plans get none: there
+ * is no limit to report.
+ */
+export interface QuotaState {
+  /** -1 when the plan is unlimited. */
+  limit: number;
+  used: number;
+  /** When the period ends, in seconds since the Unix epoch. */
+  resetEpochSeconds: number;
+}
+
+export function rateLimitHeaders(state: QuotaState, options: { retryAfter?: boolean } = {}): Record<string, string> {
+  if (state.limit < 0) return {};
+  const headers: Record<string, string> = {
+    'X-RateLimit-Limit': String(state.limit),
+    'X-RateLimit-Remaining': String(Math.max(state.limit - state.used, 0)),
+    'X-RateLimit-Reset': String(state.resetEpochSeconds),
+  };
+  if (options.retryAfter) {
+    headers['Retry-After'] = String(Math.max(state.resetEpochSeconds - Math.floor(Date.now() / 1000), 1));
+  }
+  return headers;
+}
+
+/** What the database put in the detail of a QUOTA error (database/007_usage_quotas.sql). */
+export interface QuotaErrorDetail {
+  metric: string;
+  limit: number;
+  used: number;
+  remaining: number;
+  reset: number;
+}
+
+/** The SQLSTATE the metering functions raise when a quota is used up. */
+export const QUOTA_EXCEEDED_SQLSTATE = 'QUOTA';
+
+export function parseQuotaDetail(detail: string | undefined): QuotaErrorDetail | undefined {
+  if (!detail) return undefined;
+  try {
+    const parsed = JSON.parse(detail) as QuotaErrorDetail;
+    return typeof parsed.limit === 'number' && typeof parsed.reset === 'number' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,340 @@
+import { createHash, randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { withRequestTransaction } from '../src/db/transaction';
+import { problemFromDatabaseError } from '../src/http/problems';
+import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
+
+// Quotas come from the plan of each organization (005: free has 1000 API
+// calls a month, 50 ingestions, 1 GB, 1 seat, 10 oracle queries a day). The
+// plans are never changed here: each test uses an organization of its own and
+// sets its counter close to the limit, so other test files are unaffected.
+let t: TestApp;
+
+beforeAll(() => {
+  t = createTestApp({ quotasEnabled: true });
+});
+afterAll(() => t.close());
+
+type Metric = 'api_calls' | 'ingestions' | 'storage' | 'seats' | 'oracle_queries';
+
+/** Sets the organization's counter for the current period, as if that much had been used. */
+async function setUsed(organizationId: string, metric: Metric, used: number): Promise<void> {
+  await t.admin.query(
+    `insert into public.usage_counters (organization_id, metric, period_start, used)
+     select $1, $2, p.period_start, $3 from app.usage_period($2) p
+     on conflict (organization_id, metric, period_start) do update set used = excluded.used`,
+    [organizationId, metric, used],
+  );
+}
+
+async function used(organizationId: string, metric: Metric): Promise<number> {
+  const { rows } = await t.admin.query<{ used: number }>(
+    `select c.used from public.usage_counters c join app.usage_period($2) p on p.period_start = c.period_start
+     where c.organization_id = $1 and c.metric = $2`,
+    [organizationId, metric],
+  );
+  return Number(rows[0]?.used ?? 0);
+}
+
+async function setPlan(organizationId: string, plan: 'free' | 'pro' | 'teams' | 'enterprise'): Promise<void> {
+  await t.admin.query('update public.organizations set plan_tier = $2 where id = $1', [organizationId, plan]);
+}
+
+/** Seconds since the epoch at the start of next month (UTC). */
+function nextMonthEpoch(): number {
+  const now = new Date();
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) / 1000;
+}
+
+function nextDayEpoch(): number {
+  const now = new Date();
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) / 1000;
+}
+
+function expectQuotaProblem(res: request.Response, limit: number, reset: number): void {
+  expectProblem(res, 429);
+  expect(res.body.type).toBe('/problems/quota-exceeded');
+  expect(res.headers['x-ratelimit-limit']).toBe(String(limit));
+  expect(res.headers['x-ratelimit-remaining']).toBe('0');
+  expect(res.headers['x-ratelimit-reset']).toBe(String(reset));
+  const retryAfter = Number(res.headers['retry-after']);
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(reset - Math.floor(Date.now() / 1000) + 1);
+}
+
+async function ownerWithOrganization(label: string): Promise<{ owner: TestUser; orgId: string }> {
+  const owner = await newUser(t.app, label);
+  const orgId = await newOrganization(t.app, owner, label);
+  return { owner, orgId };
+}
+
+async function createProject(owner: TestUser, orgId: string): Promise<string> {
+  const res = await as(t.app, owner, orgId)
+    .post('/api/v1/projects')
+    .send({ name: `Quota ${randomUUID().slice(0, 8)}`, type: 'files' })
+    .expect(201);
+  return res.body.id;
+}
+
+const CHECKSUM = createHash('sha256').update('quota').digest('hex');
+const fileBody = (sizeBytes: number) => ({
+  name: 'blob.bin',
+  path: `data/${randomUUID()}.bin`,
+  mimeType: 'application/octet-stream',
+  sizeBytes,
+  checksum: CHECKSUM,
+  storageKey: `store/${randomUUID()}`,
+});
+
+describe('API calls (per calendar month, every signed-in request)', () => {
+  test('successful responses carry the quota headers, counting down', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-headers');
+    const first = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    expect(first.headers['x-ratelimit-limit']).toBe('1000');
+    expect(first.headers['x-ratelimit-reset']).toBe(String(nextMonthEpoch()));
+    expect(first.headers['retry-after']).toBeUndefined();
+    const remaining = Number(first.headers['x-ratelimit-remaining']);
+    expect(remaining).toBe(1000 - (await used(orgId, 'api_calls')));
+    const second = await as(t.app, owner, orgId).get(`/api/v1/organizations/${orgId}`).expect(200);
+    expect(Number(second.headers['x-ratelimit-remaining'])).toBe(remaining - 1);
+  });
+
+  test('each organization has its own counter: requests in one never use another\'s', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-own');
+    const before = await used(owner.personalOrganizationId, 'api_calls');
+    const orgBefore = await used(orgId, 'api_calls');
+    await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    expect(await used(orgId, 'api_calls')).toBe(orgBefore + 2);
+    expect(await used(owner.personalOrganizationId, 'api_calls')).toBe(before);
+    // Without the header a request acts in, and counts for, the caller's default organization.
+    await as(t.app, owner).get('/api/v1/projects').expect(200);
+    expect(await used(owner.personalOrganizationId, 'api_calls')).toBe(before + 1);
+    expect(await used(orgId, 'api_calls')).toBe(orgBefore + 2);
+  });
+
+  test('with the last 10 calls left, 30 concurrent requests: exactly 10 succeed, the rest are 429 with headers', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-race');
+    await setUsed(orgId, 'api_calls', 990);
+    const responses = await Promise.all(
+      Array.from({ length: 30 }, () => as(t.app, owner, orgId).get('/api/v1/projects')),
+    );
+    const ok = responses.filter((r) => r.status === 200);
+    const refused = responses.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(10);
+    expect(refused).toHaveLength(20);
+    for (const res of refused) expectQuotaProblem(res, 1000, nextMonthEpoch());
+    expect(refused[0]!.body.detail).toMatch(/free plan allows 1000 API calls per month/);
+    expect(ok.map((r) => Number(r.headers['x-ratelimit-remaining'])).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await used(orgId, 'api_calls')).toBe(1000);
+  });
+
+  test('a refused request changes nothing; other organizations of the same user still work', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-nochange');
+    await setUsed(orgId, 'api_calls', 1000);
+    const res = await as(t.app, owner, orgId).post('/api/v1/projects').send({ name: 'Never made', type: 'manual' });
+    expectQuotaProblem(res, 1000, nextMonthEpoch());
+    const { rows } = await t.admin.query('select 1 from public.projects where organization_id = $1', [orgId]);
+    expect(rows).toHaveLength(0);
+    expect(await used(orgId, 'api_calls')).toBe(1000);
+    await as(t.app, owner, owner.personalOrganizationId).get('/api/v1/projects').expect(200);
+  });
+
+  test('a larger plan lifts the limit at once; unlimited plans send no quota headers', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-upgrade');
+    await setUsed(orgId, 'api_calls', 1000);
+    expectProblem(await as(t.app, owner, orgId).get('/api/v1/projects'), 429);
+    await setPlan(orgId, 'pro');
+    const pro = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    expect(pro.headers['x-ratelimit-limit']).toBe('10000');
+    expect(pro.headers['x-ratelimit-remaining']).toBe('8999');
+    await setPlan(orgId, 'enterprise');
+    const unlimited = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    expect(unlimited.headers['x-ratelimit-limit']).toBeUndefined();
+    expect(await used(orgId, 'api_calls')).toBe(1002);
+  });
+
+  test('with QUOTAS_ENABLED=false nothing is refused, but usage is still counted', async () => {
+    const open = createTestApp({ quotasEnabled: false });
+    try {
+      const { owner, orgId } = await ownerWithOrganization('q-disabled');
+      await setUsed(orgId, 'api_calls', 1000);
+      const res = await as(open.app, owner, orgId).get('/api/v1/projects').expect(200);
+      expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+      expect(await used(orgId, 'api_calls')).toBe(1001);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('seats (members of the organization)', () => {
+  test('the free plan has one seat: adding a member is 429 and nothing changes', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-seat');
+    const newcomer = await newUser(t.app, 'q-seat-new');
+    const res = await as(t.app, owner).post(`/api/v1/organizations/${orgId}/members`).send({ email: newcomer.email });
+    expectQuotaProblem(res, 1, nextMonthEpoch());
+    expect(res.body.detail).toMatch(/free plan has 1 seat\(s\) and all are taken/);
+    const { rows } = await t.admin.query('select 1 from public.organization_members where organization_id = $1', [orgId]);
+    expect(rows).toHaveLength(1);
+    expect(await used(orgId, 'seats')).toBe(1);
+  });
+
+  test('Pro has 3 seats: 6 concurrent additions to an organization of 1, exactly 2 succeed', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-seats');
+    await setPlan(orgId, 'pro');
+    const people = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(t.app, `q-seat-${i}`)));
+    const responses = await Promise.all(
+      people.map((person) => as(t.app, owner).post(`/api/v1/organizations/${orgId}/members`).send({ email: person.email })),
+    );
+    expect(responses.filter((r) => r.status === 201)).toHaveLength(2);
+    const refused = responses.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(4);
+    for (const res of refused) expectQuotaProblem(res, 3, nextMonthEpoch());
+    const { rows } = await t.admin.query('select count(*)::int as n from public.organization_members where organization_id = $1', [orgId]);
+    expect(rows[0].n).toBe(3);
+    expect(await used(orgId, 'seats')).toBe(3);
+  });
+
+  test('a freed seat can be taken again', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-free-seat');
+    await setPlan(orgId, 'pro');
+    const [a, b, c] = await Promise.all([newUser(t.app, 'q-a'), newUser(t.app, 'q-b'), newUser(t.app, 'q-c')]);
+    const add = (user: TestUser) => as(t.app, owner).post(`/api/v1/organizations/${orgId}/members`).send({ email: user.email });
+    await add(a!).expect(201);
+    await add(b!).expect(201);
+    expectProblem(await add(c!), 429);
+    await as(t.app, owner).delete(`/api/v1/organizations/${orgId}/members/${a!.userId}`).expect(204);
+    await add(c!).expect(201);
+  });
+
+  test('accepting a project invitation takes a seat: past the limit it is 429 and the invitation stays pending', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-invite');
+    const projectId = await createProject(owner, orgId);
+    const email = `q-guest-${randomUUID().slice(0, 8)}@example.test`;
+    const invited = await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/invitations`).send({ emails: [email] }).expect(200);
+    const secret = invited.body.results[0].token as string;
+    const bearer = token(email);
+    const res = await request(t.app).post('/api/v1/invitations/accept').set('Authorization', `Bearer ${bearer}`).send({ token: secret });
+    expectQuotaProblem(res, 1, nextMonthEpoch());
+    const invitation = await t.admin.query('select status from public.project_invitations where project_id = $1', [projectId]);
+    expect(invitation.rows[0].status).toBe('pending');
+    const members = await t.admin.query('select 1 from public.project_members where project_id = $1 and email = $2', [projectId, email]);
+    expect(members.rows).toHaveLength(0);
+    // With a seat to spare the same invitation works.
+    await setPlan(orgId, 'pro');
+    await request(t.app).post('/api/v1/invitations/accept').set('Authorization', `Bearer ${bearer}`).send({ token: secret }).expect(200);
+    expect(await used(orgId, 'seats')).toBe(2);
+  });
+});
+
+describe('ingestions (started per month)', () => {
+  test('the 51st ingestion of a free organization is 429; nothing is started', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-ingest');
+    const projectId = await createProject(owner, orgId);
+    await setUsed(orgId, 'ingestions', 49);
+    const started = await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/ingestions`).send({}).expect(201);
+    expect(await used(orgId, 'ingestions')).toBe(50);
+    await t.admin.query("update public.ingestion_progress set completed_at = now() where id = $1", [started.body.id]);
+    const res = await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/ingestions`).send({});
+    expectQuotaProblem(res, 50, nextMonthEpoch());
+    expect(res.body.detail).toMatch(/50 ingestions per month/);
+    const { rows } = await t.admin.query('select count(*)::int as n from public.ingestion_progress where project_id = $1', [projectId]);
+    expect(rows[0].n).toBe(1);
+    expect(await used(orgId, 'ingestions')).toBe(50);
+  });
+});
+
+describe('storage (bytes of registered project files)', () => {
+  test('registering past 1 GB on free is 429; deleting a file frees its bytes', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-storage');
+    const projectId = await createProject(owner, orgId);
+    const files = `/api/v1/projects/${projectId}/files`;
+    const big = await as(t.app, owner, orgId).post(files).send(fileBody(600_000_000)).expect(201);
+    await as(t.app, owner, orgId).post(files).send(fileBody(400_000_000)).expect(201);
+    expect(await used(orgId, 'storage')).toBe(1_000_000_000);
+    const res = await as(t.app, owner, orgId).post(files).send(fileBody(1));
+    expectQuotaProblem(res, 1_000_000_000, nextMonthEpoch());
+    expect(res.body.detail).toMatch(/1 GB of project files/);
+    const { rows } = await t.admin.query('select count(*)::int as n from public.project_files where project_id = $1', [projectId]);
+    expect(rows[0].n).toBe(2);
+    await as(t.app, owner, orgId).delete(`${files}/${big.body.id}`).expect(204);
+    expect(await used(orgId, 'storage')).toBe(400_000_000);
+    await as(t.app, owner, orgId).post(files).send(fileBody(600_000_000)).expect(201);
+  });
+
+  test('a single file larger than the whole quota is refused', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-huge');
+    const projectId = await createProject(owner, orgId);
+    expectProblem(await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/files`).send(fileBody(1_000_000_001)), 429);
+    expect(await used(orgId, 'storage')).toBe(0);
+  });
+
+  test('deleting a project gives its files\' bytes back', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-cascade');
+    const projectId = await createProject(owner, orgId);
+    await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/files`).send(fileBody(5000)).expect(201);
+    expect(await used(orgId, 'storage')).toBe(5000);
+    await as(t.app, owner, orgId).delete(`/api/v1/projects/${projectId}`).expect(204);
+    expect(await used(orgId, 'storage')).toBe(0);
+  });
+});
+
+describe('oracle queries (skill executions created per day)', () => {
+  /** Runs an insert of a skill execution as the user, the way the skills API does. */
+  async function execute(user: TestUser, orgId: string) {
+    const identity = { role: 'authenticated' as const, userId: user.userId, email: user.email, claims: { sub: user.userId, email: user.email, role: 'authenticated' } };
+    return withRequestTransaction(t.pool, identity, { requestedOrganizationId: orgId, statementTimeoutMs: 5000, quotasEnabled: true }, (tx) =>
+      tx.query('insert into public.skill_executions (organization_id, user_id) values ($1, $2)', [orgId, user.userId]),
+    );
+  }
+
+  test('the 11th of the day on free is refused with the day\'s reset; the rollback leaves nothing', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-oracle');
+    await setUsed(orgId, 'oracle_queries', 9);
+    await execute(owner, orgId);
+    const error = await execute(owner, orgId).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const problem = problemFromDatabaseError(error as Error);
+    expect(problem?.status).toBe(429);
+    expect(problem?.kind).toBe('quota-exceeded');
+    expect(problem?.message).toMatch(/10 oracle queries \(skill executions\) per day/);
+    expect(problem?.headers).toMatchObject({
+      'X-RateLimit-Limit': '10',
+      'X-RateLimit-Remaining': '0',
+      'X-RateLimit-Reset': String(nextDayEpoch()),
+    });
+    const { rows } = await t.admin.query('select count(*)::int as n from public.skill_executions where organization_id = $1', [orgId]);
+    expect(rows[0].n).toBe(1);
+    expect(await used(orgId, 'oracle_queries')).toBe(10);
+  });
+
+  test('teams has no limit on oracle queries', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-oracle-teams');
+    await setPlan(orgId, 'teams');
+    await setUsed(orgId, 'oracle_queries', 5000);
+    await execute(owner, orgId);
+    expect(await used(orgId, 'oracle_queries')).toBe(5001);
+  });
+});
+
+describe('writes outside a request identity', () => {
+  test('the database owner (migrations, seeds, operators) is counted but never refused', async () => {
+    const { orgId } = await ownerWithOrganization('q-owner-writes');
+    const extra = await newUser(t.app, 'q-extra');
+    await addMember(t, orgId, extra, 'member');
+    expect(await used(orgId, 'seats')).toBe(2);
+  });
+
+  test('a direct call of the counting function by a signed-in user is refused', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-direct');
+    const identity = { role: 'authenticated' as const, userId: owner.userId, email: owner.email, claims: { sub: owner.userId, email: owner.email, role: 'authenticated' } };
+    await expect(
+      withRequestTransaction(t.pool, identity, { requestedOrganizationId: orgId, statementTimeoutMs: 5000 }, (tx) =>
+        tx.query("select * from app.add_usage($1, 'api_calls', -100, false)", [orgId]),
+      ),
+    ).rejects.toMatchObject({ code: '42501' });
+  });
+});
