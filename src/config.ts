@@ -19,6 +19,18 @@ export interface Config {
   logRequests: boolean;
   /** Run the background loops (scheduler, execution worker) inside this process. */
   backgroundWork: boolean;
+  // ---- Skills and executions ----
+  /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
+  skillRunner: 'template' | 'http';
+  skillRunnerUrl: string | undefined;
+  skillRunnerApiKey: string | undefined;
+  skillRunnerTimeoutMs: number;
+  /** Pause of the execution worker when its queue is empty. */
+  executionWorkerIntervalMs: number;
+  /** Executions one worker claims and runs at once. */
+  executionWorkerConcurrency: number;
+  /** The longest `POST /skills/{id}/execute?wait=true` holds a request open. */
+  executeWaitMaxMs: number;
 }
 
 function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
@@ -68,5 +80,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     validateResponses: bool('VALIDATE_RESPONSES', true, env),
     logRequests: bool('LOG_REQUESTS', false, env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
+    ...skillsConfig(env),
+  };
+}
+
+// ---- Skills and executions ----
+function skillsConfig(env: NodeJS.ProcessEnv) {
+  const runner = text('SKILL_RUNNER', env) ?? 'template';
+  if (runner !== 'template' && runner !== 'http') throw new Error(`SKILL_RUNNER must be template or http, got "${runner}"`);
+  const url = text('SKILL_RUNNER_URL', env);
+  if (runner === 'http') {
+    if (!url) throw new Error('SKILL_RUNNER=http needs SKILL_RUNNER_URL (the LLM gateway to post prompts to)');
+    if (!/^https?:\/\//i.test(url)) throw new Error(`SKILL_RUNNER_URL must be an http or https URL, got "${url}"`);
+  }
+  return {
+    skillRunner: runner as 'template' | 'http',
+    skillRunnerUrl: url,
+    skillRunnerApiKey: text('SKILL_RUNNER_API_KEY', env),
+    skillRunnerTimeoutMs: int('SKILL_RUNNER_TIMEOUT_MS', 60000, env, 100, 600000)!,
+    executionWorkerIntervalMs: int('EXECUTION_WORKER_INTERVAL_MS', 1000, env, 10, 3600000)!,
+    executionWorkerConcurrency: int('EXECUTION_WORKER_CONCURRENCY', 4, env, 1, 100)!,
+    executeWaitMaxMs: int('EXECUTE_WAIT_MAX_MS', 10000, env, 0, 60000)!,
   };
 }

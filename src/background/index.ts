@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import type { Config } from '../config';
+import { executionWorkerTask } from '../executions/worker';
+import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 
 export interface BackgroundDeps {
@@ -16,8 +18,20 @@ export interface BackgroundWork {
 }
 
 /** Every kind of background work; each domain contributes its task here. */
-function backgroundTasks(_deps: BackgroundDeps): BackgroundTask[] {
+function backgroundTasks(deps: BackgroundDeps): BackgroundTask[] {
   const tasks: BackgroundTask[] = [];
+  // ---- Skills and executions ----
+  tasks.push(
+    executionWorkerTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      runner: createSkillRunner(deps.config),
+      concurrency: deps.config.executionWorkerConcurrency,
+      intervalMs: deps.config.executionWorkerIntervalMs,
+      // Well past the runner's own limit, so only a worker that died leaves one this old.
+      staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
+    }),
+  );
   return tasks;
 }
 

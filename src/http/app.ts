@@ -10,6 +10,12 @@ import { invitationsRouter } from '../projects/invitations/routes';
 import { membersRouter } from '../projects/members/routes';
 import { repositoriesRouter } from '../projects/repositories/routes';
 import { projectsRouter } from '../projects/routes';
+import { loadConfig } from '../config';
+import { executionsRouter } from '../executions/routes';
+import { skillBundleRouter } from '../skills/bundle';
+import { skillsRouter } from '../skills/routes';
+import { skillRunsRouter } from '../skills/run-routes';
+import { createSkillRunner } from '../skills/runner';
 import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
@@ -77,9 +83,22 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', invitationsRouter(inTransaction));
   app.use('/api/v1', ingestionsRouter(inTransaction));
   app.use('/api/v1', filesRouter(inTransaction));
+  // ---- Skills and executions ----
+  const skills = deps.skills ?? skillsFromEnvironment();
+  // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
+  app.use('/api/v1', skillBundleRouter(inTransaction));
+  app.use('/api/v1', skillRunsRouter(inTransaction, { ...skills, wakeWorker: () => deps.background.wake('executions') }));
+  app.use('/api/v1', skillsRouter(inTransaction));
+  app.use('/api/v1', executionsRouter(inTransaction));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
   app.use(errorHandler);
   return app;
+}
+
+/** The skill runner and wait limit the environment names (SKILL_RUNNER, EXECUTE_WAIT_MAX_MS ...). */
+function skillsFromEnvironment(): NonNullable<AppDeps['skills']> {
+  const config = loadConfig();
+  return { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs };
 }

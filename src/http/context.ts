@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type pg from 'pg';
 import type { TokenVerifier } from '../auth/verifier';
 import type { BackgroundWork } from '../background';
+import type { SkillRunner } from '../skills/runner';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from './problems';
 
@@ -31,6 +32,8 @@ export interface AppDeps {
   expectedMigrations: string[];
   /** The background loops of this process, to wake one when work was just queued. */
   background: BackgroundWork;
+  /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
+  skills?: { runner: SkillRunner; executeWaitMaxMs: number };
 }
 
 export interface RunOptions {
