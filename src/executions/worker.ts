@@ -12,6 +12,11 @@ export interface ExecutionWorkerOptions {
   concurrency: number;
   /** A running execution older than this is taken to have lost its worker and is failed. */
   staleAfterMs: number;
+  /**
+   * Only these organizations' executions (a worker dedicated to some tenants,
+   * or a test sharing its database with others); every organization when absent.
+   */
+  organizationIds?: string[];
 }
 
 interface ClaimedRow {
@@ -27,7 +32,7 @@ const MAX_MESSAGE = 2000;
 // claimed execution is never claimed again.
 const CLAIM = `with claimed as (
     select e.id from public.skill_executions e
-    where e.status = 'pending'
+    where e.status = 'pending' and ($2::uuid[] is null or e.organization_id = any($2::uuid[]))
     order by e.created_at, e.id
     limit $1
     for update skip locked
@@ -39,14 +44,15 @@ const CLAIM = `with claimed as (
 // Only a still-running execution takes its result: a cancel that came while
 // the runner worked wins, and the late result is dropped.
 const FINISH = `update public.skill_executions e set
-    status = $2, output = $3::jsonb, prompt_tokens = $4, completion_tokens = $5, tokens_used = $4 + $5,
+    status = $2, output = $3::jsonb, prompt_tokens = $4::int, completion_tokens = $5::int, tokens_used = $4::int + $5::int,
     cost_cents = $6, duration_ms = $7, error_code = $8, error_message = $9
   where e.id = $1 and e.status = 'running'`;
 
 const FAIL_STALE = `update public.skill_executions e
   set status = 'failed', error_code = 'worker_lost',
       error_message = 'The worker running this execution stopped before it finished.'
-  where e.status = 'running' and e.executed_at < now() - make_interval(secs => $1::double precision / 1000)`;
+  where e.status = 'running' and e.executed_at < now() - make_interval(secs => $1::double precision / 1000)
+    and ($2::uuid[] is null or e.organization_id = any($2::uuid[]))`;
 
 function failure(code: string, message: string): RunResult {
   return { ok: false, code, message, durationMs: 0 };
@@ -62,8 +68,9 @@ export interface PassResult {
 export async function runPendingExecutions(options: ExecutionWorkerOptions): Promise<PassResult> {
   const { pool, statementTimeoutMs } = options;
   const claimed = await withServiceTransaction(pool, statementTimeoutMs, async (tx) => {
-    await tx.query(FAIL_STALE, [options.staleAfterMs]);
-    const rows = (await tx.query<ClaimedRow>(CLAIM, [options.concurrency])).rows;
+    const scope = options.organizationIds ?? null;
+    await tx.query(FAIL_STALE, [options.staleAfterMs, scope]);
+    const rows = (await tx.query<ClaimedRow>(CLAIM, [options.concurrency, scope])).rows;
     const skillIds = [...new Set(rows.map((row) => row.skill_id).filter((id): id is string => id !== null))];
     const skills = await tx.query<SkillRow>(`select ${SKILL_COLUMNS} from public.skills s where s.id = any($1::uuid[])`, [skillIds]);
     const byId = new Map(skills.rows.map((skill) => [skill.id, skill]));
