@@ -3,12 +3,13 @@ import request from 'supertest';
 import { identityFromClaims } from '../src/auth/identity';
 import { verifyHs256 } from '../src/auth/jwt';
 import { startLoop } from '../src/background/loop';
+import { createPool } from '../src/db/pool';
 import { withRequestTransaction } from '../src/db/transaction';
 import { executionWorkerTask, runPendingExecutions } from '../src/executions/worker';
 import { httpRunner } from '../src/skills/runner/http';
 import { templateRunner } from '../src/skills/runner/template';
 import { json, startGateway } from './support/llm-gateway';
-import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createTestApp, databaseUrl, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // alice owns the organization, dana is an admin, bob a plain member; carol is in another organization.
 let t: TestApp;
@@ -203,10 +204,16 @@ describe('the worker', () => {
         return templateRunner().run(s, input);
       },
     };
-    const race = async () => {
-      while ((await runPendingExecutions({ ...worker([org]), runner: counting, concurrency: 3 })).claimed > 0);
+    // Two instances: each its own pool, as two servers would have.
+    const pools = [createPool(databaseUrl(), 3), createPool(databaseUrl(), 3)];
+    const race = async (pool: (typeof pools)[number]) => {
+      while ((await runPendingExecutions({ ...worker([org]), pool, runner: counting, concurrency: 3 })).claimed > 0);
     };
-    await Promise.all([race(), race()]);
+    try {
+      await Promise.all(pools.map(race));
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
 
     expect([...runs].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, n) => n));
     const statuses = await t.admin.query(`select status, count(*)::int as n from public.skill_executions where organization_id = $1 group by status`, [org]);
