@@ -15,6 +15,7 @@ import {
   type ExecutionWithSkillRow,
 } from './sql';
 import { periodStats } from './stats';
+import { hasEnded } from './wait';
 
 type ListQuery = NonNullable<operations['listExecutions']['parameters']['query']>;
 type BySkillQuery = NonNullable<operations['getExecutionStatsBySkill']['parameters']['query']>;
@@ -115,7 +116,7 @@ export function executionsRouter(inTransaction: RunInTransaction): Router {
       const row = found.rows[0];
       if (!row) throw problems.notFound(EXECUTION_NOT_FOUND);
       if (cancelled.rowCount === 0) {
-        if (['completed', 'failed', 'cancelled'].includes(row.status)) {
+        if (hasEnded(row)) {
           throw problems.conflict(`This execution has already ended (${row.status}).`);
         }
         throw problems.forbidden('Only whoever started this execution and the organization\'s owners and admins may cancel it.');

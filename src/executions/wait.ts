@@ -3,7 +3,10 @@ import type { RunInTransaction } from '../http/context';
 import { EXECUTION_WITH_SKILL, toExecutionWithSkill, type ExecutionWithSkillRow, type SkillExecution } from './sql';
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
-const POLL_MS = 100;
+// Quick runs (the template runner) are seen within tens of milliseconds; slow
+// model calls are read at most twice a second.
+const FIRST_POLL_MS = 25;
+const MAX_POLL_MS = 500;
 
 export function hasEnded(execution: Pick<SkillExecution, 'status'>): boolean {
   return ENDED.has(execution.status);
@@ -21,10 +24,13 @@ export async function waitForEnd(
   maxMs: number,
 ): Promise<SkillExecution | undefined> {
   const deadline = Date.now() + maxMs;
+  let pause = FIRST_POLL_MS;
   for (;;) {
+    const left = deadline - Date.now();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pause, left))));
     const row = await inTransaction(req, async (tx) => (await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [executionId])).rows[0]);
     const execution = row ? toExecutionWithSkill(row) : undefined;
-    if (!execution || hasEnded(execution) || Date.now() + POLL_MS > deadline) return execution;
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (!execution || hasEnded(execution) || Date.now() >= deadline) return execution;
+    pause = Math.min(pause * 2, MAX_POLL_MS);
   }
 }

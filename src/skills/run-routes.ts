@@ -10,7 +10,7 @@ import {
   type AggregateRow,
   type ExecutionRow,
 } from '../executions/sql';
-import { waitForEnd } from '../executions/wait';
+import { hasEnded, waitForEnd } from '../executions/wait';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
@@ -120,7 +120,7 @@ export function skillRunsRouter(inTransaction: RunInTransaction, runtime: Skills
     if (wait && runtime.executeWaitMaxMs > 0) {
       const latest = (await waitForEnd(inTransaction, req, queued.id, runtime.executeWaitMaxMs)) ?? queued;
       const { skill: _skill, ...execution } = latest;
-      if (['completed', 'failed', 'cancelled'].includes(execution.status)) {
+      if (hasEnded(execution)) {
         res.status(200).json(execution);
         return;
       }
