@@ -259,7 +259,8 @@ describe('the worker', () => {
     };
     try {
       const queued = (await api(alice, org).post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'slow' } }).expect(202)).body;
-      const pass = runPendingExecutions({ ...worker([org]), runner: httpRunner({ url: gateway.url, timeoutMs: 30_000 }) });
+      // Cancel checks off: this is about the late answer arriving and being dropped.
+      const pass = runPendingExecutions({ ...worker([org]), runner: httpRunner({ url: gateway.url, timeoutMs: 30_000 }), cancelCheckMs: 3_600_000 });
       await arrived;
       expect((await stored(queued.id)).status).toBe('running');
       const cancelled = await api(alice, org).post(`/api/v1/executions/${queued.id}/cancel`).expect(200);
@@ -271,6 +272,32 @@ describe('the worker', () => {
       expect(gateway.received[0]!.body.prompt).toBe('Summarize slow in 50 words.');
     } finally {
       release();
+      await gateway.close();
+    }
+  });
+
+  test('a cancel while the gateway works aborts the call: the pass ends without an answer ever coming', async () => {
+    const org = await newOrganization(t.app, alice, 'Abort');
+    const skill = await createSkill(alice, {}, org);
+    const gateway = await startGateway();
+    let received: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (received = resolve));
+    let closedByWorker: () => void = () => undefined;
+    const closed = new Promise<void>((resolve) => (closedByWorker = resolve));
+    // Never answers; notices when the worker hangs up.
+    gateway.answer = (res) => {
+      res.on('close', () => closedByWorker());
+      received();
+    };
+    try {
+      const queued = (await api(alice, org).post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'forever' } }).expect(202)).body;
+      const pass = runPendingExecutions({ ...worker([org]), runner: httpRunner({ url: gateway.url, timeoutMs: 600_000 }), cancelCheckMs: 20 });
+      await arrived;
+      await api(alice, org).post(`/api/v1/executions/${queued.id}/cancel`).expect(200);
+      expect(await pass).toEqual({ claimed: 1, dropped: 1 });
+      await closed;
+      expect(await stored(queued.id)).toMatchObject({ status: 'cancelled', output: null, error_code: null });
+    } finally {
       await gateway.close();
     }
   });

@@ -224,6 +224,20 @@ describe('the HTTP runner against a gateway', () => {
   });
 });
 
+describe('cancelling a run', () => {
+  test('an aborted signal ends the gateway call with code cancelled, not runner_timeout', async () => {
+    gateway.answer = () => undefined;
+    const controller = new AbortController();
+    const skill = { promptTemplate: 'Wait for {{x}} please', model: 'm', parameters: {}, inputSchema: [], outputFormat: 'text' as const };
+    const running = httpRunner({ url: gateway.url, timeoutMs: 600_000 }).run(skill, { x: 'ever' }, { signal: controller.signal });
+    while (gateway.received.length === 0 || gateway.received.at(-1)!.body.prompt !== 'Wait for ever please') {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    controller.abort();
+    expect(await running).toMatchObject({ ok: false, code: 'cancelled' });
+  });
+});
+
 describe('configuration', () => {
   test('template by default; http needs an http(s) URL; other names are refused', () => {
     expect(createSkillRunner(loadConfig({})).kind).toBe('template');

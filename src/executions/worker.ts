@@ -17,7 +17,11 @@ export interface ExecutionWorkerOptions {
    * or a test sharing its database with others); every organization when absent.
    */
   organizationIds?: string[];
+  /** How often executions being run are checked for a cancel, which aborts their runner call. */
+  cancelCheckMs?: number;
 }
+
+const CANCEL_CHECK_MS = 1000;
 
 interface ClaimedRow {
   id: string;
@@ -77,6 +81,11 @@ export async function runPendingExecutions(options: ExecutionWorkerOptions): Pro
     return rows.map((row) => ({ ...row, skill: row.skill_id ? byId.get(row.skill_id) : undefined }));
   });
 
+  // Cancels that arrive while runners work abort their calls (saving the
+  // model's time and spend); the guarded write below would drop them anyway.
+  const inFlight = new Map(claimed.map((execution) => [execution.id, new AbortController()]));
+  const watcher = watchForCancels(options, inFlight);
+
   const outcomes = await Promise.all(
     claimed.map(async (execution) => {
       let result: RunResult;
@@ -84,12 +93,15 @@ export async function runPendingExecutions(options: ExecutionWorkerOptions): Pro
       else if (!execution.skill.is_active) result = failure('skill_inactive', 'The skill was deactivated before the execution ran.');
       else {
         try {
-          result = await options.runner.run(runnableSkill(execution.skill), execution.input);
+          result = await options.runner.run(runnableSkill(execution.skill), execution.input, {
+            signal: inFlight.get(execution.id)!.signal,
+          });
         } catch (error) {
           // Runners report failures as results; anything thrown is a bug, recorded rather than lost.
           result = failure('runner_error', error instanceof Error ? error.message : String(error));
         }
       }
+      inFlight.delete(execution.id);
       return withServiceTransaction(pool, statementTimeoutMs, async (tx) => {
         const params = result.ok
           ? [execution.id, 'completed', JSON.stringify(result.output), result.promptTokens, result.completionTokens, result.costCents, result.durationMs, null, null]
@@ -98,7 +110,43 @@ export async function runPendingExecutions(options: ExecutionWorkerOptions): Pro
       });
     }),
   );
+  await watcher.stop();
   return { claimed: claimed.length, dropped: outcomes.filter((recorded) => !recorded).length };
+}
+
+/** Every `cancelCheckMs`, one query over the executions still running here; aborts those no longer running. */
+function watchForCancels(options: ExecutionWorkerOptions, inFlight: Map<string, AbortController>): { stop(): Promise<void> } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: () => void = () => undefined;
+  const every = options.cancelCheckMs ?? CANCEL_CHECK_MS;
+  const done = (async () => {
+    while (!stopped && inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, every);
+      });
+      clearTimeout(timer);
+      if (stopped || inFlight.size === 0) break;
+      try {
+        const ended = await withServiceTransaction(options.pool, options.statementTimeoutMs, (tx) =>
+          tx.query<{ id: string }>(`select e.id from public.skill_executions e where e.id = any($1::uuid[]) and e.status <> 'running'`, [
+            [...inFlight.keys()],
+          ]),
+        );
+        for (const { id } of ended.rows) inFlight.get(id)?.abort();
+      } catch {
+        // A missed check only means the result is dropped later instead of the call being cut short.
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake();
+      await done;
+    },
+  };
 }
 
 /** The `executions` background loop. */

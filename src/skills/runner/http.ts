@@ -53,7 +53,7 @@ function readAnswer(body: unknown, format: string, prompt: string) {
 export function httpRunner(options: HttpRunnerOptions): SkillRunner {
   return {
     kind: 'http',
-    async run(skill, input) {
+    async run(skill, input, runOptions = {}) {
       const started = performance.now();
       const prepared = preparePrompt(skill, input, started);
       if (!prepared.ok) return prepared;
@@ -75,11 +75,14 @@ export function httpRunner(options: HttpRunnerOptions): SkillRunner {
             parameters: skill.parameters,
             outputFormat: skill.outputFormat,
           }),
-          // One limit for the whole exchange, body included.
-          signal: AbortSignal.timeout(options.timeoutMs),
+          // One limit for the whole exchange, body included; a cancel ends it too.
+          signal: runOptions.signal
+            ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), runOptions.signal])
+            : AbortSignal.timeout(options.timeoutMs),
         });
         text = await response.text();
       } catch (error) {
+        if (runOptions.signal?.aborted) return fail('cancelled', 'The execution was cancelled while the skill runner worked.');
         const name = (error as Error).name;
         if (name === 'TimeoutError' || name === 'AbortError') {
           return fail('runner_timeout', `The skill runner did not answer within ${options.timeoutMs} ms.`);

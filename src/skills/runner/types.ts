@@ -44,8 +44,13 @@ export interface RunFailure {
 
 export type RunResult = RunSuccess | RunFailure;
 
+export interface RunOptions {
+  /** Aborts the run (an execution cancelled while it runs); the result is then a failure with code `cancelled`. */
+  signal?: AbortSignal;
+}
+
 /** The one seam between skills and whatever produces their output. */
 export interface SkillRunner {
   readonly kind: 'template' | 'http';
-  run(skill: RunnableSkill, input: Record<string, unknown>): Promise<RunResult>;
+  run(skill: RunnableSkill, input: Record<string, unknown>, options?: RunOptions): Promise<RunResult>;
 }
