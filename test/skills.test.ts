@@ -468,3 +468,63 @@ describe('isolation: another organization', () => {
     expect((await t.admin.query('select 1 from public.skill_executions where skill_id = $1', [skill.id])).rowCount).toBe(0);
   });
 });
+
+describe('every operation', () => {
+  const id = randomUUID();
+  test.each([
+    ['get', '/api/v1/skills'],
+    ['post', '/api/v1/skills'],
+    ['post', '/api/v1/skills/test'],
+    ['post', '/api/v1/skills/bulk'],
+    ['get', '/api/v1/skills/export'],
+    ['post', '/api/v1/skills/import'],
+    ['get', `/api/v1/skills/${id}`],
+    ['patch', `/api/v1/skills/${id}`],
+    ['delete', `/api/v1/skills/${id}`],
+    ['post', `/api/v1/skills/${id}/duplicate`],
+    ['post', `/api/v1/skills/${id}/execute`],
+    ['post', `/api/v1/skills/${id}/test`],
+    ['get', `/api/v1/skills/${id}/stats`],
+    ['get', `/api/v1/skills/${id}/executions`],
+    ['get', '/api/v1/executions'],
+    ['get', '/api/v1/executions/stats/by-skill'],
+    ['get', '/api/v1/executions/stats/by-period'],
+    ['get', `/api/v1/executions/${id}`],
+    ['post', `/api/v1/executions/${id}/cancel`],
+  ] as const)('%s %s: 401 without a token, 403 for a service token', async (method, path) => {
+    expectProblem(await request(t.app)[method](path).send({}), 401);
+    const service = mintToken(null, { secret: jwtSecret(), role: 'service_role' });
+    // A body the contract accepts, so the refusal is about the token.
+    const bodies: Record<string, object> = {
+      'post /api/v1/skills': { name: 'Service', promptTemplate: 'A long enough prompt' },
+      'post /api/v1/skills/test': { promptTemplate: 'A long enough prompt' },
+      'post /api/v1/skills/bulk': { action: 'delete', ids: [id] },
+      'post /api/v1/skills/import': { version: 1, skills: [] },
+      [`patch /api/v1/skills/${id}`]: { isActive: false },
+    };
+    const res = await request(t.app)[method](path).set('Authorization', `Bearer ${service}`).send(bodies[`${method} ${path}`] ?? {});
+    expectProblem(res, 403);
+  });
+});
+
+describe('text PostgreSQL cannot hold', () => {
+  test('a NUL character in a name, a prompt or an input is a 4xx, never a 500, and stores nothing', async () => {
+    const user = await newUser(t.app, 'nul');
+    const org = await newOrganization(t.app, user, 'Nul');
+    for (const body of [skillBody({ name: 'Bad\u0000name' }), skillBody({ promptTemplate: 'Prompt with \u0000 inside' })]) {
+      const res = await api(user, org).post('/api/v1/skills').send(body);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    }
+    const skill = await createSkill(user, {}, org);
+    const run = await api(user, org).post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'a\u0000b' } });
+    expect(run.status).toBeGreaterThanOrEqual(400);
+    expect(run.status).toBeLessThan(500);
+    const imported = await api(user, org).post('/api/v1/skills/import').send({ version: 1, skills: [skillBody({ description: 'x\u0000y' })] });
+    expect(imported.status).toBeGreaterThanOrEqual(400);
+    expect(imported.status).toBeLessThan(500);
+    expect((await t.admin.query('select count(*)::int as n from public.skills where organization_id = $1', [org])).rows[0].n).toBe(1);
+    expect((await t.admin.query('select 1 from public.skill_executions where organization_id = $1', [org])).rowCount).toBe(0);
+  });
+});
