@@ -75,6 +75,7 @@ export async function runPendingExecutions(options: ExecutionWorkerOptions): Pro
     const scope = options.organizationIds ?? null;
     await tx.query(FAIL_STALE, [options.staleAfterMs, scope]);
     const rows = (await tx.query<ClaimedRow>(CLAIM, [options.concurrency, scope])).rows;
+    if (rows.length === 0) return [];
     const skillIds = [...new Set(rows.map((row) => row.skill_id).filter((id): id is string => id !== null))];
     const skills = await tx.query<SkillRow>(`select ${SKILL_COLUMNS} from public.skills s where s.id = any($1::uuid[])`, [skillIds]);
     const byId = new Map(skills.rows.map((skill) => [skill.id, skill]));

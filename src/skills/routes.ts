@@ -1,18 +1,17 @@
 import express, { type Router } from 'express';
 import { refuseHiddenWrite } from '../db/refused-writes';
-import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { requireOrganization, requireUser } from '../db/transaction';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
 import { problems } from '../http/problems';
+import { checkInputSchema, loadSkill, SKILL_NOT_FOUND } from './access';
 import { SKILL_INCLUDES, type SkillInclude } from './relations';
-import { inputSchemaProblems } from './runner/input';
 import type { InputField } from './runner/types';
 import {
   copyName,
   copyNamePattern,
   OWN_COPY_NAMES,
-  SKILL_BY_ID,
   SKILL_COLUMNS,
   skillColumnsOf,
   skillListQuery,
@@ -28,23 +27,7 @@ type UpdateBody = operations['updateSkill']['requestBody']['content']['applicati
 type BulkBody = operations['bulkSkills']['requestBody']['content']['application/json'];
 type BulkResult = operations['bulkSkills']['responses']['200']['content']['application/json'];
 
-export const SKILL_NOT_FOUND = 'There is no such skill in this organization.';
 const CHANGE_FORBIDDEN = 'Only the skill\'s owner and the organization\'s owners and admins may change it.';
-
-/** A skill visible to the caller, or a 404. */
-export async function loadSkill(tx: RequestTransaction, skillId: string): Promise<SkillRow> {
-  requireOrganization(tx);
-  const found = await tx.query<SkillRow>(SKILL_BY_ID, [skillId]);
-  if (found.rowCount === 0) throw problems.notFound(SKILL_NOT_FOUND);
-  return found.rows[0]!;
-}
-
-/** The inputSchema rules the contract cannot express, as a 400. */
-export function checkInputSchema(schema: readonly InputField[] | undefined, basePath = '/body/inputSchema'): void {
-  if (!schema) return;
-  const errors = inputSchemaProblems(schema, basePath);
-  if (errors.length > 0) throw problems.validation('The inputSchema is not valid.', errors);
-}
 
 export function skillsRouter(inTransaction: RunInTransaction): Router {
   const router = express.Router();

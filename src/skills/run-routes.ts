@@ -15,7 +15,7 @@ import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
 import { problems } from '../http/problems';
-import { checkInputSchema, loadSkill } from './routes';
+import { checkInputSchema, loadSkill } from './access';
 import { checkInput } from './runner/input';
 import type { RunnableSkill, RunResult, SkillRunner } from './runner/types';
 import { runnableSkill } from './sql';
