@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { mintToken } from '../src/auth/demo-users';
 import { identityFromClaims } from '../src/auth/identity';
 import { verifyHs256 } from '../src/auth/jwt';
 import { startLoop } from '../src/background/loop';
@@ -549,6 +550,52 @@ describe('reading executions', () => {
     expectProblem(await get('/api/v1/executions/stats/by-period?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z'), 400);
     expectProblem(await get('/api/v1/executions/stats/by-period?interval=day&from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z'), 400);
     expectProblem(await get('/api/v1/executions/stats/by-period?interval=year'), 400);
+  });
+});
+
+describe('service tokens (back-office integrations)', () => {
+  const service = () => mintToken(null, { secret: jwtSecret(), role: 'service_role' });
+  const asService = (org?: string) => {
+    const wrap = (test: request.Test) => {
+      test.set('Authorization', `Bearer ${service()}`);
+      if (org) test.set('X-Organization-Id', org);
+      return test;
+    };
+    return { get: (path: string) => wrap(request(t.app).get(path)), post: (path: string) => wrap(request(t.app).post(path)) };
+  };
+
+  test('run a skill of the organization they name (type api, started by nobody), follow and cancel it', async () => {
+    const skill = await createSkill(alice);
+    const res = await asService(orgId).post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'from CI' } }).expect(202);
+    expect(res.body).toMatchObject({ organizationId: orgId, skillId: skill.id, userId: null, executionType: 'api', status: 'pending' });
+    const read = await asService(orgId).get(`/api/v1/executions/${res.body.id}`).expect(200);
+    expect(read.body).toMatchObject({ id: res.body.id, skill: { id: skill.id } });
+    // Members see it too; the organization's owner may cancel it, as may the service.
+    await api(bob).get(`/api/v1/executions/${res.body.id}`).expect(200);
+    await asService(orgId).post(`/api/v1/executions/${res.body.id}/cancel`).expect(200);
+    expect((await stored(res.body.id)).status).toBe('cancelled');
+    const second = await asService(orgId).post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'again' } }).expect(202);
+    await drain([orgId]);
+    expect((await asService(orgId).get(`/api/v1/executions/${second.body.id}`).expect(200)).body).toMatchObject({
+      status: 'completed',
+      output: 'Summarize again in 50 words.',
+    });
+  });
+
+  test('400 without X-Organization-Id; 404 for another organization\'s skill or execution; nothing else is open to them', async () => {
+    const skill = await createSkill(alice);
+    const execution = await insertExecution(skill.id);
+    expectProblem(await asService().post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'x' } }), 400);
+    expectProblem(await asService().get(`/api/v1/executions/${execution}`), 400);
+    expectProblem(await asService().post(`/api/v1/executions/${execution}/cancel`), 400);
+    expectProblem(await asService(otherOrgId).post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'x' } }), 404);
+    expectProblem(await asService(otherOrgId).get(`/api/v1/executions/${execution}`), 404);
+    expectProblem(await asService(otherOrgId).post(`/api/v1/executions/${execution}/cancel`), 404);
+    expectProblem(await asService(randomUUID()).get(`/api/v1/executions/${execution}`), 404);
+    expect((await stored(execution)).status).toBe('pending');
+    expect((await t.admin.query('select 1 from public.skill_executions where skill_id = $1', [skill.id])).rowCount).toBe(1);
+    expectProblem(await asService(orgId).get('/api/v1/executions'), 403);
+    expectProblem(await asService(orgId).get(`/api/v1/skills/${skill.id}`), 403);
   });
 });
 

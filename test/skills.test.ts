@@ -482,15 +482,13 @@ describe('every operation', () => {
     ['patch', `/api/v1/skills/${id}`],
     ['delete', `/api/v1/skills/${id}`],
     ['post', `/api/v1/skills/${id}/duplicate`],
-    ['post', `/api/v1/skills/${id}/execute`],
     ['post', `/api/v1/skills/${id}/test`],
     ['get', `/api/v1/skills/${id}/stats`],
     ['get', `/api/v1/skills/${id}/executions`],
     ['get', '/api/v1/executions'],
     ['get', '/api/v1/executions/stats/by-skill'],
     ['get', '/api/v1/executions/stats/by-period'],
-    ['get', `/api/v1/executions/${id}`],
-    ['post', `/api/v1/executions/${id}/cancel`],
+    // Service tokens may run skills and follow their executions (see executions.test.ts).
   ] as const)('%s %s: 401 without a token, 403 for a service token', async (method, path) => {
     expectProblem(await request(t.app)[method](path).send({}), 401);
     const service = mintToken(null, { secret: jwtSecret(), role: 'service_role' });

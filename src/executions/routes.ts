@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import { requireOrganization } from '../db/transaction';
+import { actingOrganization } from '../skills/access';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
@@ -94,25 +95,28 @@ export function executionsRouter(inTransaction: RunInTransaction): Router {
   });
 
   router.get('/executions/:executionId', async (req, res) => {
-    const execution = await inTransaction(req, async (tx) => {
-      requireOrganization(tx);
-      const found = await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [req.params.executionId]);
-      if (found.rowCount === 0) throw problems.notFound(EXECUTION_NOT_FOUND);
-      return toExecutionWithSkill(found.rows[0]!);
-    });
+    const execution = await inTransaction(
+      req,
+      async (tx) => {
+        const found = await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [req.params.executionId, actingOrganization(tx)]);
+        if (found.rowCount === 0) throw problems.notFound(EXECUTION_NOT_FOUND);
+        return toExecutionWithSkill(found.rows[0]!);
+      },
+      { allowServiceRole: true },
+    );
     res.json(execution);
   });
 
   router.post('/executions/:executionId/cancel', async (req, res) => {
     const execution = await inTransaction(req, async (tx) => {
-      requireOrganization(tx);
+      const organizationId = actingOrganization(tx);
       // Ended executions are left alone here; the trigger would refuse them anyway.
       const cancelled = await tx.query<{ id: string }>(
         `update public.skill_executions e set status = 'cancelled'
-         where e.id = $1 and e.status in ('pending', 'running') returning e.id`,
-        [req.params.executionId],
+         where e.id = $1 and e.organization_id = $2 and e.status in ('pending', 'running') returning e.id`,
+        [req.params.executionId, organizationId],
       );
-      const found = await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [req.params.executionId]);
+      const found = await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [req.params.executionId, organizationId]);
       const row = found.rows[0];
       if (!row) throw problems.notFound(EXECUTION_NOT_FOUND);
       if (cancelled.rowCount === 0) {
@@ -122,7 +126,7 @@ export function executionsRouter(inTransaction: RunInTransaction): Router {
         throw problems.forbidden('Only whoever started this execution and the organization\'s owners and admins may cancel it.');
       }
       return toExecutionWithSkill(row);
-    });
+    }, { allowServiceRole: true });
     res.json(execution);
   });
 

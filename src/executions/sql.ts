@@ -43,10 +43,14 @@ export const EXECUTION_COLUMNS = `e.id, e.organization_id, e.skill_id, e.user_id
 const SKILL_SUMMARY_COLUMNS = `s.name as skill_name, s.category as skill_category,
   s.output_format as skill_output_format, s.is_active as skill_is_active`;
 
-/** An execution and its skill's summary; the skill row is null once it was deleted. */
+/**
+ * $1 execution, $2 organization: an execution and its skill's summary (null
+ * once the skill was deleted). The organization is explicit because service
+ * tokens pass row level security.
+ */
 export const EXECUTION_WITH_SKILL = `select ${EXECUTION_COLUMNS}, ${SKILL_SUMMARY_COLUMNS}
   from public.skill_executions e left join public.skills s on s.id = e.skill_id
-  where e.id = $1`;
+  where e.id = $1 and e.organization_id = $2`;
 
 export function toExecution(row: ExecutionRow): SkillExecution {
   return {

@@ -20,7 +20,7 @@ export function hasEnded(execution: Pick<SkillExecution, 'status'>): boolean {
 export async function waitForEnd(
   inTransaction: RunInTransaction,
   req: Request,
-  executionId: string,
+  execution: { id: string; organizationId: string },
   maxMs: number,
 ): Promise<SkillExecution | undefined> {
   const deadline = Date.now() + maxMs;
@@ -28,9 +28,13 @@ export async function waitForEnd(
   for (;;) {
     const left = deadline - Date.now();
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(pause, left))));
-    const row = await inTransaction(req, async (tx) => (await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [executionId])).rows[0]);
-    const execution = row ? toExecutionWithSkill(row) : undefined;
-    if (!execution || hasEnded(execution) || Date.now() >= deadline) return execution;
+    const row = await inTransaction(
+      req,
+      async (tx) => (await tx.query<ExecutionWithSkillRow>(EXECUTION_WITH_SKILL, [execution.id, execution.organizationId])).rows[0],
+      { allowServiceRole: true },
+    );
+    const latest = row ? toExecutionWithSkill(row) : undefined;
+    if (!latest || hasEnded(latest) || Date.now() >= deadline) return latest;
     pause = Math.min(pause * 2, MAX_POLL_MS);
   }
 }

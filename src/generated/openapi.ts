@@ -812,6 +812,9 @@ export interface paths {
          *     skill's inputSchema (400 with one error per field), then a pending execution is queued for the
          *     worker: 202 with the execution. With `wait=true` the request waits (at most a configured time,
          *     10 s by default) and answers 200 with the ended execution, or 202 if it is still pending or running.
+         *     People's runs are of type `manual`. A service token (a back-office integration) may run a skill of
+         *     the organization it names in X-Organization-Id (400 without it); its runs are of type `api` with
+         *     userId null.
          */
         post: operations["executeSkill"];
         delete?: never;
@@ -970,7 +973,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** One execution with its skill */
+        /**
+         * One execution with its skill
+         * @description Members see every execution of the organization; a service token sees those of the organization it names in X-Organization-Id.
+         */
         get: operations["getExecution"];
         put?: never;
         post?: never;
@@ -997,7 +1003,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a pending or running execution
-         * @description Whoever started it and the organization's owners and admins may. A result that arrives after the cancel is dropped. An execution that has ended is a 409.
+         * @description Whoever started it and the organization's owners and admins may, and service tokens for the organization they name in X-Organization-Id. A runner call in progress is aborted and a result that arrives after the cancel is dropped. An execution that has ended is a 409.
          */
         post: operations["cancelExecution"];
         delete?: never;

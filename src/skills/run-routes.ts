@@ -1,5 +1,5 @@
 import express, { type Router } from 'express';
-import { requireOrganization, requireUser } from '../db/transaction';
+import { requireOrganization } from '../db/transaction';
 import {
   byStatus,
   EXECUTION_AGGREGATES,
@@ -15,7 +15,7 @@ import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
 import { problems } from '../http/problems';
-import { checkInputSchema, loadSkill } from './access';
+import { actingOrganization, checkInputSchema, loadSkill } from './access';
 import { checkInput } from './runner/input';
 import type { RunnableSkill, RunResult, SkillRunner } from './runner/types';
 import { runnableSkill } from './sql';
@@ -103,22 +103,28 @@ export function skillRunsRouter(inTransaction: RunInTransaction, runtime: Skills
     const body = (req.body ?? {}) as ExecuteBody;
     const { wait } = req.query as ExecuteQuery;
     const input = body.input ?? {};
-    const queued = await inTransaction(req, async (tx) => {
-      const skill = await loadSkill(tx, req.params.skillId!);
-      if (!skill.is_active) throw problems.conflict('This skill is inactive; activate it to run it.');
-      const { errors } = checkInput(skill.input_schema, input);
-      if (errors.length > 0) throw problems.validation('The input does not fit the skill\'s inputSchema.', errors);
-      const inserted = await tx.query<ExecutionRow>(
-        `insert into public.skill_executions as e (organization_id, skill_id, user_id, execution_type, input)
-         values ($1, $2, $3, 'manual', $4) returning ${EXECUTION_COLUMNS}`,
-        [requireOrganization(tx), skill.id, requireUser(tx), JSON.stringify(input)],
-      );
-      return toExecution(inserted.rows[0]!);
-    });
+    const queued = await inTransaction(
+      req,
+      async (tx) => {
+        const skill = await loadSkill(tx, req.params.skillId!);
+        if (!skill.is_active) throw problems.conflict('This skill is inactive; activate it to run it.');
+        const { errors } = checkInput(skill.input_schema, input);
+        if (errors.length > 0) throw problems.validation('The input does not fit the skill\'s inputSchema.', errors);
+        // A person's run is `manual`; a service token's (a back-office integration) is `api`, started by nobody.
+        const service = tx.identity.role === 'service_role';
+        const inserted = await tx.query<ExecutionRow>(
+          `insert into public.skill_executions as e (organization_id, skill_id, user_id, execution_type, input)
+           values ($1, $2, $3, $4, $5) returning ${EXECUTION_COLUMNS}`,
+          [actingOrganization(tx), skill.id, service ? null : tx.identity.userId, service ? 'api' : 'manual', JSON.stringify(input)],
+        );
+        return toExecution(inserted.rows[0]!);
+      },
+      { allowServiceRole: true },
+    );
     runtime.wakeWorker();
     const location = `/api/v1/executions/${queued.id}`;
     if (wait && runtime.executeWaitMaxMs > 0) {
-      const latest = (await waitForEnd(inTransaction, req, queued.id, runtime.executeWaitMaxMs)) ?? queued;
+      const latest = (await waitForEnd(inTransaction, req, queued, runtime.executeWaitMaxMs)) ?? queued;
       const { skill: _skill, ...execution } = latest;
       if (hasEnded(execution)) {
         res.status(200).json(execution);

@@ -29,7 +29,8 @@ export const SKILL_COLUMNS = `s.id, s.organization_id, s.user_id, s.name, s.desc
   s.model, s.parameters, s.input_schema, s.output_format, s.is_active, s.execution_count, s.last_executed_at,
   s.created_at, s.updated_at`;
 
-export const SKILL_BY_ID = `select ${SKILL_COLUMNS} from public.skills s where s.id = $1`;
+/** $1 skill, $2 organization: explicit, because service tokens pass row level security. */
+export const SKILL_BY_ID = `select ${SKILL_COLUMNS} from public.skills s where s.id = $1 and s.organization_id = $2`;
 
 /** API field -> column, for create and update; jsonb fields are sent as JSON text. */
 export const WRITABLE_SKILL_FIELDS = {
