@@ -1,4 +1,5 @@
-import type http from 'node:http';
+import http from 'node:http';
+import request from 'supertest';
 import { randomUUID } from 'node:crypto';
 import { encode } from 'gpt-tokenizer';
 import { NO_BACKGROUND_WORK } from '../src/background';
@@ -235,6 +236,43 @@ describe('cancelling a run', () => {
     }
     controller.abort();
     expect(await running).toMatchObject({ ok: false, code: 'cancelled' });
+  });
+});
+
+describe('a client that hangs up', () => {
+  test('aborts the gateway call of POST /skills/test', async () => {
+    let received: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => (received = resolve));
+    let hungUp: () => void = () => undefined;
+    const gatewaySawClose = new Promise<void>((resolve) => (hungUp = resolve));
+    gateway.answer = (res) => {
+      res.on('close', () => hungUp());
+      received();
+    };
+    // A runner whose own time limit is far away: only the hang-up can end the call.
+    const patient = createTestApp({ skills: { runner: httpRunner({ url: gateway.url, timeoutMs: 600_000 }), executeWaitMaxMs: 0 } });
+    // Our own listening server: supertest leaves the one it makes open when a request is aborted.
+    const server = http.createServer(patient.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const call = request(server)
+        .post('/api/v1/skills/test')
+        .set('Authorization', `Bearer ${alice.token}`)
+        .set('X-Organization-Id', orgId)
+        .send({ promptTemplate: 'Think about {{x}} forever', input: { x: 'it' } });
+      const settled = call.then(
+        () => 'answered',
+        () => 'aborted',
+      );
+      await arrived;
+      call.abort();
+      await gatewaySawClose;
+      expect(await settled).toBe('aborted');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await patient.close();
+    }
   });
 });
 

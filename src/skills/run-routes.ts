@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import { requireOrganization } from '../db/transaction';
 import {
   byStatus,
@@ -74,6 +74,15 @@ function toTestResult(result: RunResult, runner: SkillRunner): TestResult {
   };
 }
 
+/** Aborts when the client goes away before its answer was sent, so nobody pays for a run nobody reads. */
+function abortOnHangUp(res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableEnded) controller.abort();
+  });
+  return controller.signal;
+}
+
 export function skillRunsRouter(inTransaction: RunInTransaction, runtime: SkillsRuntime): Router {
   const router = express.Router();
 
@@ -90,13 +99,15 @@ export function skillRunsRouter(inTransaction: RunInTransaction, runtime: Skills
       outputFormat: body.outputFormat ?? 'markdown',
     };
     // Outside any transaction: a model call must not hold a connection.
-    res.json(toTestResult(await runtime.runner.run(skill, body.input ?? {}), runtime.runner));
+    const result = await runtime.runner.run(skill, body.input ?? {}, { signal: abortOnHangUp(res) });
+    res.json(toTestResult(result, runtime.runner));
   });
 
   router.post('/skills/:skillId/test', async (req, res) => {
     const body = (req.body ?? {}) as ExecuteBody;
     const row = await inTransaction(req, (tx) => loadSkill(tx, req.params.skillId!));
-    res.json(toTestResult(await runtime.runner.run(runnableSkill(row), body.input ?? {}), runtime.runner));
+    const result = await runtime.runner.run(runnableSkill(row), body.input ?? {}, { signal: abortOnHangUp(res) });
+    res.json(toTestResult(result, runtime.runner));
   });
 
   router.post('/skills/:skillId/execute', async (req, res) => {
