@@ -128,6 +128,8 @@ create index skill_executions_reference_idx on public.skill_executions (referenc
 create index skill_executions_user_idx on public.skill_executions (user_id);
 -- The worker's queue: oldest pending first, across every organization.
 create index skill_executions_pending_idx on public.skill_executions (created_at, id) where status = 'pending';
+-- Running executions whose worker went away are found by their start.
+create index skill_executions_running_idx on public.skill_executions (executed_at) where status = 'running';
 
 create trigger skill_executions_updated_at before update on public.skill_executions
   for each row execute function app.set_updated_at();
@@ -276,6 +278,20 @@ grant insert (organization_id, skill_id, user_id, execution_type, reference_id, 
       update (status)
   on public.skill_executions to authenticated;
 
+-- Name search through the trigram index. ILIKE is not leakproof, so under the
+-- policies above the planner may not use it as an index condition; this helper
+-- (like app.search_project_ids) scopes to the request's organization itself.
+create function app.search_skill_ids(p_pattern text) returns setof uuid
+  language sql stable security definer
+  rows 100
+  set search_path = ''
+  as $$
+    select s.id from public.skills s
+    where app.current_organization_role() is not null
+      and s.organization_id = app.current_organization_id()
+      and s.name ilike p_pattern
+  $$;
+
 -- Functions are executable by PUBLIC by default; only the API roles may call these.
 revoke execute on all functions in schema app from public;
 grant execute on all functions in schema app to authenticated, service_role;
@@ -285,6 +301,7 @@ grant execute on all functions in schema app to authenticated, service_role;
 drop table if exists public.skill_executions;
 drop table if exists public.reflexes;
 drop table if exists public.skills;
+drop function if exists app.search_skill_ids(text);
 drop function if exists app.count_completed_execution();
 drop function if exists app.guard_execution_status();
 drop function if exists app.can_manage_owned(uuid, uuid);

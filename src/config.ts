@@ -31,6 +31,18 @@ export interface Config {
   webhookToleranceSeconds: number;
   /** Plan quotas answer 429 past their limits; when false, usage is counted but never refused. */
   quotasEnabled: boolean;
+  // ---- Skills and executions ----
+  /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
+  skillRunner: 'template' | 'http';
+  skillRunnerUrl: string | undefined;
+  skillRunnerApiKey: string | undefined;
+  skillRunnerTimeoutMs: number;
+  /** Pause of the execution worker when its queue is empty. */
+  executionWorkerIntervalMs: number;
+  /** Executions one worker claims and runs at once. */
+  executionWorkerConcurrency: number;
+  /** The longest `POST /skills/{id}/execute?wait=true` holds a request open. */
+  executeWaitMaxMs: number;
   /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
   billing: BillingConfig;
 }
@@ -115,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
     quotasEnabled: bool('QUOTAS_ENABLED', true, env),
     billing: loadBillingConfig(env),
+    ...skillsConfig(env),
   };
 }
 
@@ -133,5 +146,25 @@ export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
     sellerKvk: text('BILLING_SELLER_KVK', env),
     viesCheck: bool('VIES_CHECK', false, env),
     webAppUrl: (text('WEB_APP_URL', env) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+  };
+}
+
+// ---- Skills and executions ----
+function skillsConfig(env: NodeJS.ProcessEnv) {
+  const runner = text('SKILL_RUNNER', env) ?? 'template';
+  if (runner !== 'template' && runner !== 'http') throw new Error(`SKILL_RUNNER must be template or http, got "${runner}"`);
+  const url = text('SKILL_RUNNER_URL', env);
+  if (runner === 'http') {
+    if (!url) throw new Error('SKILL_RUNNER=http needs SKILL_RUNNER_URL (the LLM gateway to post prompts to)');
+    if (!/^https?:\/\//i.test(url)) throw new Error(`SKILL_RUNNER_URL must be an http or https URL, got "${url}"`);
+  }
+  return {
+    skillRunner: runner as 'template' | 'http',
+    skillRunnerUrl: url,
+    skillRunnerApiKey: text('SKILL_RUNNER_API_KEY', env),
+    skillRunnerTimeoutMs: int('SKILL_RUNNER_TIMEOUT_MS', 60000, env, 100, 600000)!,
+    executionWorkerIntervalMs: int('EXECUTION_WORKER_INTERVAL_MS', 1000, env, 10, 3600000)!,
+    executionWorkerConcurrency: int('EXECUTION_WORKER_CONCURRENCY', 4, env, 1, 100)!,
+    executeWaitMaxMs: int('EXECUTE_WAIT_MAX_MS', 10000, env, 0, 60000)!,
   };
 }

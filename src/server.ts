@@ -10,6 +10,7 @@ import { createPool } from './db/pool';
 import { resolveDatabase } from './db/resolve';
 import { seedDemoData } from './db/seed';
 import { createApp } from './http/app';
+import { createSkillRunner } from './skills/runner';
 import { webhookSettings } from './webhooks/settings';
 
 export interface RunningServer {
@@ -72,6 +73,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
       quotasEnabled: config.quotasEnabled,
+      skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000;

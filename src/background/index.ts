@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
+import { executionWorkerTask } from '../executions/worker';
 import { schedulerTask } from '../habits/scheduler';
+import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 
 export interface BackgroundDeps {
@@ -31,6 +33,17 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
     }),
   );
   tasks.push(billingPeriodsTask(deps.pool, deps.config.statementTimeoutMs));
+  tasks.push(
+    executionWorkerTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      runner: createSkillRunner(deps.config),
+      concurrency: deps.config.executionWorkerConcurrency,
+      intervalMs: deps.config.executionWorkerIntervalMs,
+      // Well past the runner's own limit, so only a worker that died leaves one this old.
+      staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
+    }),
+  );
   return tasks;
 }
 

@@ -5,6 +5,7 @@ import type { RequestTransaction } from './transaction';
 const VISIBILITY_CHECKS = {
   project: 'select 1 from public.projects where id = $1',
   organization: 'select 1 from public.organizations where id = $1',
+  skill: 'select 1 from public.skills where id = $1',
 } as const;
 
 /**

@@ -625,6 +625,393 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/skills": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Skills of the organization
+         * @description Every member of the organization sees all of its skills.
+         */
+        get: operations["listSkills"];
+        put?: never;
+        /**
+         * Create a skill
+         * @description Any member of the organization may create one and becomes its owner. Names are unique per owner, case-insensitively.
+         */
+        post: operations["createSkill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run an unsaved skill configuration once
+         * @description Runs the configuration through the skill runner synchronously with the given input. Nothing is stored or counted.
+         */
+        post: operations["testSkillConfiguration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate, deactivate or delete up to 100 skills
+         * @description Each id succeeds or fails on its own and is reported as done, not_found (absent or in another organization) or forbidden (visible but not yours to change).
+         */
+        post: operations["bulkSkills"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export skills as a versioned bundle
+         * @description The organization's skills (or those named in `ids`), each with its reflexes and habits, as a bundle that `POST /skills/import` accepts. At most 1,000 skills.
+         */
+        get: operations["exportSkills"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a bundle of skills
+         * @description Validates the whole bundle first, then imports all of it or nothing. The caller owns the imported
+         *     skills. A name the caller already uses (or that appears twice in the bundle) is a 409 listing
+         *     every clash, unless `onConflict=rename`, which names the import "X (copy)", "X (copy 2)", ...
+         */
+        post: operations["importSkills"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One skill, optionally with its relations
+         * @description `include` adds relations in the same call: reflexes (at most 100), executions (the 10 most recent).
+         */
+        get: operations["getSkill"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a skill
+         * @description Its owner and the organization's owners and admins may. Its reflexes go with it; its executions stay as history with skillId null.
+         */
+        delete: operations["deleteSkill"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a skill
+         * @description Its owner and the organization's owners and admins may. Send only the fields to change.
+         */
+        patch: operations["updateSkill"];
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/duplicate": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy a skill
+         * @description Any member may copy a skill of the organization; the caller owns the copy, named "X (copy)", "X (copy 2)", ... Counters start at zero; reflexes are not copied.
+         */
+        post: operations["duplicateSkill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/execute": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a skill
+         * @description Any member may run an active skill (an inactive one is a 409). The input is checked against the
+         *     skill's inputSchema (400 with one error per field), then a pending execution is queued for the
+         *     worker: 202 with the execution. With `wait=true` the request waits (at most a configured time,
+         *     10 s by default) and answers 200 with the ended execution, or 202 if it is still pending or running.
+         *     People's runs are of type `manual`. A service token (a back-office integration) may run a skill of
+         *     the organization it names in X-Organization-Id (400 without it); its runs are of type `api` with
+         *     userId null.
+         */
+        post: operations["executeSkill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/test": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a saved skill once, without recording it
+         * @description Runs the skill (active or not) through the runner synchronously with the given input. No execution is stored and nothing is counted.
+         */
+        post: operations["testSkill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/stats": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Figures of a skill's executions
+         * @description Counts per status, success rate (completed among completed and failed), average duration of completed runs, tokens, cost and the last execution.
+         */
+        get: operations["getSkillStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/executions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        /** Executions of a skill, newest first */
+        get: operations["listSkillExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Executions of the organization, newest first
+         * @description Whatever started them (manual, api, habit, reflex). Every member sees all of them.
+         */
+        get: operations["listExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/stats/by-skill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Execution figures per skill
+         * @description One row per skill that has executions in the window (executions of deleted skills together, with skill null), most executions first.
+         */
+        get: operations["getExecutionStatsBySkill"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/stats/by-period": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Execution figures per day, week or month
+         * @description Buckets start at local midnight (weeks on Monday, months on the 1st) in `timezone`; every
+         *     bucket from `from` to `to` is present, empty ones with zeros. Defaults: the last 30 days, 12
+         *     weeks or 12 months up to now. At most 1,000 buckets.
+         */
+        get: operations["getExecutionStatsByPeriod"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{executionId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One execution with its skill
+         * @description Members see every execution of the organization; a service token sees those of the organization it names in X-Organization-Id.
+         */
+        get: operations["getExecution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{executionId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a pending or running execution
+         * @description Whoever started it and the organization's owners and admins may, and service tokens for the organization they name in X-Organization-Id. A runner call in progress is aborted and a result that arrives after the cancel is dropped. An execution that has ended is a 409.
+         */
+        post: operations["cancelExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/habits": {
         parameters: {
             query?: never;
@@ -2305,6 +2692,315 @@ export interface components {
             updatedAt: string;
             /** @description Present where the operation says so. */
             skill?: components["schemas"]["SkillSummary"] | null;
+        };
+        /** @description 2 to 100 characters without surrounding spaces; unique per owner, case-insensitively. */
+        SkillName: string;
+        /** @description One field of a skill's input; the prompt template names it as `{{name}}`. */
+        SkillInputField: {
+            name: string;
+            /** @enum {string} */
+            type: "string" | "number" | "boolean" | "array" | "object";
+            description?: string | null;
+            /** @default false */
+            required: boolean;
+            /** @description Used when the input leaves the field out; must have the field's type. */
+            default?: unknown;
+        };
+        SkillInputSchema: components["schemas"]["SkillInputField"][];
+        /** @description Sampling parameters passed to the model (snake_case, as model APIs name them). */
+        SkillParameters: {
+            temperature?: number;
+            max_tokens?: number;
+            top_p?: number;
+            top_k?: number;
+            stop_sequences?: string[];
+        };
+        /**
+         * @example {
+         *       "id": "6c1e0a52-31b4-4f4d-8d1c-0f3c2b1a0e99",
+         *       "organizationId": "6f1f3c1e-2a5d-4d0e-9f55-1b1c3a6c0a11",
+         *       "userId": "3b1d6d0e-8f2a-5c4e-9a7b-1c2d3e4f5a6b",
+         *       "name": "Summarize pull request",
+         *       "description": null,
+         *       "category": "analysis",
+         *       "promptTemplate": "Summarize this pull request for {{audience}}: {{diff}}",
+         *       "model": "gpt-4o-mini",
+         *       "parameters": {
+         *         "temperature": 1,
+         *         "max_tokens": 4096
+         *       },
+         *       "inputSchema": [
+         *         {
+         *           "name": "diff",
+         *           "type": "string",
+         *           "required": true
+         *         },
+         *         {
+         *           "name": "audience",
+         *           "type": "string",
+         *           "default": "reviewers"
+         *         }
+         *       ],
+         *       "outputFormat": "markdown",
+         *       "isActive": true,
+         *       "executionCount": 0,
+         *       "lastExecutedAt": null,
+         *       "createdAt": "2026-01-05T09:30:00.000Z",
+         *       "updatedAt": "2026-01-05T09:30:00.000Z"
+         *     }
+         */
+        Skill: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            /**
+             * Format: uuid
+             * @description The owner; null once their account has been deleted.
+             */
+            userId: string | null;
+            name: string;
+            description: string | null;
+            category: components["schemas"]["SkillCategory"];
+            promptTemplate: string;
+            model: string;
+            parameters: {
+                [key: string]: unknown;
+            };
+            inputSchema: {
+                [key: string]: unknown;
+            }[];
+            outputFormat: components["schemas"]["SkillOutputFormat"];
+            isActive: boolean;
+            /** @description Executions that completed; kept by the database. */
+            executionCount: number;
+            /**
+             * Format: date-time
+             * @description When the latest completed execution ended.
+             */
+            lastExecutedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        SkillCreate: {
+            name: components["schemas"]["SkillName"];
+            description?: string | null;
+            category?: components["schemas"]["SkillCategory"];
+            promptTemplate: string;
+            model?: string;
+            parameters?: components["schemas"]["SkillParameters"];
+            inputSchema?: components["schemas"]["SkillInputSchema"];
+            outputFormat?: components["schemas"]["SkillOutputFormat"];
+            isActive?: boolean;
+        };
+        SkillUpdate: {
+            name?: components["schemas"]["SkillName"];
+            description?: string | null;
+            category?: components["schemas"]["SkillCategory"];
+            promptTemplate?: string;
+            model?: string;
+            parameters?: components["schemas"]["SkillParameters"];
+            inputSchema?: components["schemas"]["SkillInputSchema"];
+            outputFormat?: components["schemas"]["SkillOutputFormat"];
+            isActive?: boolean;
+        };
+        SkillPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Skill"][];
+        };
+        /** @description A reflex as embedded in its skill. */
+        SkillReflex: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            skillId: string;
+            /** Format: uuid */
+            userId: string | null;
+            triggerType: components["schemas"]["ReflexTriggerType"];
+            triggerConfig: {
+                [key: string]: unknown;
+            };
+            conditions: {
+                [key: string]: unknown;
+            };
+            isActive: boolean;
+            triggerCount: number;
+            /** Format: date-time */
+            lastTriggeredAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A skill with the relations asked for in `include`. */
+        SkillDetail: components["schemas"]["Skill"] & {
+            reflexes?: components["schemas"]["SkillReflex"][];
+            /** @description The 10 most recent executions. */
+            executions?: components["schemas"]["SkillExecution"][];
+        };
+        SkillExecutionPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["SkillExecution"][];
+        };
+        /** @description Values for the skill's inputSchema fields. */
+        SkillInput: {
+            [key: string]: unknown;
+        };
+        SkillExecuteRequest: {
+            input?: components["schemas"]["SkillInput"];
+        };
+        /** @description A skill configuration that is not saved, and the input to run it with. */
+        SkillConfigurationTest: {
+            promptTemplate: string;
+            model?: string;
+            parameters?: components["schemas"]["SkillParameters"];
+            inputSchema?: components["schemas"]["SkillInputSchema"];
+            outputFormat?: components["schemas"]["SkillOutputFormat"];
+            input?: components["schemas"]["SkillInput"];
+        };
+        SkillTestResult: {
+            /** @enum {string} */
+            status: "completed" | "failed";
+            /**
+             * @description The runner that ran it.
+             * @enum {string}
+             */
+            runner: "template" | "http";
+            /** @description The rendered prompt; null when the input did not fit. */
+            prompt: string | null;
+            /** @description The result in the output format (a string; for json, any JSON value); null when it failed. */
+            output: unknown;
+            promptTokens: number;
+            completionTokens: number;
+            tokensUsed: number;
+            costCents: string;
+            durationMs: number;
+            errorCode: string | null;
+            errorMessage: string | null;
+        };
+        ExecutionStatusCounts: {
+            pending: number;
+            running: number;
+            completed: number;
+            failed: number;
+            cancelled: number;
+        };
+        SkillStats: {
+            /** Format: uuid */
+            skillId: string;
+            total: number;
+            byStatus: components["schemas"]["ExecutionStatusCounts"];
+            /** @description completed / (completed + failed); null before any ended. */
+            successRate: number | null;
+            /** @description Over completed executions. */
+            avgDurationMs: number | null;
+            promptTokens: number;
+            completionTokens: number;
+            tokensUsed: number;
+            costCents: string;
+            /** @description The most recently created execution. */
+            lastExecution: components["schemas"]["SkillExecution"] | null;
+        };
+        SkillBulkRequest: {
+            /** @enum {string} */
+            action: "activate" | "deactivate" | "delete";
+            ids: string[];
+        };
+        SkillBulkResult: {
+            /** @enum {string} */
+            action: "activate" | "deactivate" | "delete";
+            /** @description How many ids were done. */
+            done: number;
+            results: {
+                /** Format: uuid */
+                id: string;
+                /** @enum {string} */
+                result: "done" | "not_found" | "forbidden";
+            }[];
+        };
+        SkillBundleReflex: {
+            triggerType: components["schemas"]["ReflexTriggerType"];
+            triggerConfig?: {
+                [key: string]: unknown;
+            };
+            conditions?: {
+                [key: string]: unknown;
+            };
+            isActive?: boolean;
+        };
+        SkillBundleSkill: {
+            name: components["schemas"]["SkillName"];
+            description?: string | null;
+            category?: components["schemas"]["SkillCategory"];
+            promptTemplate: string;
+            model?: string;
+            parameters?: components["schemas"]["SkillParameters"];
+            inputSchema?: components["schemas"]["SkillInputSchema"];
+            outputFormat?: components["schemas"]["SkillOutputFormat"];
+            isActive?: boolean;
+            /** @description The skill's habits (schedules). */
+            habits?: {
+                [key: string]: unknown;
+            }[];
+            reflexes?: components["schemas"]["SkillBundleReflex"][];
+        };
+        /** @description Skills with their habits and reflexes, portable between organizations. Ids, owners and counters are not part of it. */
+        SkillBundle: {
+            /** @enum {integer} */
+            version: 1;
+            /** Format: date-time */
+            exportedAt?: string;
+            skills: components["schemas"]["SkillBundleSkill"][];
+        };
+        SkillImportResult: {
+            imported: number;
+            /** @description In the bundle's order. */
+            skills: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                originalName: string;
+                renamed: boolean;
+            }[];
+        };
+        ExecutionSkillStats: {
+            /**
+             * Format: uuid
+             * @description Null for executions of deleted skills.
+             */
+            skillId: string | null;
+            skill: components["schemas"]["SkillSummary"] | null;
+            total: number;
+            byStatus: components["schemas"]["ExecutionStatusCounts"];
+            successRate: number | null;
+            avgDurationMs: number | null;
+            tokensUsed: number;
+            costCents: string;
+            /** Format: date-time */
+            lastCreatedAt: string;
+        };
+        ExecutionSkillStatsPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["ExecutionSkillStats"][];
+        };
+        ExecutionPeriodStats: {
+            /** @enum {string} */
+            interval: "day" | "week" | "month";
+            timezone: string;
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            buckets: {
+                /**
+                 * Format: date-time
+                 * @description The bucket's local start, as a UTC instant.
+                 */
+                periodStart: string;
+                total: number;
+                byStatus: components["schemas"]["ExecutionStatusCounts"];
+                tokensUsed: number;
+                costCents: string;
+            }[];
         };
         /**
          * @description A five-field cron expression: minute hour day-of-month month day-of-week (seconds, years and nicknames are refused).
@@ -4875,6 +5571,772 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    listSkills: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Case-insensitive substring of the name. */
+                search?: string;
+                /** @description Only skills of this category. */
+                category?: components["schemas"]["SkillCategory"];
+                /** @description Only active (true) or inactive (false) skills. */
+                isActive?: boolean;
+                /** @description Sort key; a leading `-` sorts descending. */
+                sort?: "name" | "-name" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "executionCount" | "-executionCount";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of skills. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Summarize pull request",
+                 *       "category": "analysis",
+                 *       "promptTemplate": "Summarize this pull request for {{audience}}: {{diff}}",
+                 *       "inputSchema": [
+                 *         {
+                 *           "name": "diff",
+                 *           "type": "string",
+                 *           "required": true
+                 *         },
+                 *         {
+                 *           "name": "audience",
+                 *           "type": "string",
+                 *           "default": "reviewers"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SkillCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    /** @description URL of the new skill. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Skill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    testSkillConfiguration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkillConfigurationTest"];
+            };
+        };
+        responses: {
+            /** @description What the run produced (a runner failure is a result with status failed, not an error). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    bulkSkills: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "deactivate",
+                 *       "ids": [
+                 *         "6c1e0a52-31b4-4f4d-8d1c-0f3c2b1a0e99"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["SkillBulkRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per id, in the order given. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillBulkResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportSkills: {
+        parameters: {
+            query?: {
+                /** @description Only these skills, comma-separated. */
+                ids?: string[];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bundle. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillBundle"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    importSkills: {
+        parameters: {
+            query?: {
+                /** @description What to do with a name that is already taken. */
+                onConflict?: "fail" | "rename";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SkillBundle"];
+            };
+        };
+        responses: {
+            /** @description Every skill was imported. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSkill: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Relations to embed, comma-separated.
+                 * @example [
+                 *       "reflexes",
+                 *       "executions"
+                 *     ]
+                 */
+                include?: ("reflexes" | "executions")[];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The skill. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "isActive": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["SkillUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed skill. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Skill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    duplicateSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The copy. */
+            201: {
+                headers: {
+                    /** @description URL of the copy. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Skill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    executeSkill: {
+        parameters: {
+            query?: {
+                /** @description Wait for the execution to end. */
+                wait?: boolean;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "input": {
+                 *         "diff": "--- a/README.md ...",
+                 *         "audience": "maintainers"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["SkillExecuteRequest"];
+            };
+        };
+        responses: {
+            /** @description The execution ended while the request waited (completed, failed or cancelled). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecution"];
+                };
+            };
+            /** @description Queued (or still running after the wait). */
+            202: {
+                headers: {
+                    /** @description URL of the execution. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    testSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SkillExecuteRequest"];
+            };
+        };
+        responses: {
+            /** @description What the run produced (a runner failure is a result with status failed, not an error). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getSkillStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSkillExecutions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only executions in this status. */
+                status?: components["schemas"]["ExecutionStatus"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of executions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecutionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listExecutions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only executions of this skill. */
+                skillId?: string;
+                /** @description Only executions in this status. */
+                status?: components["schemas"]["ExecutionStatus"];
+                /** @description Only executions started this way. */
+                executionType?: components["schemas"]["ExecutionType"];
+                /** @description Created at or after this instant. */
+                from?: string;
+                /** @description Created before this instant. */
+                to?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of executions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecutionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionStatsBySkill: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Executions created at or after this instant. */
+                from?: string;
+                /** @description Executions created before this instant. */
+                to?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of per-skill figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionSkillStatsPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionStatsByPeriod: {
+        parameters: {
+            query?: {
+                /** @description Bucket size. */
+                interval?: "day" | "week" | "month";
+                /**
+                 * @description IANA time zone the buckets are cut in.
+                 * @example Europe/Amsterdam
+                 */
+                timezone?: string;
+                /** @description Executions created at or after this instant. */
+                from?: string;
+                /** @description Executions created before this instant. */
+                to?: string;
+                /** @description Only executions of this skill. */
+                skillId?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The buckets, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionPeriodStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecution: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The execution; `skill` is its skill's summary, null once the skill is deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelExecution: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancelled execution. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecution"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     listHabits: {
         parameters: {
             query?: {
@@ -4911,6 +6373,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -4957,6 +6420,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -4992,6 +6456,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5030,6 +6495,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5062,6 +6528,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5092,6 +6559,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5135,6 +6603,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5167,6 +6636,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5199,6 +6669,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5234,6 +6705,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5266,6 +6738,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5298,6 +6771,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5339,6 +6813,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5395,6 +6870,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5426,6 +6902,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5456,6 +6933,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5493,6 +6971,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5525,6 +7004,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5557,6 +7037,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5589,6 +7070,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5633,6 +7115,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5666,6 +7149,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5698,6 +7182,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5729,6 +7214,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5780,6 +7266,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5956,6 +7443,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -5984,6 +7472,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6025,6 +7514,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6055,6 +7545,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6085,6 +7576,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6119,6 +7611,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6165,6 +7658,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6196,6 +7690,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6228,6 +7723,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6264,6 +7760,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6296,6 +7793,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6330,6 +7828,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6360,6 +7859,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6389,6 +7889,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6434,6 +7935,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6467,6 +7969,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
@@ -6508,6 +8011,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };

@@ -18,6 +18,12 @@ import { projectsRouter } from '../projects/routes';
 import { eventsRouter } from '../events/routes';
 import { reflexesRouter } from '../reflexes/routes';
 import { reflexHooksRouter } from '../webhooks/routes';
+import { loadConfig } from '../config';
+import { executionsRouter } from '../executions/routes';
+import { skillBundleRouter } from '../skills/bundle';
+import { skillsRouter } from '../skills/routes';
+import { skillRunsRouter } from '../skills/run-routes';
+import { createSkillRunner } from '../skills/runner';
 import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
@@ -97,9 +103,23 @@ export function createApp(deps: AppDeps): Express {
   // Usage, quotas and organization members
   app.use('/api/v1', organizationMembersRouter(inTransaction));
   app.use('/api/v1', usageRouter(inTransaction));
+  // ---- Skills and executions ----
+  const skills = deps.skills ?? defaultSkills();
+  // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
+  app.use('/api/v1', skillBundleRouter(inTransaction));
+  app.use('/api/v1', skillRunsRouter(inTransaction, { ...skills, wakeWorker: () => deps.background.wake('executions') }));
+  app.use('/api/v1', skillsRouter(inTransaction));
+  app.use('/api/v1', executionsRouter(inTransaction));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
   app.use(errorHandler);
   return app;
+}
+
+/** The skill runner and wait limit the environment names (SKILL_RUNNER, EXECUTE_WAIT_MAX_MS ...). */
+/** The server passes its configured runner; an app assembled without one (tests) gets the defaults. */
+function defaultSkills(): NonNullable<AppDeps['skills']> {
+  const config = loadConfig({});
+  return { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs };
 }

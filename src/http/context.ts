@@ -5,6 +5,7 @@ import type { BackgroundWork } from '../background';
 import type { BillingDeps } from '../billing/routes';
 import type { ReflexWebhookSettings } from '../webhooks/settings';
 import { rateLimitHeaders } from '../billing/quotas/headers';
+import type { SkillRunner } from '../skills/runner';
 import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from './problems';
 
@@ -45,6 +46,8 @@ export interface AppDeps {
    * plan's limits; quota tests opt in.
    */
   quotasEnabled?: boolean;
+  /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
+  skills?: { runner: SkillRunner; executeWaitMaxMs: number };
 }
 
 export interface RunOptions {

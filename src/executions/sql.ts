@@ -1,0 +1,174 @@
+import type { components, operations } from '../generated/openapi';
+import type { PageQuery, PageRequest } from '../http/pagination';
+
+export type SkillExecution = components['schemas']['SkillExecution'];
+export type SkillSummary = components['schemas']['SkillSummary'];
+export type ExecutionStatus = components['schemas']['ExecutionStatus'];
+
+export interface ExecutionRow {
+  id: string;
+  organization_id: string;
+  skill_id: string | null;
+  user_id: string | null;
+  execution_type: SkillExecution['executionType'];
+  reference_id: string | null;
+  input: Record<string, unknown>;
+  output: unknown;
+  tokens_used: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  duration_ms: number | null;
+  cost_cents: string;
+  status: ExecutionStatus;
+  error_message: string | null;
+  error_code: string | null;
+  executed_at: string | null;
+  completed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The skill's summary columns, when the statement joins `public.skills s`. */
+export interface ExecutionWithSkillRow extends ExecutionRow {
+  skill_name: string | null;
+  skill_category: SkillSummary['category'] | null;
+  skill_output_format: SkillSummary['outputFormat'] | null;
+  skill_is_active: boolean | null;
+}
+
+export const EXECUTION_COLUMNS = `e.id, e.organization_id, e.skill_id, e.user_id, e.execution_type, e.reference_id, e.input,
+  e.output, e.tokens_used, e.prompt_tokens, e.completion_tokens, e.duration_ms, e.cost_cents, e.status,
+  e.error_message, e.error_code, e.executed_at, e.completed_at, e.created_at, e.updated_at`;
+
+const SKILL_SUMMARY_COLUMNS = `s.name as skill_name, s.category as skill_category,
+  s.output_format as skill_output_format, s.is_active as skill_is_active`;
+
+/**
+ * $1 execution, $2 organization: an execution and its skill's summary (null
+ * once the skill was deleted). The organization is explicit because service
+ * tokens pass row level security.
+ */
+export const EXECUTION_WITH_SKILL = `select ${EXECUTION_COLUMNS}, ${SKILL_SUMMARY_COLUMNS}
+  from public.skill_executions e left join public.skills s on s.id = e.skill_id
+  where e.id = $1 and e.organization_id = $2`;
+
+export function toExecution(row: ExecutionRow): SkillExecution {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    skillId: row.skill_id,
+    userId: row.user_id,
+    executionType: row.execution_type,
+    referenceId: row.reference_id,
+    input: row.input,
+    output: row.output ?? null,
+    tokensUsed: row.tokens_used,
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    durationMs: row.duration_ms,
+    costCents: row.cost_cents,
+    status: row.status,
+    errorMessage: row.error_message,
+    errorCode: row.error_code,
+    executedAt: row.executed_at,
+    completedAt: row.completed_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toExecutionWithSkill(row: ExecutionWithSkillRow): SkillExecution {
+  const skill: SkillSummary | null =
+    row.skill_id !== null && row.skill_name !== null
+      ? {
+          id: row.skill_id,
+          name: row.skill_name,
+          category: row.skill_category!,
+          outputFormat: row.skill_output_format!,
+          isActive: row.skill_is_active!,
+        }
+      : null;
+  return { ...toExecution(row), skill };
+}
+
+type ListFilters = Pick<NonNullable<operations['listExecutions']['parameters']['query']>, 'skillId' | 'status' | 'executionType' | 'from' | 'to'>;
+
+/**
+ * Newest first. The organization leads, so skill_executions_organization_created_idx
+ * (organization_id, created_at desc, id desc) serves the order; a skill filter
+ * uses skill_executions_skill_created_idx instead.
+ */
+export function executionListQuery(organizationId: string, filters: ListFilters, page: PageRequest): PageQuery<ExecutionWithSkillRow> {
+  const params: unknown[] = [organizationId];
+  const where = ['e.organization_id = $1'];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replace('?', `$${params.length}`));
+  };
+  if (filters.skillId !== undefined) add('e.skill_id = ?', filters.skillId);
+  if (filters.status !== undefined) add('e.status = ?', filters.status);
+  if (filters.executionType !== undefined) add('e.execution_type = ?', filters.executionType);
+  if (filters.from !== undefined) add('e.created_at >= ?', filters.from);
+  if (filters.to !== undefined) add('e.created_at < ?', filters.to);
+  return {
+    select: `${EXECUTION_COLUMNS}, ${SKILL_SUMMARY_COLUMNS}`,
+    fromWhere: `public.skill_executions e left join public.skills s on s.id = e.skill_id where ${where.join(' and ')}`,
+    params,
+    orderBy: 'e.created_at desc, e.id desc',
+    page,
+  };
+}
+
+/** One skill's executions, newest first (skill_executions_skill_created_idx). */
+export function skillExecutionListQuery(skillId: string, status: ExecutionStatus | undefined, page: PageRequest): PageQuery<ExecutionRow> {
+  const params: unknown[] = [skillId];
+  const where = ['e.skill_id = $1'];
+  if (status !== undefined) {
+    params.push(status);
+    where.push(`e.status = $${params.length}`);
+  }
+  return {
+    select: EXECUTION_COLUMNS,
+    fromWhere: `public.skill_executions e where ${where.join(' and ')}`,
+    params,
+    orderBy: 'e.created_at desc, e.id desc',
+    page,
+  };
+}
+
+/** Per-status counts, tokens and cost over `public.skill_executions e`, for stats statements. */
+export const EXECUTION_AGGREGATES = `count(*)::int as total,
+  count(*) filter (where e.status = 'pending')::int as pending,
+  count(*) filter (where e.status = 'running')::int as running,
+  count(*) filter (where e.status = 'completed')::int as completed,
+  count(*) filter (where e.status = 'failed')::int as failed,
+  count(*) filter (where e.status = 'cancelled')::int as cancelled,
+  round(avg(e.duration_ms) filter (where e.status = 'completed'))::int as avg_duration_ms,
+  coalesce(sum(e.prompt_tokens), 0)::bigint as prompt_tokens,
+  coalesce(sum(e.completion_tokens), 0)::bigint as completion_tokens,
+  coalesce(sum(e.tokens_used), 0)::bigint as tokens_used,
+  coalesce(sum(e.cost_cents), 0)::numeric(20, 4)::text as cost_cents`;
+
+export interface AggregateRow {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  avg_duration_ms: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens_used: number;
+  cost_cents: string;
+}
+
+export function byStatus(row: AggregateRow): components['schemas']['ExecutionStatusCounts'] {
+  return { pending: row.pending, running: row.running, completed: row.completed, failed: row.failed, cancelled: row.cancelled };
+}
+
+/** Completed among those that ended with a verdict; null before any did. */
+export function successRate(row: AggregateRow): number | null {
+  const decided = row.completed + row.failed;
+  return decided === 0 ? null : Math.round((row.completed / decided) * 10000) / 10000;
+}
