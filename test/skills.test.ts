@@ -365,7 +365,7 @@ describe('POST /api/v1/skills/bulk', () => {
 });
 
 describe('export and import', () => {
-  test('a bundle round-trips into another organization with its reflexes; habits are carried as an array', async () => {
+  test('a bundle round-trips into another organization with its habits and reflexes', async () => {
     const exporter = await newUser(t.app, 'exporter');
     const from = await newOrganization(t.app, exporter, 'Export');
     const a = await createSkill(exporter, { name: 'Bundle A', category: 'analysis', parameters: { temperature: 0.5 } }, from);
@@ -375,6 +375,10 @@ describe('export and import', () => {
        values ($1, $2, $3, 'file_change', '{"paths": ["src/**"], "events": ["modify"]}', false)`,
       [from, a.id, exporter.userId],
     );
+    await api(exporter, from)
+      .post('/api/v1/habits')
+      .send({ skillId: a.id, scheduleCron: '30 2 * * 1', timezone: 'Europe/Amsterdam', config: { text: 'weekly' } })
+      .expect(201);
     const exported = await api(exporter, from).get('/api/v1/skills/export').expect(200);
     expect(exported.body).toMatchObject({ version: 1, exportedAt: expect.stringMatching(ISO) });
     expect(exported.body.skills).toEqual([
@@ -382,7 +386,9 @@ describe('export and import', () => {
         name: 'Bundle A',
         category: 'analysis',
         parameters: { temperature: 0.5 },
-        habits: [],
+        habits: [
+          { scheduleCron: '30 2 * * 1', scheduleDescription: expect.any(String), timezone: 'Europe/Amsterdam', config: { text: 'weekly' }, isActive: true },
+        ],
         reflexes: [{ triggerType: 'file_change', triggerConfig: { paths: ['src/**'], events: ['modify'] }, conditions: { matchAll: true, filters: [] }, isActive: false }],
       }),
       expect.objectContaining({ name: 'Bundle B', outputFormat: 'json', inputSchema: [], reflexes: [] }),
@@ -402,7 +408,18 @@ describe('export and import', () => {
         { id: expect.any(String), name: 'Bundle B', originalName: 'Bundle B', renamed: false },
       ],
     });
-    const copy = await api(importer, to).get(`/api/v1/skills/${imported.body.skills[0].id}?include=reflexes`).expect(200);
+    const copy = await api(importer, to).get(`/api/v1/skills/${imported.body.skills[0].id}?include=habits,reflexes`).expect(200);
+    expect(copy.body.habits).toEqual([
+      expect.objectContaining({
+        userId: importer.userId,
+        scheduleCron: '30 2 * * 1',
+        timezone: 'Europe/Amsterdam',
+        config: { text: 'weekly' },
+        isActive: true,
+        nextRunAt: expect.stringMatching(ISO),
+        runCount: 0,
+      }),
+    ]);
     expect(copy.body).toMatchObject({ userId: importer.userId, organizationId: to, category: 'analysis', executionCount: 0 });
     expect(copy.body.reflexes).toEqual([
       expect.objectContaining({ triggerType: 'file_change', isActive: false, userId: importer.userId, triggerConfig: { paths: ['src/**'], events: ['modify'] } }),
@@ -435,6 +452,9 @@ describe('export and import', () => {
     ['no skills array', { version: 1 }],
     ['a skill without a prompt', { version: 1, skills: [{ name: 'No prompt' }] }],
     ['habits that are not an array', { version: 1, skills: [{ ...skillBody(), habits: {} }] }],
+    ['a habit with a six-field cron', { version: 1, skills: [{ ...skillBody(), habits: [{ scheduleCron: '0 0 9 * * *' }] }] }],
+    ['a habit in an unknown time zone', { version: 1, skills: [{ ...skillBody(), habits: [{ scheduleCron: '0 9 * * *', timezone: 'Mars/Olympus' }] }] }],
+    ['an event reflex without an event name', { version: 1, skills: [{ ...skillBody(), reflexes: [{ triggerType: 'event', triggerConfig: {} }] }] }],
     ['a reflex of an unknown trigger', { version: 1, skills: [{ ...skillBody(), reflexes: [{ triggerType: 'telepathy' }] }] }],
     ['reflex filters that are not an array', { version: 1, skills: [{ ...skillBody(), reflexes: [{ triggerType: 'event', conditions: { filters: 'x' } }] }] }],
     ['a bad default in the last skill', { version: 1, skills: [skillBody(), skillBody({ inputSchema: [{ name: 'n', type: 'number', default: true }] })] }],

@@ -746,7 +746,7 @@ export interface paths {
         };
         /**
          * One skill, optionally with its relations
-         * @description `include` adds relations in the same call: reflexes (at most 100), executions (the 10 most recent).
+         * @description `include` adds relations in the same call: habits and reflexes (at most 100 each), executions (the 10 most recent).
          */
         get: operations["getSkill"];
         put?: never;
@@ -2835,6 +2835,8 @@ export interface components {
         };
         /** @description A skill with the relations asked for in `include`. */
         SkillDetail: components["schemas"]["Skill"] & {
+            /** @description The skill's habits (at most 100). */
+            habits?: components["schemas"]["Habit"][];
             reflexes?: components["schemas"]["SkillReflex"][];
             /** @description The 10 most recent executions. */
             executions?: components["schemas"]["SkillExecution"][];
@@ -2928,6 +2930,13 @@ export interface components {
             };
             isActive?: boolean;
         };
+        SkillBundleHabit: {
+            scheduleCron: components["schemas"]["HabitCron"];
+            scheduleDescription?: string | null;
+            timezone?: components["schemas"]["HabitTimezone"];
+            config?: components["schemas"]["HabitConfig"];
+            isActive?: boolean;
+        };
         SkillBundleSkill: {
             name: components["schemas"]["SkillName"];
             description?: string | null;
@@ -2939,9 +2948,7 @@ export interface components {
             outputFormat?: components["schemas"]["SkillOutputFormat"];
             isActive?: boolean;
             /** @description The skill's habits (schedules). */
-            habits?: {
-                [key: string]: unknown;
-            }[];
+            habits?: components["schemas"]["SkillBundleHabit"][];
             reflexes?: components["schemas"]["SkillBundleReflex"][];
         };
         /** @description Skills with their habits and reflexes, portable between organizations. Ids, owners and counters are not part of it. */
@@ -5829,7 +5836,7 @@ export interface operations {
                  *       "executions"
                  *     ]
                  */
-                include?: ("reflexes" | "executions")[];
+                include?: ("habits" | "reflexes" | "executions")[];
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */

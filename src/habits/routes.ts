@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { BackgroundWork } from '../background';
 import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { toExecution, type ExecutionRow } from '../executions/sql';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
@@ -15,13 +16,11 @@ import {
   habitListQuery,
   INSERT_HABIT_EXECUTION,
   SKILL_EXISTS,
-  toExecution,
   toHabit,
   toHabitStats,
   toUpcomingRun,
   updateHabitSql,
   upcomingRunsQuery,
-  type ExecutionRow,
   type HabitRow,
   type HabitStatsRow,
 } from './sql';

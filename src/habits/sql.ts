@@ -1,10 +1,10 @@
 import type { components, operations } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import { EXECUTION_COLUMNS } from '../executions/sql';
 
 export type Habit = components['schemas']['Habit'];
 export type HabitStats = components['schemas']['HabitStats'];
 export type UpcomingHabitRun = components['schemas']['UpcomingHabitRun'];
-export type SkillExecution = components['schemas']['SkillExecution'];
 type SkillCategory = components['schemas']['SkillCategory'];
 type SkillOutputFormat = components['schemas']['SkillOutputFormat'];
 
@@ -212,58 +212,6 @@ export function toHabitStats(habit: HabitRow, row: HabitStatsRow): HabitStats {
     nextRunAt: habit.next_run_at,
     consecutiveFailures: habit.consecutive_failures,
     lastErrorMessage: habit.last_error_message,
-  };
-}
-
-export interface ExecutionRow {
-  id: string;
-  organization_id: string;
-  skill_id: string | null;
-  user_id: string | null;
-  execution_type: SkillExecution['executionType'];
-  reference_id: string | null;
-  input: Record<string, unknown>;
-  output: unknown;
-  tokens_used: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  duration_ms: number | null;
-  cost_cents: string;
-  status: SkillExecution['status'];
-  error_message: string | null;
-  error_code: string | null;
-  executed_at: string | null;
-  completed_at: string | null;
-  created_at: string;
-  updated_at: string;
-}
-
-export const EXECUTION_COLUMNS = `e.id, e.organization_id, e.skill_id, e.user_id, e.execution_type, e.reference_id, e.input,
-  e.output, e.tokens_used, e.prompt_tokens, e.completion_tokens, e.duration_ms, e.cost_cents::text as cost_cents,
-  e.status, e.error_message, e.error_code, e.executed_at, e.completed_at, e.created_at, e.updated_at`;
-
-export function toExecution(row: ExecutionRow): SkillExecution {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    skillId: row.skill_id,
-    userId: row.user_id,
-    executionType: row.execution_type,
-    referenceId: row.reference_id,
-    input: row.input,
-    output: row.output,
-    tokensUsed: row.tokens_used,
-    promptTokens: row.prompt_tokens,
-    completionTokens: row.completion_tokens,
-    durationMs: row.duration_ms,
-    costCents: row.cost_cents,
-    status: row.status,
-    errorMessage: row.error_message,
-    errorCode: row.error_code,
-    executedAt: row.executed_at,
-    completedAt: row.completed_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   };
 }
 

@@ -10,7 +10,6 @@ import {
   importHabits,
   importReflexes,
   reflexBundleProblems,
-  type BundleHabit,
 } from './relations';
 import { inputSchemaProblems } from './runner/input';
 import type { InputField } from './runner/types';
@@ -32,7 +31,7 @@ function bundleProblems(bundle: Bundle): FieldError[] {
     return [
       ...inputSchemaProblems((skill.inputSchema ?? []) as InputField[], `${base}/inputSchema`),
       ...reflexBundleProblems(skill.reflexes ?? [], `${base}/reflexes`),
-      ...habitBundleProblems((skill.habits ?? []) as BundleHabit[], `${base}/habits`),
+      ...habitBundleProblems(skill.habits ?? [], `${base}/habits`),
     ];
   });
 }
@@ -148,8 +147,8 @@ export function skillBundleRouter(inTransaction: RunInTransaction): Router {
           throw skillNameConflict(error, `/body/skills/${index}/name`);
         }
         const owner = { organizationId, userId, skillId: row.id };
-        await importReflexes(tx, owner, skill.reflexes ?? []);
-        await importHabits(tx, owner, (skill.habits ?? []) as BundleHabit[]);
+        await importReflexes(tx, owner, skill.reflexes ?? [], `/body/skills/${index}/reflexes`);
+        await importHabits(tx, owner, skill.habits ?? [], `/body/skills/${index}/habits`);
         imported.push({ id: row.id, name: row.name, originalName: skill.name, renamed: row.name !== skill.name });
       }
       return { imported: imported.length, skills: imported };

@@ -1,17 +1,22 @@
 // What a skill embeds (GET /skills/{id}?include=...) and carries in an export
-// bundle besides its own fields. Each relation is one entry here, so habits can
-// be added beside reflexes without touching the routes.
+// bundle besides its own fields: its habits, reflexes and recent executions.
 import type { components } from '../generated/openapi';
 import type { RequestTransaction } from '../db/transaction';
 import { EXECUTION_COLUMNS, toExecution, type ExecutionRow } from '../executions/sql';
+import { insertHabit, validateHabitDefinition } from '../habits/definition';
+import { HABIT_COLUMNS, HABIT_FROM, toHabit, type HabitRow } from '../habits/sql';
 import type { FieldError } from '../http/problems';
+import { validateReflexDefinition } from '../reflexes/definition';
+import { insertReflex } from '../reflexes/store';
 
 type SkillDetail = components['schemas']['SkillDetail'];
 type SkillReflex = components['schemas']['SkillReflex'];
 type BundleReflex = components['schemas']['SkillBundleReflex'];
+type BundleHabit = components['schemas']['SkillBundleHabit'];
 
-/** At most this many reflexes are embedded; the reflex list serves the rest. */
+/** At most this many habits and reflexes are embedded; their lists serve the rest. */
 export const EMBEDDED_REFLEXES = 100;
+export const EMBEDDED_HABITS = 100;
 /** The most recent executions embedded in a skill. */
 export const EMBEDDED_EXECUTIONS = 10;
 
@@ -47,6 +52,13 @@ function toSkillReflex(row: ReflexRow): SkillReflex {
 
 /** One query per relation asked for, never one per row. */
 export const SKILL_INCLUDES = {
+  habits: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
+    const rows = await tx.query<HabitRow>(
+      `select ${HABIT_COLUMNS} from ${HABIT_FROM} where h.skill_id = $1 order by h.created_at, h.id limit ${EMBEDDED_HABITS}`,
+      [skillId],
+    );
+    return { habits: rows.rows.map(toHabit) };
+  },
   reflexes: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
     const rows = await tx.query<ReflexRow>(
       `select r.id, r.skill_id, r.user_id, r.trigger_type, r.trigger_config, r.conditions, r.is_active,
@@ -69,14 +81,20 @@ export const SKILL_INCLUDES = {
 export type SkillInclude = keyof typeof SKILL_INCLUDES;
 
 // ---------------------------------------------------------------------------
-// Export and import bundles. Reflexes travel as their portable fields only;
-// full validation of trigger configurations belongs to the reflexes module,
-// which can replace `reflexBundleProblems` and `importReflexes`. Habits are
-// accepted as an array and ignored here until the habits module wires
-// `exportHabits` / `importHabits` up.
+// Export and import bundles. Habits and reflexes travel as their portable
+// fields only (never ids, owners, counters or webhook secrets) and are checked
+// and stored by their own modules, exactly as their own endpoints do.
 // ---------------------------------------------------------------------------
 
-export type BundleHabit = Record<string, unknown>;
+function groupBySkill<Row extends { skill_id: string }, Item>(rows: Row[], toItem: (row: Row) => Item): Map<string, Item[]> {
+  const bySkill = new Map<string, Item[]>();
+  for (const row of rows) {
+    const list = bySkill.get(row.skill_id) ?? [];
+    list.push(toItem(row));
+    bySkill.set(row.skill_id, list);
+  }
+  return bySkill;
+}
 
 /** Bundle reflexes of each skill, by skill id. */
 export async function exportReflexes(tx: RequestTransaction, skillIds: string[]): Promise<Map<string, BundleReflex[]>> {
@@ -85,65 +103,62 @@ export async function exportReflexes(tx: RequestTransaction, skillIds: string[])
      from public.reflexes r where r.skill_id = any($1::uuid[]) order by r.created_at, r.id`,
     [skillIds],
   );
-  const bySkill = new Map<string, BundleReflex[]>();
-  for (const row of rows.rows) {
-    const list = bySkill.get(row.skill_id) ?? [];
-    list.push({ triggerType: row.trigger_type, triggerConfig: row.trigger_config, conditions: row.conditions, isActive: row.is_active });
-    bySkill.set(row.skill_id, list);
-  }
-  return bySkill;
+  return groupBySkill(rows.rows, (row) => ({
+    triggerType: row.trigger_type,
+    triggerConfig: row.trigger_config,
+    conditions: row.conditions,
+    isActive: row.is_active,
+  }));
 }
 
-export async function exportHabits(_tx: RequestTransaction, _skillIds: string[]): Promise<Map<string, BundleHabit[]>> {
-  return new Map();
-}
-
-/** Minimal checks of bundle reflexes (the contract has checked their shape). */
-export function reflexBundleProblems(reflexes: readonly BundleReflex[], basePath: string): FieldError[] {
-  const errors: FieldError[] = [];
-  reflexes.forEach((reflex, index) => {
-    const conditions = reflex.conditions;
-    if (conditions && conditions.filters !== undefined && !Array.isArray(conditions.filters)) {
-      errors.push({ path: `${basePath}/${index}/conditions/filters`, message: 'must be an array', code: 'type' });
-    }
-  });
-  return errors;
-}
-
-export function habitBundleProblems(_habits: readonly BundleHabit[], _basePath: string): FieldError[] {
-  return [];
-}
-
-export async function importReflexes(
-  tx: RequestTransaction,
-  owner: { organizationId: string; userId: string; skillId: string },
-  reflexes: readonly BundleReflex[],
-): Promise<void> {
-  if (reflexes.length === 0) return;
-  await tx.query(
-    `insert into public.reflexes (organization_id, skill_id, user_id, trigger_type, trigger_config, conditions, is_active)
-     select $1, $2, $3, r.trigger_type, r.trigger_config, coalesce(r.conditions, '{"matchAll": true, "filters": []}'::jsonb), r.is_active
-     from jsonb_to_recordset($4::jsonb) as r(trigger_type public.reflex_trigger_type, trigger_config jsonb, conditions jsonb, is_active boolean)`,
-    [
-      owner.organizationId,
-      owner.skillId,
-      owner.userId,
-      JSON.stringify(
-        reflexes.map((r) => ({
-          trigger_type: r.triggerType,
-          trigger_config: r.triggerConfig ?? {},
-          conditions: r.conditions ?? null,
-          is_active: r.isActive ?? true,
-        })),
-      ),
-    ],
+/** Bundle habits of each skill, by skill id. */
+export async function exportHabits(tx: RequestTransaction, skillIds: string[]): Promise<Map<string, BundleHabit[]>> {
+  const rows = await tx.query<{ skill_id: string; schedule_cron: string; schedule_description: string | null; timezone: string; config: Record<string, unknown>; is_active: boolean }>(
+    `select h.skill_id, h.schedule_cron, h.schedule_description, h.timezone, h.config, h.is_active
+     from public.habits h where h.skill_id = any($1::uuid[]) order by h.created_at, h.id`,
+    [skillIds],
   );
+  return groupBySkill(rows.rows, (row) => ({
+    scheduleCron: row.schedule_cron,
+    scheduleDescription: row.schedule_description,
+    timezone: row.timezone,
+    config: row.config,
+    isActive: row.is_active,
+  }));
 }
 
-export async function importHabits(
-  _tx: RequestTransaction,
-  _owner: { organizationId: string; userId: string; skillId: string },
-  _habits: readonly BundleHabit[],
-): Promise<void> {
-  // Wired up by the habits module.
+/** Every problem of the bundle's reflexes, by the rules POST /reflexes applies. */
+export function reflexBundleProblems(reflexes: readonly BundleReflex[], basePath: string): FieldError[] {
+  return reflexes.flatMap((reflex, index) => validateReflexDefinition(reflex, `${basePath}/${index}`).errors);
+}
+
+/** Every problem of the bundle's habits, by the rules POST /habits applies. */
+export function habitBundleProblems(habits: readonly BundleHabit[], basePath: string): FieldError[] {
+  return habits.flatMap((habit, index) => validateHabitDefinition(habit, `${basePath}/${index}`).errors);
+}
+
+interface Owner {
+  organizationId: string;
+  userId: string;
+  skillId: string;
+}
+
+/**
+ * Stores the reflexes of an imported skill (already checked). A webhook reflex
+ * gets a fresh secret, which its owner reads with regenerate-secret: secrets
+ * never travel in bundles.
+ */
+export async function importReflexes(tx: RequestTransaction, owner: Owner, reflexes: readonly BundleReflex[], basePath: string): Promise<void> {
+  for (const [index, reflex] of reflexes.entries()) {
+    const { definition } = validateReflexDefinition(reflex, `${basePath}/${index}`);
+    await insertReflex(tx, { ...owner, definition: definition! }, `${basePath}/${index}`);
+  }
+}
+
+/** Stores the habits of an imported skill (already checked); active ones are scheduled from now. */
+export async function importHabits(tx: RequestTransaction, owner: Owner, habits: readonly BundleHabit[], basePath: string): Promise<void> {
+  for (const [index, habit] of habits.entries()) {
+    const { definition } = validateHabitDefinition(habit, `${basePath}/${index}`);
+    await insertHabit(tx, { ...owner, definition: definition! });
+  }
 }
