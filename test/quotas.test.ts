@@ -311,6 +311,26 @@ describe('oracle queries (skill executions created per day)', () => {
     expect(await used(orgId, 'oracle_queries')).toBe(10);
   });
 
+  test('through the API: running a skill and sending an event are refused with 429; a file change still registers, its reflex skipped', async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-oracle-api');
+    const api = as(t.app, owner, orgId);
+    const skill = (await api.post('/api/v1/skills').send({ name: 'Quota skill', promptTemplate: 'Summarize {{text}} briefly.' }).expect(201)).body;
+    await api.post('/api/v1/reflexes').send({ skillId: skill.id, triggerType: 'file_change', triggerConfig: { paths: ['**'] } }).expect(201);
+    await api.post('/api/v1/reflexes').send({ skillId: skill.id, triggerType: 'event', triggerConfig: { eventName: 'deploy' } }).expect(201);
+    await setUsed(orgId, 'oracle_queries', 10);
+
+    const run = await api.post(`/api/v1/skills/${skill.id}/execute`).send({ input: { text: 'x' } });
+    expectProblem(run, 429);
+    expect(run.headers['x-ratelimit-limit']).toBe('10');
+    expectProblem(await api.post('/api/v1/events').send({ eventName: 'deploy', source: 'ci', payload: {} }), 429);
+
+    const projectId = await createProject(owner, orgId);
+    await api.post(`/api/v1/projects/${projectId}/files`).send(fileBody(10)).expect(201);
+    const { rows } = await t.admin.query('select count(*)::int as n from public.skill_executions where organization_id = $1', [orgId]);
+    expect(rows[0].n).toBe(0);
+    expect(await used(orgId, 'oracle_queries')).toBe(10);
+  });
+
   test('teams has no limit on oracle queries', async () => {
     const { owner, orgId } = await ownerWithOrganization('q-oracle-teams');
     await setPlan(orgId, 'teams');

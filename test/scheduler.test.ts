@@ -18,15 +18,17 @@ beforeAll(async () => {
   t = createTestApp();
   alice = await newUser(t.app, 'alice');
   orgId = await newOrganization(t.app, alice, 'Scheduler');
+  // Teams has no daily limit on oracle queries: these tests queue many runs.
+  await t.admin.query("update public.subscriptions set plan_id = 'teams' where organization_id = $1", [orgId]);
   skillId = await newSkill();
 });
 afterAll(() => t.close());
 
-async function newSkill(active = true): Promise<string> {
+async function newSkill(active = true, owner = alice, organizationId = orgId): Promise<string> {
   const inserted = await t.admin.query<{ id: string }>(
     `insert into public.skills (organization_id, user_id, name, prompt_template, is_active)
      values ($1, $2, $3, 'Write the weekly digest please.', $4) returning id`,
-    [orgId, alice.userId, `Skill ${randomUUID().slice(0, 8)}`, active],
+    [organizationId, owner.userId, `Skill ${randomUUID().slice(0, 8)}`, active],
   );
   return inserted.rows[0]!.id;
 }
@@ -67,6 +69,30 @@ async function finish(executionId: string, status: 'completed' | 'failed' | 'can
 }
 
 describe('a scheduler pass', () => {
+  test("an organization whose plan refuses the run does not hold up anyone else's; its habit says why and moves on", async () => {
+    const erin = await newUser(t.app, 'erin');
+    const freeOrg = await newOrganization(t.app, erin, 'Free scheduler');
+    const freeSkill = await newSkill(true, erin, freeOrg);
+    const refusedRes = await as(t.app, erin, freeOrg).post('/api/v1/habits').send({ skillId: freeSkill, scheduleCron: '*/5 * * * *' }).expect(201);
+    // The free plan's 10 oracle queries of today are used up.
+    await t.admin.query(
+      `insert into public.usage_counters (organization_id, metric, period_start, used)
+       select $1, 'oracle_queries', p.period_start, 10 from app.usage_period('oracle_queries') p
+       on conflict (organization_id, metric, period_start) do update set used = excluded.used`,
+      [freeOrg],
+    );
+    const accepted = await createHabit({ scheduleCron: '*/5 * * * *' });
+    await makeDue([refusedRes.body.id, accepted.id]);
+
+    const result = await pass();
+    expect(result).toMatchObject({ queued: 1, refused: 1 });
+    expect(await executionsOf(accepted.id)).toHaveLength(1);
+    expect(await executionsOf(refusedRes.body.id)).toHaveLength(0);
+    const refused = await habitRow(refusedRes.body.id);
+    expect(refused).toMatchObject({ is_active: true, in_future: true, consecutive_failures: 0 });
+    expect(refused.last_error_message).toMatch(/10 oracle queries/);
+  });
+
   test('queues one execution per due habit, as its owner with its config, and moves the next run past now', async () => {
     const habit = await createHabit({ scheduleCron: '*/5 * * * *', config: { digest: 'weekly' } });
     await makeDue([habit.id]);

@@ -39,7 +39,7 @@ async function fileChangeCandidates(tx: RequestTransaction): Promise<ReflexCandi
 export async function fireFileChangeReflexes(tx: RequestTransaction, kind: FileEvent, file: ProjectFile): Promise<ReflexFiring[]> {
   const candidates = await fileChangeCandidates(tx);
   if (candidates.length === 0) return [];
-  return fireMatchingReflexes(tx, candidates, { payload: fileChangePayload(kind, file) });
+  return fireMatchingReflexes(tx, candidates, { payload: fileChangePayload(kind, file) }, { skipRefused: true });
 }
 
 /** For a deletion, called before the row goes: the reflexes still see the file's path and name. */
@@ -53,5 +53,5 @@ export async function fireFileDeletedReflexes(tx: RequestTransaction, projectId:
   const row = found.rows[0];
   if (!row) return [];
   const file = { id: row.id, projectId: row.project_id, name: row.name, path: row.path, mimeType: row.mime_type, sizeBytes: row.size_bytes };
-  return fireMatchingReflexes(tx, candidates, { payload: fileChangePayload('delete', file) });
+  return fireMatchingReflexes(tx, candidates, { payload: fileChangePayload('delete', file) }, { skipRefused: true });
 }

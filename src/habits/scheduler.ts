@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BackgroundTask } from '../background/loop';
-import { withServiceTransaction } from '../db/transaction';
+import { QUOTA_EXCEEDED_SQLSTATE } from '../billing/quotas/headers';
+import { withServiceTransaction, type RequestTransaction } from '../db/transaction';
 import { nextRunAfter } from './cron';
 
 export interface SchedulerOptions {
@@ -9,8 +10,10 @@ export interface SchedulerOptions {
   /** Due habits one pass claims at most. */
   batchSize: number;
   intervalMs: number;
-  /** Called after a pass queued executions (the lead wires it to wake the execution worker). */
+  /** Called after a pass queued executions (wakes the execution worker). */
   onQueued?: () => void;
+  /** QUOTAS_ENABLED: when false, runs past a plan's daily oracle queries are queued anyway. */
+  quotasEnabled?: boolean;
 }
 
 export interface SchedulerPass {
@@ -20,6 +23,8 @@ export interface SchedulerPass {
   queued: number;
   /** Claimed habits skipped because their skill is inactive (their next run still moved on). */
   skipped: number;
+  /** Claimed habits whose run the organization's plan refused (daily oracle queries used up). */
+  refused: number;
 }
 
 interface DueHabit {
@@ -72,12 +77,54 @@ const ADVANCE_HABITS = `
 
 // One execution per due habit with an active skill, as the habit's owner and
 // with its config as input. The count_habit_run trigger bumps run_count and
-// last_run_at in the same transaction.
+// last_run_at in the same transaction; the quota trigger may refuse it.
 const QUEUE_EXECUTIONS = `
   insert into public.skill_executions (organization_id, skill_id, user_id, execution_type, reference_id, input)
   select h.organization_id, h.skill_id, h.user_id, 'habit', h.id, h.config
   from public.habits h
   where h.id = any($1::uuid[])`;
+
+// A run the plan refused: the slot is skipped (not a failure of the habit),
+// and the habit says why.
+const NOTE_REFUSED_RUNS = `
+  update public.habits h set last_error_message = $2
+  where h.id = any($1::uuid[])`;
+
+function isQuotaRefusal(error: unknown): error is Error {
+  return (error as { code?: string }).code === QUOTA_EXCEEDED_SQLSTATE;
+}
+
+/**
+ * Queues the runs; an organization whose daily oracle queries are used up must
+ * not stop everyone else's. The whole batch goes in one statement; only when
+ * the plan refuses some run is it retried habit by habit, each behind its own
+ * savepoint, and the refused habits are reported with the plan's message.
+ */
+async function queueRuns(tx: RequestTransaction, habitIds: string[]): Promise<{ queued: string[]; refused: Map<string, string> }> {
+  const refused = new Map<string, string>();
+  if (habitIds.length === 0) return { queued: [], refused };
+  await tx.query('savepoint queue_runs');
+  try {
+    await tx.query(QUEUE_EXECUTIONS, [habitIds]);
+    return { queued: habitIds, refused };
+  } catch (error) {
+    if (!isQuotaRefusal(error)) throw error;
+    await tx.query('rollback to savepoint queue_runs');
+  }
+  const queued: string[] = [];
+  for (const id of habitIds) {
+    await tx.query('savepoint queue_run');
+    try {
+      await tx.query(QUEUE_EXECUTIONS, [[id]]);
+      queued.push(id);
+    } catch (error) {
+      if (!isQuotaRefusal(error)) throw error;
+      await tx.query('rollback to savepoint queue_run');
+      refused.set(id, error.message);
+    }
+  }
+  return { queued, refused };
+}
 
 /**
  * One scheduler pass: claims up to `batchSize` due habits, queues one
@@ -87,10 +134,15 @@ const QUEUE_EXECUTIONS = `
  * inactive is skipped for this slot (no execution, no failure) and moves on
  * like the others, so it resumes by itself once the skill is active again.
  */
-export async function runSchedulerPass(pool: pg.Pool, statementTimeoutMs: number, batchSize: number): Promise<SchedulerPass> {
-  return withServiceTransaction(pool, statementTimeoutMs, async (tx) => {
+export async function runSchedulerPass(
+  pool: pg.Pool,
+  statementTimeoutMs: number,
+  batchSize: number,
+  quotasEnabled = true,
+): Promise<SchedulerPass> {
+  const pass = async (tx: RequestTransaction): Promise<SchedulerPass> => {
     const due = (await tx.query<Omit<DueHabit, 'now'> & { now: string }>(CLAIM_DUE_HABITS, [batchSize])).rows;
-    if (due.length === 0) return { claimed: 0, queued: 0, skipped: 0 };
+    if (due.length === 0) return { claimed: 0, queued: 0, skipped: 0, refused: 0 };
 
     const ids: string[] = [];
     const nextRuns: Array<string | null> = [];
@@ -101,10 +153,12 @@ export async function runSchedulerPass(pool: pg.Pool, statementTimeoutMs: number
       if (habit.skill_is_active) runnable.push(habit.id);
     }
     // Executions first: the run trigger stamps last_run_at from the execution's creation time.
-    if (runnable.length > 0) await tx.query(QUEUE_EXECUTIONS, [runnable]);
+    const { queued, refused } = await queueRuns(tx, runnable);
     await tx.query(ADVANCE_HABITS, [ids, nextRuns]);
-    return { claimed: due.length, queued: runnable.length, skipped: due.length - runnable.length };
-  });
+    for (const [id, message] of refused) await tx.query(NOTE_REFUSED_RUNS, [[id], message]);
+    return { claimed: due.length, queued: queued.length, skipped: due.length - runnable.length, refused: refused.size };
+  };
+  return withServiceTransaction(pool, statementTimeoutMs, pass, quotasEnabled);
 }
 
 /** The scheduler as a background loop; a full batch means more may be due, so it goes again at once. */
@@ -113,7 +167,7 @@ export function schedulerTask(options: SchedulerOptions): BackgroundTask {
     name: 'scheduler',
     intervalMs: options.intervalMs,
     async tick() {
-      const pass = await runSchedulerPass(options.pool, options.statementTimeoutMs, options.batchSize);
+      const pass = await runSchedulerPass(options.pool, options.statementTimeoutMs, options.batchSize, options.quotasEnabled);
       if (pass.queued > 0) options.onQueued?.();
       return pass.claimed === options.batchSize;
     },

@@ -1,3 +1,4 @@
+import { QUOTA_EXCEEDED_SQLSTATE } from '../billing/quotas/headers';
 import type { RequestTransaction } from '../db/transaction';
 import type { components } from '../generated/openapi';
 import type { Conditions } from './conditions';
@@ -30,17 +31,43 @@ export async function startReflexExecution(tx: RequestTransaction, reflexId: str
   return started.rows[0]!.id;
 }
 
-/** Fires every candidate whose trigger and conditions match the event, in the caller's transaction. */
-export async function fireMatchingReflexes(tx: RequestTransaction, candidates: ReflexCandidate[], event: ReflexEvent): Promise<ReflexFiring[]> {
+/**
+ * Like startReflexExecution, but a run the organization's plan refuses (daily
+ * oracle queries used up) is skipped instead of failing the caller's
+ * transaction: registering a file must not fail because a reflex cannot run.
+ */
+async function startReflexExecutionUnlessRefused(tx: RequestTransaction, reflexId: string, input: Record<string, unknown>): Promise<string | null> {
+  await tx.query('savepoint fire_reflex');
+  try {
+    return await startReflexExecution(tx, reflexId, input);
+  } catch (error) {
+    if ((error as { code?: string }).code !== QUOTA_EXCEEDED_SQLSTATE) throw error;
+    await tx.query('rollback to savepoint fire_reflex');
+    return null;
+  }
+}
+
+/**
+ * Fires every candidate whose trigger and conditions match the event, in the
+ * caller's transaction. With `skipRefused`, reflexes whose run the plan
+ * refuses are left out; otherwise the refusal (a 429) ends the whole request.
+ */
+export async function fireMatchingReflexes(
+  tx: RequestTransaction,
+  candidates: ReflexCandidate[],
+  event: ReflexEvent,
+  options: { skipRefused?: boolean } = {},
+): Promise<ReflexFiring[]> {
   const firings: ReflexFiring[] = [];
   const input = skillInputFor(event);
+  const start = options.skipRefused ? startReflexExecutionUnlessRefused : startReflexExecution;
   for (const candidate of candidates) {
     const verdict = matchReflex(
       { triggerType: candidate.trigger_type, triggerConfig: candidate.trigger_config, conditions: candidate.conditions },
       event,
     );
     if (!verdict.matched) continue;
-    const executionId = await startReflexExecution(tx, candidate.id, input);
+    const executionId = await start(tx, candidate.id, input);
     if (executionId) firings.push({ reflexId: candidate.id, skillId: candidate.skill_id, executionId });
   }
   return firings;
