@@ -14,6 +14,9 @@ function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
       DATABASE_URL: databaseUrl(),
       SUPABASE_JWT_SECRET: jwtSecret(),
       SEED_DEMO_DATA: 'false',
+      // The test database is shared with every other test file: this server's
+      // loops must not run their queued executions or due habits.
+      BACKGROUND_WORK: 'false',
       PORT: '0',
       HOST: '127.0.0.1',
     },

@@ -149,13 +149,17 @@ export const EXECUTION_AGGREGATES = `count(*)::int as total,
   coalesce(sum(e.tokens_used), 0)::bigint as tokens_used,
   coalesce(sum(e.cost_cents), 0)::numeric(20, 4)::text as cost_cents`;
 
-export interface AggregateRow {
+/** Executions counted in total and per status: the rows of every execution statistic. */
+export interface ExecutionStatusCounts {
   total: number;
   pending: number;
   running: number;
   completed: number;
   failed: number;
   cancelled: number;
+}
+
+export interface AggregateRow extends ExecutionStatusCounts {
   avg_duration_ms: number | null;
   prompt_tokens: number;
   completion_tokens: number;

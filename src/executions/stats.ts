@@ -1,6 +1,7 @@
 import type { RequestTransaction } from '../db/transaction';
 import type { operations } from '../generated/openapi';
 import { problems } from '../http/problems';
+import type { ExecutionStatusCounts } from './sql';
 
 type ByPeriodQuery = NonNullable<operations['getExecutionStatsByPeriod']['parameters']['query']>;
 type PeriodStats = operations['getExecutionStatsByPeriod']['responses']['200']['content']['application/json'];
@@ -33,14 +34,8 @@ function checkTimezone(timezone: string): void {
   }
 }
 
-interface BucketRow {
+interface BucketRow extends ExecutionStatusCounts {
   period_start: string;
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
   tokens_used: number;
   cost_cents: string;
 }

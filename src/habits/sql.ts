@@ -1,6 +1,6 @@
 import type { components, operations } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
-import { EXECUTION_COLUMNS } from '../executions/sql';
+import { EXECUTION_COLUMNS, type ExecutionStatusCounts } from '../executions/sql';
 
 export type Habit = components['schemas']['Habit'];
 export type HabitStats = components['schemas']['HabitStats'];
@@ -172,13 +172,7 @@ export function upcomingRunsQuery(organizationId: string, filters: UpcomingQuery
   };
 }
 
-export interface HabitStatsRow {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
+export interface HabitStatsRow extends ExecutionStatusCounts {
   average_duration_ms: number | null;
 }
 
