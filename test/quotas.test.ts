@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { loadConfig } from '../src/config';
 import { withRequestTransaction } from '../src/db/transaction';
 import { problemFromDatabaseError } from '../src/http/problems';
+import { createSkillRunner } from '../src/skills/runner';
 import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
 
 // Quotas come from the plan of each organization (005: free has 1000 API
@@ -97,6 +99,23 @@ describe('API calls (per calendar month, every signed-in request)', () => {
     expect(remaining).toBe(1000 - (await used(orgId, 'api_calls')));
     const second = await as(t.app, owner, orgId).get(`/api/v1/organizations/${orgId}`).expect(200);
     expect(Number(second.headers['x-ratelimit-remaining'])).toBe(remaining - 1);
+  });
+
+  test('a request is one call however many transactions it runs (waiting for an execution polls)', async () => {
+    const waiting = createTestApp({ quotasEnabled: true, skills: { runner: createSkillRunner(loadConfig({})), executeWaitMaxMs: 700 } });
+    try {
+      const { owner, orgId } = await ownerWithOrganization('q-wait');
+      const api = as(waiting.app, owner, orgId);
+      const skill = (await api.post('/api/v1/skills').send({ name: 'Waited for', promptTemplate: 'Nobody runs this one here.' }).expect(201)).body;
+      const before = await used(orgId, 'api_calls');
+      // No worker runs in tests: the request polls the pending execution until its limit.
+      const res = await api.post(`/api/v1/skills/${skill.id}/execute?wait=true`).send({ input: {} }).expect(202);
+      expect(res.body.status).toBe('pending');
+      expect(await used(orgId, 'api_calls')).toBe(before + 1);
+      expect(Number(res.headers['x-ratelimit-remaining'])).toBe(1000 - before - 1);
+    } finally {
+      await waiting.close();
+    }
   });
 
   test('each organization has its own counter: requests in one never use another\'s', async () => {

@@ -40,6 +40,11 @@ export interface TransactionOptions {
   statementTimeoutMs: number;
   /** QUOTAS_ENABLED: when false, usage is still counted but no quota refuses anything. Default true. */
   quotasEnabled?: boolean;
+  /**
+   * Count this transaction as the request's API call (default true). A request
+   * that runs several transactions (waiting for an execution polls) is one call.
+   */
+  meterApiCall?: boolean;
   /** Called with the API-call quota once a signed-in user's request has been counted. */
   onApiCallMetered?: (quota: ApiCallQuota) => void;
 }
@@ -64,7 +69,7 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
   const quotas = options.quotasEnabled === false ? "'off'" : "'on'";
   const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true), set_config('app.quotas_enabled', ${quotas}, true);`;
   const lines: string[] = [];
-  if (identity.role === 'authenticated') {
+  if (identity.role === 'authenticated' && options.meterApiCall !== false) {
     // Quotas: a signed-in user's request counts one API call, in a short
     // transaction of its own that commits before the request's begins (the
     // statements before COMMIT form an implicit transaction), so the
@@ -89,8 +94,8 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
 }
 
 /** The metering statement's row, when this request was counted. */
-function meteredQuota(result: pg.QueryResult | pg.QueryResult[], identity: Identity): ApiCallQuota | undefined {
-  if (identity.role !== 'authenticated' || !Array.isArray(result)) return undefined;
+function meteredQuota(result: pg.QueryResult | pg.QueryResult[], identity: Identity, options: TransactionOptions): ApiCallQuota | undefined {
+  if (identity.role !== 'authenticated' || options.meterApiCall === false || !Array.isArray(result)) return undefined;
   const row = result[1]?.rows[0] as MeterRow | undefined;
   if (!row || row.used === null) return undefined;
   return { limit: Number(row.quota_limit), used: Number(row.used), resetEpochSeconds: Number(row.reset_epoch) };
@@ -123,7 +128,7 @@ export async function withRequestTransaction<T>(
   client.on('error', onConnectionError);
   try {
     const opened = await client.query(identitySql(identity, options));
-    const quota = meteredQuota(opened, identity);
+    const quota = meteredQuota(opened, identity, options);
     if (quota) options.onApiCallMetered?.(quota);
     let context = lastRow(opened);
     if (!context.known) {

@@ -21,6 +21,8 @@ declare module 'express-serve-static-core' {
     authFailure?: Problem;
     /** The request body exactly as received (JSON bodies only), for signature checks. */
     rawBody?: Buffer;
+    /** Set once the request has counted as an API call: later transactions of the same request are not counted again. */
+    apiCallMetered?: boolean;
   }
 }
 
@@ -74,6 +76,8 @@ export function transactionRunner(deps: AppDeps): RunInTransaction {
       throw problems.forbidden('This operation is for signed-in users, not service tokens.');
     }
     const requested = options.organizationId ?? (options.ignoreOrganizationHeader ? undefined : req.header('x-organization-id'));
+    const meterApiCall = !req.apiCallMetered;
+    req.apiCallMetered = true;
     return withRequestTransaction(
       deps.pool,
       identity,
@@ -81,6 +85,7 @@ export function transactionRunner(deps: AppDeps): RunInTransaction {
         requestedOrganizationId: requested || undefined,
         statementTimeoutMs: deps.statementTimeoutMs,
         quotasEnabled,
+        meterApiCall,
         // Every metered response says where the organization stands on its API-call quota.
         onApiCallMetered: quotasEnabled ? (quota) => setHeaders(req, rateLimitHeaders(quota)) : undefined,
       },
