@@ -1,4 +1,3 @@
-import { encode } from 'gpt-tokenizer';
 
 // {{name}} or {{ name }}; names as the inputSchema allows them.
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
@@ -23,11 +22,17 @@ export function renderPrompt(template: string, values: Record<string, unknown>):
   );
 }
 
+type Encode = (typeof import('gpt-tokenizer'))['encode'];
+let encode: Encode | undefined;
+
 /**
  * Tokens of a text with the GPT-4o tokenizer (o200k_base). Special-token
  * text such as "<|endoftext|>" in user input is counted as ordinary text.
+ * The tokenizer's tables take about 70 MiB, so they load on the first count,
+ * not in every process that merely serves the API.
  */
 export function countTokens(text: string): number {
+  encode ??= (require('gpt-tokenizer') as typeof import('gpt-tokenizer')).encode;
   return encode(text, { disallowedSpecial: new Set() }).length;
 }
 
