@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { BackgroundTask } from '../background/loop';
-import { QUOTA_EXCEEDED_SQLSTATE } from '../billing/quotas/headers';
+import { unlessQuotaRefuses } from '../billing/quotas/refusal';
 import { withServiceTransaction, type RequestTransaction } from '../db/transaction';
 import { nextRunAfter } from './cron';
 
@@ -87,12 +87,9 @@ const QUEUE_EXECUTIONS = `
 // A run the plan refused: the slot is skipped (not a failure of the habit),
 // and the habit says why.
 const NOTE_REFUSED_RUNS = `
-  update public.habits h set last_error_message = $2
-  where h.id = any($1::uuid[])`;
-
-function isQuotaRefusal(error: unknown): error is Error {
-  return (error as { code?: string }).code === QUOTA_EXCEEDED_SQLSTATE;
-}
+  update public.habits h set last_error_message = refused.message
+  from unnest($1::uuid[], $2::text[]) as refused(id, message)
+  where h.id = refused.id`;
 
 /**
  * Queues the runs; an organization whose daily oracle queries are used up must
@@ -103,25 +100,13 @@ function isQuotaRefusal(error: unknown): error is Error {
 async function queueRuns(tx: RequestTransaction, habitIds: string[]): Promise<{ queued: string[]; refused: Map<string, string> }> {
   const refused = new Map<string, string>();
   if (habitIds.length === 0) return { queued: [], refused };
-  await tx.query('savepoint queue_runs');
-  try {
-    await tx.query(QUEUE_EXECUTIONS, [habitIds]);
-    return { queued: habitIds, refused };
-  } catch (error) {
-    if (!isQuotaRefusal(error)) throw error;
-    await tx.query('rollback to savepoint queue_runs');
-  }
+  const whole = await unlessQuotaRefuses(tx, () => tx.query(QUEUE_EXECUTIONS, [habitIds]));
+  if (!whole.refused) return { queued: habitIds, refused };
   const queued: string[] = [];
   for (const id of habitIds) {
-    await tx.query('savepoint queue_run');
-    try {
-      await tx.query(QUEUE_EXECUTIONS, [[id]]);
-      queued.push(id);
-    } catch (error) {
-      if (!isQuotaRefusal(error)) throw error;
-      await tx.query('rollback to savepoint queue_run');
-      refused.set(id, error.message);
-    }
+    const one = await unlessQuotaRefuses(tx, () => tx.query(QUEUE_EXECUTIONS, [[id]]));
+    if (one.refused) refused.set(id, one.reason);
+    else queued.push(id);
   }
   return { queued, refused };
 }
@@ -155,7 +140,7 @@ export async function runSchedulerPass(
     // Executions first: the run trigger stamps last_run_at from the execution's creation time.
     const { queued, refused } = await queueRuns(tx, runnable);
     await tx.query(ADVANCE_HABITS, [ids, nextRuns]);
-    for (const [id, message] of refused) await tx.query(NOTE_REFUSED_RUNS, [[id], message]);
+    if (refused.size > 0) await tx.query(NOTE_REFUSED_RUNS, [[...refused.keys()], [...refused.values()]]);
     return { claimed: due.length, queued: queued.length, skipped: due.length - runnable.length, refused: refused.size };
   };
   return withServiceTransaction(pool, statementTimeoutMs, pass, quotasEnabled);

@@ -1,4 +1,4 @@
-import { QUOTA_EXCEEDED_SQLSTATE } from '../billing/quotas/headers';
+import { unlessQuotaRefuses } from '../billing/quotas/refusal';
 import type { RequestTransaction } from '../db/transaction';
 import type { components } from '../generated/openapi';
 import type { Conditions } from './conditions';
@@ -37,14 +37,8 @@ export async function startReflexExecution(tx: RequestTransaction, reflexId: str
  * transaction: registering a file must not fail because a reflex cannot run.
  */
 async function startReflexExecutionUnlessRefused(tx: RequestTransaction, reflexId: string, input: Record<string, unknown>): Promise<string | null> {
-  await tx.query('savepoint fire_reflex');
-  try {
-    return await startReflexExecution(tx, reflexId, input);
-  } catch (error) {
-    if ((error as { code?: string }).code !== QUOTA_EXCEEDED_SQLSTATE) throw error;
-    await tx.query('rollback to savepoint fire_reflex');
-    return null;
-  }
+  const started = await unlessQuotaRefuses(tx, () => startReflexExecution(tx, reflexId, input));
+  return started.refused ? null : started.value;
 }
 
 /**
