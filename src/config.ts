@@ -4,8 +4,12 @@ import path from 'node:path';
 export interface Config {
   port: number;
   host: string;
-  /** External PostgreSQL; when absent an embedded server is started. */
+  /** External PostgreSQL for requests and workers, as the login role; when absent an embedded server is started. */
   databaseUrl: string | undefined;
+  /** The same database as its owner, for migrations and demo data; DATABASE_URL when absent. */
+  migrationDatabaseUrl: string | undefined;
+  /** Serve requests even when DATABASE_URL logs in as a superuser, a BYPASSRLS role or the schema's owner. */
+  allowPrivilegedDatabaseRole: boolean;
   dataDir: string;
   embeddedDbPort: number | undefined;
   migrateOnStart: boolean;
@@ -29,7 +33,11 @@ export interface Config {
   webhookMaxBodyBytes: number;
   /** How far a webhook's signed timestamp may be from the server's clock. */
   webhookToleranceSeconds: number;
-  /** Plan quotas answer 429 past their limits; when false, usage is counted but never refused. */
+  /**
+   * Plan quotas answer 429 past their limits; when false, usage is counted but
+   * never refused. Written to the database (app.deployment_settings) when this
+   * process runs the migrations; the database enforces it.
+   */
   quotasEnabled: boolean;
   // ---- Skills and executions ----
   /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
@@ -107,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int('PORT', 3000, env, 0, 65535)!,
     host: text('HOST', env) ?? '0.0.0.0',
     databaseUrl,
+    migrationDatabaseUrl: text('MIGRATION_DATABASE_URL', env),
+    allowPrivilegedDatabaseRole: bool('ALLOW_PRIVILEGED_DATABASE_ROLE', false, env),
     dataDir: path.resolve(text('DATA_DIR', env) ?? '.data'),
     embeddedDbPort: int('EMBEDDED_DB_PORT', undefined, env, 1, 65535),
     migrateOnStart: bool('MIGRATE_ON_START', true, env),

@@ -8,6 +8,7 @@ import type { Config } from './config';
 import { isLoopbackUrl, migrationVersions, runDbmate } from './db/migrations';
 import { createPool } from './db/pool';
 import { resolveDatabase } from './db/resolve';
+import { applyDeploymentSettings, loginRoleRights, privilegedReason } from './db/roles';
 import { seedDemoData } from './db/seed';
 import { createApp } from './http/app';
 import { createSkillRunner } from './skills/runner';
@@ -15,6 +16,7 @@ import { webhookSettings } from './webhooks/settings';
 
 export interface RunningServer {
   baseUrl: string;
+  /** The owner's connection (for tools such as the benchmark that arrange data). */
   databaseUrl: string;
   jwtSecret: string | undefined;
   /** Stops taking requests, lets those in flight finish, then closes the pool and the database. */
@@ -27,7 +29,7 @@ export function effectiveJwtSecret(config: Config): string | undefined {
   return config.supabaseUrl ? undefined : localJwtSecret(config.dataDir);
 }
 
-/** Two settings of an external database that break things quietly; said once at start. */
+/** A setting of an external database that breaks things quietly; said once at start. */
 async function warnAboutExternalDatabase(pool: Pool, url: string, log: (line: string) => void): Promise<void> {
   const parsed = new URL(url);
   if (!isLoopbackUrl(parsed) && !parsed.searchParams.has('sslmode')) {
@@ -37,8 +39,10 @@ async function warnAboutExternalDatabase(pool: Pool, url: string, log: (line: st
   // forced row level security applies to it unless it may bypass it.
   const owner = await pool.query<{ ok: boolean; name: string }>(
     `select r.rolname as name, (r.rolsuper or r.rolbypassrls) as ok
-     from pg_proc p join pg_roles r on r.oid = p.proowner
-     where p.oid = 'app.begin_request(uuid)'::regprocedure`,
+     from pg_catalog.pg_proc p
+     join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+     join pg_catalog.pg_roles r on r.oid = p.proowner
+     where n.nspname = 'app' and p.proname = 'begin_request'`,
   );
   const row = owner.rows[0];
   if (row && !row.ok) {
@@ -46,15 +50,33 @@ async function warnAboutExternalDatabase(pool: Pool, url: string, log: (line: st
   }
 }
 
+/**
+ * Requests run as the login role and SET ROLE from there; if that role is
+ * itself powerful, one injection (or a RESET ROLE) would own the database.
+ * Refused unless the operator says otherwise.
+ */
+async function checkLoginRole(pool: Pool, config: Config, log: (line: string) => void): Promise<void> {
+  const reason = privilegedReason(await loginRoleRights(pool));
+  if (!reason) return;
+  const advice = 'connect DATABASE_URL as a login role without privileges of its own (see SECURITY.md) and give MIGRATION_DATABASE_URL the owner';
+  if (!config.allowPrivilegedDatabaseRole) {
+    throw new Error(`DATABASE_URL logs in as a role too powerful to serve requests: ${reason}; ${advice}, or set ALLOW_PRIVILEGED_DATABASE_ROLE=true to run anyway`);
+  }
+  log(`Warning   DATABASE_URL: ${reason} (allowed by ALLOW_PRIVILEGED_DATABASE_ROLE); ${advice}`);
+}
+
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   const database = await resolveDatabase(config);
   try {
     if (config.migrateOnStart) {
-      await runDbmate(database.url, ['up', '--strict'], { quiet: true });
+      await runDbmate(database.ownerUrl, ['up', '--strict'], { quiet: true });
+      await applyDeploymentSettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled });
     }
-    const pool = createPool(database.url, config.dbPoolSize, config.statementTimeoutMs);
-    if (!database.embedded) await warnAboutExternalDatabase(pool, database.url, log);
-    if (config.seedDemoData) await seedDemoData(pool);
+    if (config.seedDemoData) await seedDemoData(database.ownerUrl);
+    const requestUrl = await database.requestUrl();
+    const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs);
+    if (!database.embedded) await warnAboutExternalDatabase(pool, requestUrl, log);
+    await checkLoginRole(pool, config, log);
 
     const jwtSecret = effectiveJwtSecret(config);
     const background = startBackgroundWork({ pool, config, log });
@@ -86,8 +108,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const baseUrl = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`API       ${baseUrl}/api/v1`);
     log(`Docs      ${baseUrl}/docs`);
-    const { hostname, port: databasePort } = new URL(database.url);
-    log(`Database  ${database.embedded ? `embedded PostgreSQL on ${hostname}:${databasePort} (user postgres, password in DATA_DIR/postgres-password)` : 'DATABASE_URL'}`);
+    const { hostname, port: databasePort, username } = new URL(requestUrl);
+    log(`Database  ${database.embedded ? `embedded PostgreSQL on ${hostname}:${databasePort} (requests as ${username}; owner postgres, password in DATA_DIR/postgres-password)` : `DATABASE_URL (requests as ${username})`}`);
     if (jwtSecret && !config.jwtSecret) log('Token     npm run token -- alice@acme.test');
 
     let stopping: Promise<void> | undefined;
@@ -109,7 +131,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       })();
       return stopping;
     };
-    return { baseUrl, databaseUrl: database.url, jwtSecret, stop };
+    return { baseUrl, databaseUrl: database.ownerUrl, jwtSecret, stop };
   } catch (error) {
     await database.stop();
     throw error;

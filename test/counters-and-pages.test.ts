@@ -1,4 +1,5 @@
-import { as, createTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import pg from 'pg';
+import { as, createTestApp, databaseUrl, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 import { EXACT_COUNT_LIMIT } from '../src/http/pagination';
 
 let t: TestApp;
@@ -14,15 +15,16 @@ test('totalRepos and totalFiles stay exact under concurrent inserts and deletes'
   const org = await newOrganization(t.app, owner, 'Counters');
   const project = (await as(t.app, owner, org).post('/api/v1/projects').send({ name: 'Busy Project', type: 'repository' }).expect(201)).body;
   const writers = 24;
-  // Each insert runs on its own connection, so they really do race.
+  // Each insert runs on its own connection (as the owner, past the API), so they really do race.
+  const direct = new pg.Pool({ connectionString: databaseUrl(), max: 5 });
   await Promise.all(
     Array.from({ length: writers }, (_, i) =>
       Promise.all([
-        t.pool.query(
+        direct.query(
           `insert into public.project_repositories (project_id, provider, repository_url, repository_name) values ($1, 'gitlab', $2, $3)`,
           [project.id, `https://gitlab.com/team/repo-${i}`, `team/repo-${i}`],
         ),
-        t.pool.query(
+        direct.query(
           `insert into public.project_files (project_id, name, path, mime_type, size_bytes, checksum, storage_key)
            values ($1, $2, $2, 'text/plain', 1, repeat('c', 64), $2)`,
           [project.id, `file-${i}.txt`],
@@ -36,11 +38,12 @@ test('totalRepos and totalFiles stay exact under concurrent inserts and deletes'
   await Promise.all(
     Array.from({ length: writers / 2 }, (_, i) =>
       Promise.all([
-        t.pool.query(`delete from public.project_repositories where project_id = $1 and repository_name = $2`, [project.id, `team/repo-${i}`]),
-        t.pool.query(`delete from public.project_files where project_id = $1 and path = $2`, [project.id, `file-${i}.txt`]),
+        direct.query(`delete from public.project_repositories where project_id = $1 and repository_name = $2`, [project.id, `team/repo-${i}`]),
+        direct.query(`delete from public.project_files where project_id = $1 and path = $2`, [project.id, `file-${i}.txt`]),
       ]),
     ),
   );
+  await direct.end();
   counts = (await as(t.app, owner, org).get(`/api/v1/projects/${project.id}`).expect(200)).body;
   expect([counts.totalRepos, counts.totalFiles]).toEqual([writers / 2, writers / 2]);
 });

@@ -10,7 +10,7 @@ import { executionWorkerTask, runPendingExecutions } from '../src/executions/wor
 import { httpRunner } from '../src/skills/runner/http';
 import { templateRunner } from '../src/skills/runner/template';
 import { json, startGateway } from './support/llm-gateway';
-import { addMember, as, createTestApp, databaseUrl, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, appDatabaseUrl, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // alice owns the organization, dana is an admin, bob a plain member; carol is in another organization.
 let t: TestApp;
@@ -206,7 +206,7 @@ describe('the worker', () => {
       },
     };
     // Two instances: each its own pool, as two servers would have.
-    const pools = [createPool(databaseUrl(), 3), createPool(databaseUrl(), 3)];
+    const pools = [createPool(appDatabaseUrl(), 3), createPool(appDatabaseUrl(), 3)];
     const race = async (pool: (typeof pools)[number]) => {
       while ((await runPendingExecutions({ ...worker([org]), pool, runner: counting, concurrency: 3 })).claimed > 0);
     };

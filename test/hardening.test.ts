@@ -5,9 +5,9 @@ import { mintToken } from '../src/auth/demo-users';
 import {
   addMember,
   addProjectMember,
+  appDatabaseUrl,
   as,
   createTestApp,
-  databaseUrl,
   expectProblem,
   jwtSecret,
   newOrganization,
@@ -63,7 +63,7 @@ test('service tokens reach no user endpoint, whatever organization they name', a
 describe('direct SQL as a signed-in user (what Supabase Data API callers can do)', () => {
   // The same role and claims, but none of this API's handlers and no selected organization.
   async function asUser<T>(user: TestUser, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: databaseUrl() });
+    const client = new pg.Client({ connectionString: appDatabaseUrl() });
     await client.connect();
     try {
       await client.query('begin');

@@ -4,7 +4,7 @@ import { mintToken } from '../src/auth/demo-users';
 import { issueInvoice } from '../src/billing/invoices/issue';
 import { money } from '../src/billing/money';
 import { withServiceTransaction } from '../src/db/transaction';
-import { addMember, as, createTestApp, databaseUrl, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, appDatabaseUrl, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 let t: TestApp;
 let owner: TestUser;
@@ -167,7 +167,7 @@ describe('invoice numbers', () => {
   test('many invoices issued at once get consecutive numbers; rolled-back ones leave no gap', async () => {
     const year = new Date().getUTCFullYear();
     // Its own pool, so the issuing transactions really overlap.
-    const pool = new pg.Pool({ connectionString: databaseUrl(), max: 12 });
+    const pool = new pg.Pool({ connectionString: appDatabaseUrl(), max: 12 });
     try {
       const before = await numbersOfYear(year);
       const attempts = 60;

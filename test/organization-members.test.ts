@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // Seats are a quota: these organizations are on Teams (10 seats) so the rules
 // about roles are tested on their own; test/quotas.test.ts tests the seats.
@@ -10,7 +10,7 @@ let outsider: TestUser;
 let outsiderOrg: string;
 
 beforeAll(async () => {
-  t = createTestApp({ quotasEnabled: true });
+  t = await createQuotaTestApp();
   owner = await newUser(t.app, 'om-owner');
   outsider = await newUser(t.app, 'om-outsider');
   orgId = await newOrganization(t.app, owner, 'Members');

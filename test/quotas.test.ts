@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config';
 import { withRequestTransaction } from '../src/db/transaction';
 import { problemFromDatabaseError } from '../src/http/problems';
 import { createSkillRunner } from '../src/skills/runner';
-import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
 
 // Quotas come from the plan of each organization (005: free has 1000 API
 // calls a month, 50 ingestions, 1 GB, 1 seat, 10 oracle queries a day). The
@@ -12,8 +12,8 @@ import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, 
 // sets its counter close to the limit, so other test files are unaffected.
 let t: TestApp;
 
-beforeAll(() => {
-  t = createTestApp({ quotasEnabled: true });
+beforeAll(async () => {
+  t = await createQuotaTestApp();
 });
 afterAll(() => t.close());
 
@@ -102,20 +102,16 @@ describe('API calls (per calendar month, every signed-in request)', () => {
   });
 
   test('a request is one call however many transactions it runs (waiting for an execution polls)', async () => {
-    const waiting = createTestApp({ quotasEnabled: true, skills: { runner: createSkillRunner(loadConfig({})), executeWaitMaxMs: 700 } });
-    try {
-      const { owner, orgId } = await ownerWithOrganization('q-wait');
-      const api = as(waiting.app, owner, orgId);
-      const skill = (await api.post('/api/v1/skills').send({ name: 'Waited for', promptTemplate: 'Nobody runs this one here.' }).expect(201)).body;
-      const before = await used(orgId, 'api_calls');
-      // No worker runs in tests: the request polls the pending execution until its limit.
-      const res = await api.post(`/api/v1/skills/${skill.id}/execute?wait=true`).send({ input: {} }).expect(202);
-      expect(res.body.status).toBe('pending');
-      expect(await used(orgId, 'api_calls')).toBe(before + 1);
-      expect(Number(res.headers['x-ratelimit-remaining'])).toBe(1000 - before - 1);
-    } finally {
-      await waiting.close();
-    }
+    const waiting = t.variant({ skills: { runner: createSkillRunner(loadConfig({})), executeWaitMaxMs: 700 } });
+    const { owner, orgId } = await ownerWithOrganization('q-wait');
+    const api = as(waiting, owner, orgId);
+    const skill = (await api.post('/api/v1/skills').send({ name: 'Waited for', promptTemplate: 'Nobody runs this one here.' }).expect(201)).body;
+    const before = await used(orgId, 'api_calls');
+    // No worker runs in tests: the request polls the pending execution until its limit.
+    const res = await api.post(`/api/v1/skills/${skill.id}/execute?wait=true`).send({ input: {} }).expect(202);
+    expect(res.body.status).toBe('pending');
+    expect(await used(orgId, 'api_calls')).toBe(before + 1);
+    expect(Number(res.headers['x-ratelimit-remaining'])).toBe(1000 - before - 1);
   });
 
   test('each organization has its own counter: requests in one never use another\'s', async () => {
@@ -174,15 +170,17 @@ describe('API calls (per calendar month, every signed-in request)', () => {
   });
 
   test('with QUOTAS_ENABLED=false nothing is refused, but usage is still counted', async () => {
-    const open = createTestApp({ quotasEnabled: false });
+    // The switch lives in the database, where only the owner may turn it.
+    const open = t.variant({ quotasEnabled: false });
+    await t.admin.query('update app.deployment_settings set quotas_enforced = false');
     try {
       const { owner, orgId } = await ownerWithOrganization('q-disabled');
       await setUsed(orgId, 'api_calls', 1000);
-      const res = await as(open.app, owner, orgId).get('/api/v1/projects').expect(200);
+      const res = await as(open, owner, orgId).get('/api/v1/projects').expect(200);
       expect(res.headers['x-ratelimit-limit']).toBeUndefined();
       expect(await used(orgId, 'api_calls')).toBe(1001);
     } finally {
-      await open.close();
+      await t.admin.query('update app.deployment_settings set quotas_enforced = true');
     }
   });
 });
@@ -303,7 +301,7 @@ describe('oracle queries (skill executions created per day)', () => {
   /** Runs an insert of a skill execution as the user, the way the skills API does. */
   async function execute(user: TestUser, orgId: string) {
     const identity = { role: 'authenticated' as const, userId: user.userId, email: user.email, claims: { sub: user.userId, email: user.email, role: 'authenticated' } };
-    return withRequestTransaction(t.pool, identity, { requestedOrganizationId: orgId, statementTimeoutMs: 5000, quotasEnabled: true }, (tx) =>
+    return withRequestTransaction(t.pool, identity, { requestedOrganizationId: orgId, statementTimeoutMs: 5000 }, (tx) =>
       tx.query('insert into public.skill_executions (organization_id, user_id) values ($1, $2)', [orgId, user.userId]),
     );
   }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import request from 'supertest';
 import { createPool } from '../src/db/pool';
-import { as, createTestApp, databaseUrl, expectProblem, newUser, type TestApp, type TestUser } from './support/harness';
+import { as, createTestApp, appDatabaseUrl, expectProblem, newUser, type TestApp, type TestUser } from './support/harness';
 import { TcpProxy } from './support/tcp-proxy';
 
 // The app reaches the database only through a proxy the tests can cut; the
@@ -30,7 +30,7 @@ beforeAll(async () => {
   consoleError = jest.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
     errorLogs.push(args.map((arg) => (arg instanceof Error ? arg.message : String(arg))).join(' '));
   });
-  const proxied = await TcpProxy.forDatabaseUrl(databaseUrl());
+  const proxied = await TcpProxy.forDatabaseUrl(appDatabaseUrl());
   proxy = proxied.proxy;
   pool = createPool(proxied.url, 5);
   t = createTestApp({ pool });

@@ -4,7 +4,7 @@ import { createPool } from '../src/db/pool';
 import { withServiceTransaction } from '../src/db/transaction';
 import { nextRunAfter } from '../src/habits/cron';
 import { runSchedulerPass, schedulerTask } from '../src/habits/scheduler';
-import { as, createTestApp, databaseUrl, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { as, createQuotaTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // The scheduler against the real database: claims, catch-up, failure
 // counting and DST. Habits are made due by moving next_run_at into the past
@@ -15,7 +15,9 @@ let orgId: string;
 let skillId: string;
 
 beforeAll(async () => {
-  t = createTestApp();
+  // A database of its own: quotas on (a Free organization's refusal is tested),
+  // and no other suite's due habits for these passes to claim.
+  t = await createQuotaTestApp();
   alice = await newUser(t.app, 'alice');
   orgId = await newOrganization(t.app, alice, 'Scheduler');
   // Teams has no daily limit on oracle queries: these tests queue many runs.
@@ -167,8 +169,8 @@ describe('two schedulers on the same database', () => {
   test('run each due slot exactly once, however their passes interleave', async () => {
     const habits = await Promise.all(Array.from({ length: 24 }, () => createHabit()));
     const ids = habits.map((habit) => habit.id);
-    const poolA = createPool(databaseUrl(), 4);
-    const poolB = createPool(databaseUrl(), 4);
+    const poolA = createPool(t.appUrl, 4);
+    const poolB = createPool(t.appUrl, 4);
     try {
       for (let slot = 1; slot <= 3; slot += 1) {
         await makeDue(ids);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { databaseUrl, jwtSecret, token } from './support/harness';
+import { appDatabaseUrl, databaseUrl, jwtSecret, token } from './support/harness';
 
 // The real entry point, as `npm start` runs it, against the test database.
 function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
@@ -11,7 +11,10 @@ function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
     cwd: path.resolve(__dirname, '..'),
     env: {
       ...process.env,
-      DATABASE_URL: databaseUrl(),
+      // Requests as the login role, as in production; the test database is migrated already.
+      DATABASE_URL: appDatabaseUrl(),
+      MIGRATION_DATABASE_URL: databaseUrl(),
+      MIGRATE_ON_START: 'false',
       SUPABASE_JWT_SECRET: jwtSecret(),
       SEED_DEMO_DATA: 'false',
       // The test database is shared with every other test file: this server's

@@ -1,12 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 let t: TestApp;
 let owner: TestUser;
 let orgId: string;
 
 beforeAll(async () => {
-  t = createTestApp({ quotasEnabled: true });
+  t = await createQuotaTestApp();
   owner = await newUser(t.app, 'u-owner');
   orgId = await newOrganization(t.app, owner, 'Usage');
 });

@@ -28,7 +28,6 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       statementTimeoutMs: deps.config.statementTimeoutMs,
       batchSize: deps.config.schedulerBatchSize,
       intervalMs: deps.config.schedulerIntervalMs,
-      quotasEnabled: deps.config.quotasEnabled,
       // Habit runs just queued: the execution worker need not wait for its next poll.
       onQueued: () => wake('executions'),
     }),

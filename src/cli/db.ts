@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../config';
 import { MIGRATIONS_DIR, migrationVersions, runDbmate } from '../db/migrations';
 import { resolveDatabase } from '../db/resolve';
+import { applyDeploymentSettings } from '../db/roles';
 
 const COMMANDS: Record<string, string[]> = {
   migrate: ['up', '--strict'],
@@ -27,9 +28,12 @@ async function main(): Promise<void> {
   }
   const args = command ? COMMANDS[command] : undefined;
   if (!args) throw new Error(`usage: db.ts ${Object.keys(COMMANDS).join('|')}|new <name>`);
-  const database = await resolveDatabase(loadConfig());
+  const config = loadConfig();
+  const database = await resolveDatabase(config);
   try {
-    await runDbmate(database.url, args);
+    await runDbmate(database.ownerUrl, args);
+    // QUOTAS_ENABLED lives in the database, where only the owner may change it.
+    if (command === 'migrate') await applyDeploymentSettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled });
   } finally {
     await database.stop();
   }

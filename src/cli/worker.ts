@@ -5,13 +5,13 @@ import { startBackgroundWork } from '../background';
 import { loadConfig } from '../config';
 import { runningEmbeddedDatabaseUrl } from '../db/embedded';
 import { createPool } from '../db/pool';
-import { resolveDatabase, type DatabaseHandle } from '../db/resolve';
+import { embeddedHandle, resolveDatabase, type DatabaseHandle } from '../db/resolve';
 
 async function databaseForWorker(): Promise<DatabaseHandle> {
   const config = loadConfig();
   if (!config.databaseUrl) {
     const shared = await runningEmbeddedDatabaseUrl(config.dataDir);
-    if (shared) return { url: shared, embedded: true, stop: async () => undefined };
+    if (shared) return { ...embeddedHandle(config.dataDir, shared), stop: async () => undefined };
   }
   return resolveDatabase(config);
 }
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   // This process exists to run the loops, whatever BACKGROUND_WORK says for the API.
   const config = { ...loadConfig(), backgroundWork: true };
   const database = await databaseForWorker();
-  const pool = createPool(database.url, config.dbPoolSize, config.statementTimeoutMs);
+  const pool = createPool(await database.requestUrl(), config.dbPoolSize, config.statementTimeoutMs);
   const background = startBackgroundWork({ pool, config, log: console.log });
   console.log(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

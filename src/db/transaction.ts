@@ -38,8 +38,6 @@ export interface TransactionOptions {
   /** The X-Organization-Id header, when given. */
   requestedOrganizationId?: string;
   statementTimeoutMs: number;
-  /** QUOTAS_ENABLED: when false, usage is still counted but no quota refuses anything. Default true. */
-  quotasEnabled?: boolean;
   /**
    * Count this transaction as the request's API call (default true). A request
    * that runs several transactions (waiting for an execution polls) is one call.
@@ -66,8 +64,7 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
   const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
   const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
-  const quotas = options.quotasEnabled === false ? "'off'" : "'on'";
-  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true), set_config('app.quotas_enabled', ${quotas}, true);`;
+  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true);`;
   const lines: string[] = [];
   if (identity.role === 'authenticated' && options.meterApiCall !== false) {
     // Quotas: a signed-in user's request counts one API call, in a short
@@ -76,7 +73,8 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
     // organization's counter row is locked for one statement, not for the
     // whole request. Over the limit it raises and nothing below runs. A lost
     // count on a server crash is acceptable, a WAL flush per request is not.
-    lines.push(settings.replace(/;$/, ", set_config('synchronous_commit', 'off', true);"));
+    // It runs as the caller too: the login role itself may do nothing.
+    lines.push(settings.replace(/;$/, ", set_config('synchronous_commit', 'off', true);"), 'set local role authenticated;');
     lines.push(`select quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch from app.meter_api_call(${requested}::uuid);`);
     lines.push('commit;');
   }
@@ -96,7 +94,7 @@ function identitySql(identity: Identity, options: TransactionOptions): string {
 /** The metering statement's row, when this request was counted. */
 function meteredQuota(result: pg.QueryResult | pg.QueryResult[], identity: Identity, options: TransactionOptions): ApiCallQuota | undefined {
   if (identity.role !== 'authenticated' || options.meterApiCall === false || !Array.isArray(result)) return undefined;
-  const row = result[1]?.rows[0] as MeterRow | undefined;
+  const row = result[2]?.rows[0] as MeterRow | undefined;
   if (!row || row.used === null) return undefined;
   return { limit: Number(row.quota_limit), used: Number(row.used), resetEpochSeconds: Number(row.reset_epoch) };
 }
@@ -197,10 +195,8 @@ export function withServiceTransaction<T>(
   pool: pg.Pool,
   statementTimeoutMs: number,
   work: (tx: RequestTransaction) => Promise<T>,
-  /** QUOTAS_ENABLED; when true, inserts the plan meters (skill executions, ingestions...) may be refused. */
-  quotasEnabled = true,
 ): Promise<T> {
-  return withRequestTransaction(pool, SERVICE_IDENTITY, { statementTimeoutMs, quotasEnabled }, work);
+  return withRequestTransaction(pool, SERVICE_IDENTITY, { statementTimeoutMs }, work);
 }
 
 /**

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import type { BackgroundWork } from '../background';
-import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { asServiceRole, requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
 import { toExecution, type ExecutionRow } from '../executions/sql';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
@@ -224,13 +224,12 @@ export function habitsRouter(inTransaction: RunInTransaction, background: Pick<B
       const habit = await loadHabit(tx, req.params.habitId!);
       const userId = requireUser(tx);
       if (!habit.skill_is_active) throw problems.conflict('The skill of this habit is inactive; activate the skill to run it.');
-      const inserted = await tx.query<ExecutionRow>(INSERT_HABIT_EXECUTION, [
-        habit.organization_id,
-        habit.skill_id,
-        userId,
-        habit.id,
-        JSON.stringify(habit.config),
-      ]);
+      // A habit run moves the habit's counters, so signed-in users cannot
+      // create one themselves (008_least_privilege): the habit was read under
+      // row level security above, and the run is written for it as the back office.
+      const inserted = await asServiceRole(tx, () =>
+        tx.query<ExecutionRow>(INSERT_HABIT_EXECUTION, [habit.organization_id, habit.skill_id, userId, habit.id, JSON.stringify(habit.config)]),
+      );
       return toExecution(inserted.rows[0]!);
     });
     background.wake('executions');

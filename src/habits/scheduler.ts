@@ -12,8 +12,6 @@ export interface SchedulerOptions {
   intervalMs: number;
   /** Called after a pass queued executions (wakes the execution worker). */
   onQueued?: () => void;
-  /** QUOTAS_ENABLED: when false, runs past a plan's daily oracle queries are queued anyway. */
-  quotasEnabled?: boolean;
 }
 
 export interface SchedulerPass {
@@ -123,7 +121,6 @@ export async function runSchedulerPass(
   pool: pg.Pool,
   statementTimeoutMs: number,
   batchSize: number,
-  quotasEnabled = true,
 ): Promise<SchedulerPass> {
   const pass = async (tx: RequestTransaction): Promise<SchedulerPass> => {
     const due = (await tx.query<Omit<DueHabit, 'now'> & { now: string }>(CLAIM_DUE_HABITS, [batchSize])).rows;
@@ -143,7 +140,7 @@ export async function runSchedulerPass(
     if (refused.size > 0) await tx.query(NOTE_REFUSED_RUNS, [[...refused.keys()], [...refused.values()]]);
     return { claimed: due.length, queued: queued.length, skipped: due.length - runnable.length, refused: refused.size };
   };
-  return withServiceTransaction(pool, statementTimeoutMs, pass, quotasEnabled);
+  return withServiceTransaction(pool, statementTimeoutMs, pass);
 }
 
 /** The scheduler as a background loop; a full batch means more may be due, so it goes again at once. */
@@ -152,7 +149,7 @@ export function schedulerTask(options: SchedulerOptions): BackgroundTask {
     name: 'scheduler',
     intervalMs: options.intervalMs,
     async tick() {
-      const pass = await runSchedulerPass(options.pool, options.statementTimeoutMs, options.batchSize, options.quotasEnabled);
+      const pass = await runSchedulerPass(options.pool, options.statementTimeoutMs, options.batchSize);
       if (pass.queued > 0) options.onQueued?.();
       return pass.claimed === options.batchSize;
     },

@@ -42,10 +42,9 @@ export interface AppDeps {
   /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
   reflexWebhooks?: ReflexWebhookSettings;
   /**
-   * QUOTAS_ENABLED (the server passes its config, default true): plan quotas
-   * refuse with 429. Absent or false, usage is counted but nothing is refused,
-   * so an app assembled without it (the test harness) is not bound by the Free
-   * plan's limits; quota tests opt in.
+   * QUOTAS_ENABLED (the server passes its config): metered responses carry the
+   * X-RateLimit-* headers of the API-call quota. What is refused is the
+   * database's decision (app.deployment_settings), never this flag's.
    */
   quotasEnabled?: boolean;
   /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
@@ -84,7 +83,6 @@ export function transactionRunner(deps: AppDeps): RunInTransaction {
       {
         requestedOrganizationId: requested || undefined,
         statementTimeoutMs: deps.statementTimeoutMs,
-        quotasEnabled,
         meterApiCall,
         // Every metered response says where the organization stands on its API-call quota.
         onApiCallMetered: quotasEnabled ? (quota) => setHeaders(req, rateLimitHeaders(quota)) : undefined,

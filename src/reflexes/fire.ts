@@ -22,12 +22,15 @@ export const MAX_REFLEXES_PER_EVENT = 100;
 export const CANDIDATE_COLUMNS = 'r.id, r.skill_id, r.trigger_type, r.trigger_config, r.conditions';
 
 /**
- * Starts the reflex's skill through app.fire_reflex: a pending execution of
- * type reflex, owned by the reflex's owner, counted on the reflex by the
- * database. Null when the reflex or its skill is inactive.
+ * Starts the reflex's skill: a pending execution of type reflex, owned by the
+ * reflex's owner, counted on the reflex by the database. Null when the reflex
+ * or its skill is inactive. Members go through app.fire_reflex, which checks
+ * that they may fire it; back-office work (signed webhooks) may start any
+ * reflex, and the database grants app.start_reflex_run to it alone.
  */
 export async function startReflexExecution(tx: RequestTransaction, reflexId: string, input: Record<string, unknown>): Promise<string | null> {
-  const started = await tx.query<{ id: string | null }>('select app.fire_reflex($1, $2) as id', [reflexId, input]);
+  const sql = tx.identity.role === 'service_role' ? 'select app.start_reflex_run($1, $2) as id' : 'select app.fire_reflex($1, $2) as id';
+  const started = await tx.query<{ id: string | null }>(sql, [reflexId, input]);
   return started.rows[0]!.id;
 }
 

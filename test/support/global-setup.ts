@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedDatabase } from '../../src/db/embedded';
 import { runDbmate } from '../../src/db/migrations';
+import { applyDeploymentSettings, enableLogin, urlAs } from '../../src/db/roles';
 
 /**
  * One real PostgreSQL for the whole run: DATABASE_URL's server when set (a
@@ -33,9 +34,20 @@ export default async function globalSetup(): Promise<void> {
   const adminUrl = url.toString();
   url.pathname = `/${database}`;
   await runDbmate(url.toString(), ['up', '--strict'], { quiet: true });
+  // Most suites are not about quotas: the Free plan's one seat would stand in
+  // their way. Quota suites get a database of their own with quotas on.
+  await applyDeploymentSettings(url.toString(), { quotasEnforced: false });
+
+  // The app logs in as production does: a role of its own with no privileges,
+  // allowed to SET ROLE to the request roles. One per run, since roles are
+  // shared by every database on the server.
+  const loginRole = `${database}_login`;
+  const loginPassword = randomBytes(18).toString('hex');
+  await enableLogin(url.toString(), loginRole, loginPassword);
 
   process.env.TEST_DATABASE_URL = url.toString();
+  process.env.TEST_APP_DATABASE_URL = urlAs(url.toString(), loginRole, loginPassword);
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.TEST_JWT_SECRET = randomBytes(32).toString('hex');
-  (globalThis as Record<string, unknown>).__testDatabase = { adminUrl, database };
+  (globalThis as Record<string, unknown>).__testDatabase = { adminUrl, database, loginRole };
 }

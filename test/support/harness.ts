@@ -6,44 +6,89 @@ import { mintToken, type MintOptions } from '../../src/auth/demo-users';
 import { signHs256, type TokenClaims } from '../../src/auth/jwt';
 import { createTokenVerifier } from '../../src/auth/verifier';
 import { NO_BACKGROUND_WORK } from '../../src/background';
-import { migrationVersions } from '../../src/db/migrations';
+import { migrationVersions, runDbmate } from '../../src/db/migrations';
+import { urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
 import { createApp } from '../../src/http/app';
 import type { AppDeps } from '../../src/http/context';
+import { createScratchDatabase } from './scratch-database';
 
 export const jwtSecret = (): string => process.env.TEST_JWT_SECRET!;
+/** The test database as its owner (a superuser): arranging data, checking what changed. */
 export const databaseUrl = (): string => process.env.TEST_DATABASE_URL!;
+/** The test database as the app logs in: a role that can only SET ROLE to the request roles. */
+export const appDatabaseUrl = (): string => process.env.TEST_APP_DATABASE_URL!;
 
 export interface TestApp {
   app: Express;
   pool: pg.Pool;
   /** A connection as the database owner, for arranging data and checking what changed. */
   admin: pg.Pool;
+  /** Where the app's pool connects (the login role), for tests that open pools of their own. */
+  appUrl: string;
+  /** Another app on the same databases and pool, with some settings changed (closed with this one). */
+  variant(overrides: Partial<AppDeps>): Express;
   close(): Promise<void>;
 }
 
-/** The real app on the real test database, with request and response validation on. */
+/**
+ * The real app on the real test database, with request and response
+ * validation on. That database counts usage but refuses nothing (its
+ * deployment settings say so); quota tests use createQuotaTestApp.
+ */
 export function createTestApp(overrides: Partial<AppDeps> = {}): TestApp {
+  return assembleTestApp(appDatabaseUrl(), databaseUrl(), overrides);
+}
+
+function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<AppDeps>): TestApp {
   const ownPool = overrides.pool === undefined;
-  const pool = overrides.pool ?? createPool(databaseUrl(), 5);
-  const admin = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
-  const app = createApp({
-    pool,
-    verifyToken: createTokenVerifier({ jwtSecret: jwtSecret() }),
-    statementTimeoutMs: 5000,
-    validateResponses: true,
-    logRequests: false,
-    expectedMigrations: migrationVersions(),
-    background: NO_BACKGROUND_WORK,
-    ...overrides,
-  });
+  const pool = overrides.pool ?? createPool(appUrl, 5);
+  const admin = new pg.Pool({ connectionString: ownerUrl, max: 2 });
+  const build = (more: Partial<AppDeps>) =>
+    createApp({
+      pool,
+      verifyToken: createTokenVerifier({ jwtSecret: jwtSecret() }),
+      statementTimeoutMs: 5000,
+      validateResponses: true,
+      logRequests: false,
+      expectedMigrations: migrationVersions(),
+      background: NO_BACKGROUND_WORK,
+      ...overrides,
+      ...more,
+    });
   return {
-    app,
+    app: build({}),
+    appUrl,
     pool,
     admin,
+    variant: (more) => build(more),
     close: async () => {
       if (ownPool) await pool.end();
       await admin.end();
+    },
+  };
+}
+
+/**
+ * The real app on a database of its own, migrated from nothing, where plan
+ * quotas refuse past their limits as in production. Its own database also
+ * keeps background passes (scheduler, billing roll-over) of other suites from
+ * claiming its rows, and its from theirs. Call close() to drop it.
+ */
+export async function createQuotaTestApp(overrides: Partial<AppDeps> = {}): Promise<TestApp> {
+  const scratch = await createScratchDatabase('quota');
+  await runDbmate(scratch.url, ['up', '--strict'], { quiet: true });
+  await scratch.client.end();
+  const login = new URL(appDatabaseUrl());
+  const t = assembleTestApp(urlAs(scratch.url, decodeURIComponent(login.username), decodeURIComponent(login.password)), scratch.url, {
+    quotasEnabled: true,
+    ...overrides,
+  });
+  return {
+    ...t,
+    close: async () => {
+      await t.close();
+      await scratch.drop();
     },
   };
 }

@@ -31,7 +31,7 @@ export const USAGE_SQL = `
   days as (
     select day::date from generate_series((now() at time zone 'utc')::date - 29, (now() at time zone 'utc')::date, interval '1 day') day
   )
-  select m.metric, o.plan_tier, app.plan_limit(o.id, m.metric) as quota_limit,
+  select m.metric, o.plan_tier, app.limit_in_plan(o.plan_tier, m.metric) as quota_limit,
          coalesce(c.used, 0) as used, period.resets_at,
          date_trunc('month', now() at time zone 'utc') at time zone 'utc' as month_start,
          (date_trunc('month', now() at time zone 'utc') + interval '1 month') at time zone 'utc' as month_end,

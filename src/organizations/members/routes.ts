@@ -5,14 +5,14 @@ import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
 import { problems } from '../../http/problems';
 import {
+  ADD_MEMBER,
   DELETE_MEMBER,
-  INSERT_MEMBER,
   MEMBER_BY_ID,
-  MEMBER_CANDIDATE,
   MEMBER_VISIBLE,
   memberListQuery,
   toOrganizationMember,
   UPDATE_MEMBER_ROLE,
+  type AddMemberOutcome,
   type OrganizationMemberRow,
 } from './sql';
 
@@ -65,15 +65,14 @@ export function organizationMembersRouter(runInTransaction: RunInTransaction): R
       if (tx.organizationRole === 'admin' && role !== 'member') {
         throw problems.forbidden('Admins add plain members only; owners grant the admin and owner roles.');
       }
-      const candidate = await tx.query<{ user_id: string | null }>(MEMBER_CANDIDATE, [organizationId, body.email]);
-      const userId = candidate.rows[0]?.user_id;
-      if (!userId) {
+      const added = (await tx.query<{ outcome: AddMemberOutcome; user_id: string | null }>(ADD_MEMBER, [organizationId, body.email, role])).rows[0]!;
+      if (added.outcome === 'no_account') {
         const detail = 'No account uses this email address. People without an account can be invited to a project instead.';
         throw problems.unprocessable(detail, [{ path: '/body/email', message: detail }]);
       }
-      const inserted = await tx.query(INSERT_MEMBER, [organizationId, userId, role]);
-      if (inserted.rowCount === 0) throw problems.conflict('This user is already a member of the organization.');
-      return loadMember(tx, organizationId, userId);
+      if (added.outcome === 'already_member') throw problems.conflict('This user is already a member of the organization.');
+      if (added.outcome === 'forbidden') throw problems.forbidden('Only owners and admins of the organization add members.');
+      return loadMember(tx, organizationId, added.user_id!);
     });
     res.status(201).location(`/api/v1/organizations/${organizationId}/members/${member.userId}`).json(member);
   });

@@ -36,16 +36,14 @@ export const MEMBER_BY_ID = `select ${MEMBER_COLUMNS}
   from public.organization_members m join public.profiles p on p.id = m.user_id
   where m.organization_id = $1 and m.user_id = $2`;
 
-/** $1 organization, $2 email: the account's id when the caller is an owner or admin there, else null. */
-export const MEMBER_CANDIDATE = 'select app.member_candidate($1, $2) as user_id';
+export type AddMemberOutcome = 'added' | 'already_member' | 'no_account' | 'forbidden';
 
 /**
- * $1 organization, $2 user, $3 role. Row level security lets owners add
- * anyone and admins plain members; the seats quota is checked by a trigger.
- * Nothing is returned when they are a member already.
+ * $1 organization, $2 email, $3 role. The database decides: owners add anyone,
+ * admins plain members, and no user id leaves it unless the person was added;
+ * the seats quota is checked by a trigger.
  */
-export const INSERT_MEMBER = `insert into public.organization_members (organization_id, user_id, role)
-  values ($1, $2, $3) on conflict do nothing returning user_id`;
+export const ADD_MEMBER = 'select outcome, user_id from app.add_organization_member($1, $2, $3)';
 
 /** $1 organization, $2 user, $3 role. The last owner stays an owner (a trigger answers 409). */
 export const UPDATE_MEMBER_ROLE = `update public.organization_members set role = $3
