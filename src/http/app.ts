@@ -27,6 +27,7 @@ import { createSkillRunner } from '../skills/runner';
 import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
+import { jsonBody } from './json-body';
 import { errorHandler, problems } from './problems';
 import { memoizeValidatorRouteRegexes } from './route-regex-cache';
 
@@ -49,16 +50,12 @@ export function createApp(deps: AppDeps): Express {
     });
   }
 
-  app.use(
-    express.json({
-      limit: '1mb',
-      type: ['application/json', 'application/*+json'],
-      // Signed webhooks (reflexes, Stripe) verify the exact bytes that were sent.
-      verify: (req, _res, buffer) => {
-        (req as express.Request).rawBody = buffer;
-      },
-    }),
-  );
+  // Every JSON body, signed webhooks included, is checked for depth and size on
+  // its bytes before it is parsed. A skill bundle (up to 1000 skills with their
+  // habits and reflexes) legitimately holds more values than any other body;
+  // the first parser that reads a body is the only one.
+  app.use('/api/v1/skills/import', jsonBody({ maxValues: 100_000 }));
+  app.use(jsonBody());
 
   const contract = loadContract();
   app.get('/openapi.json', (_req, res) => {
