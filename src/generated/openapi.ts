@@ -2352,7 +2352,11 @@ export interface components {
             includePaths?: components["schemas"]["PathPatterns"];
             excludePaths?: components["schemas"]["PathPatterns"];
         };
-        /** @description Glob patterns relative to the repository root. */
+        /**
+         * @description Glob patterns relative to the repository root. A pattern with a `..` segment (between `/` or `\`, plainly or
+         *     with escaped dots), a drive letter (`C:`), control characters (NUL included), bidirectional formatting
+         *     characters or broken UTF-16 is refused (400, naming the pattern).
+         */
         PathPatterns: string[];
         RepositoryPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["Repository"][];
@@ -2567,6 +2571,14 @@ export interface components {
         };
         ProjectFileCreate: {
             name: string;
+            /**
+             * @description Where the file sits in the project, relative to it: folders separated by `/`. Refused (400, naming the
+             *     reason): a leading `/` or a drive letter (`C:`), a `..` segment, a backslash, control characters (NUL
+             *     included), bidirectional formatting characters (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and
+             *     broken UTF-16. Empty and `.` segments are dropped rather than refused, so `./docs//guide.md` is stored,
+             *     returned and compared for uniqueness as `docs/guide.md`.
+             * @example docs/guide.md
+             */
             path: string;
             mimeType: string;
             sizeBytes: number;
