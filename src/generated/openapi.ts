@@ -3333,9 +3333,16 @@ export interface components {
             reflexId: string;
             /**
              * Format: uri
-             * @description Where to send deliveries (PUBLIC_BASE_URL, else this request's own address).
+             * @description Where to send deliveries: PUBLIC_BASE_URL followed by `path`. Without PUBLIC_BASE_URL, the embedded server's
+             *     own `http://localhost:<PORT>`; with DATABASE_URL (a deployment) and no PUBLIC_BASE_URL, null: the server
+             *     does not know its public address, and never takes it from a request's Host header.
              */
-            url: string;
+            url: string | null;
+            /**
+             * @description Where to send deliveries, relative to the API's public address.
+             * @example /api/v1/hooks/reflexes/5b1c3e0a-7d2f-4c4e-9a3b-8e6f1d2c3b4a
+             */
+            path: string;
             /** @enum {string} */
             method: "POST" | "GET";
             /** @enum {string} */

@@ -38,13 +38,16 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   // Array query parameters need the extended parser under Express 5 (express-openapi-validator#1196).
   app.set('query parser', 'extended');
+  // Which proxies may say who the client is (req.ip) and how it connected
+  // (req.protocol). Our own URLs never come from request headers either way.
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   if (deps.logRequests) {
     app.use((req, res, next) => {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
+        console.log(`${req.ip} ${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
       });
       next();
     });
