@@ -33,6 +33,8 @@ describe('normalizeFilePath', () => {
     ['C:\\Windows\\win.ini', /backslash/],
     ['C:/Windows/win.ini', /drive letter/],
     ['c:notes.txt', /drive letter/],
+    ['./C:/Windows', /drive letter/],
+    ['.//d:', /drive letter/],
     ['docs\\guide.md', /backslash/],
     ['a\u0000b.md', /control characters/],
     ['a\nb.md', /control characters/],
@@ -69,6 +71,7 @@ describe('normalizeFilePath', () => {
         expect(verdict.path.split('/')).not.toContain('');
         expect(verdict.path).not.toMatch(/^\/|^[A-Za-z]:|\\|\u0000/);
       }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -40,13 +40,14 @@ export function normalizeFilePath(raw: string): FilePathVerdict {
   if (hidden) return refuse(`The path ${hidden}.`);
   if (raw.includes('\\')) return refuse('The path may not contain backslashes; separate folders with "/".');
   if (raw.startsWith('/')) return refuse('The path must be relative to the project (no leading "/").');
-  if (DRIVE_LETTER.test(raw)) return refuse('The path must be relative to the project (no drive letter).');
   if (hasParentSegment(raw)) return refuse('The path may not contain ".." segments.');
   const path = raw
     .split('/')
     .filter((segment) => segment !== '' && segment !== '.')
     .join('/');
   if (path === '') return refuse('The path names no file.');
+  // Checked on the normalized path: "./C:/x" is "C:/x".
+  if (DRIVE_LETTER.test(path)) return refuse('The path must be relative to the project (no drive letter).');
   if ([...path].length > MAX_FILE_PATH_LENGTH) return refuse(`The path may have at most ${MAX_FILE_PATH_LENGTH} characters.`);
   return { ok: true, path };
 }
