@@ -3722,6 +3722,8 @@ export interface components {
         StripeEvent: {
             id: string;
             type: string;
+            /** @description When Stripe created the event, in seconds since the Unix epoch (always present in Stripe's events; it orders them). */
+            created: number;
         } & {
             [key: string]: unknown;
         };
