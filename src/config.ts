@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Everything the server reads from its environment, parsed once. */
@@ -27,8 +28,10 @@ export interface Config {
   schedulerIntervalMs: number;
   /** Due habits one scheduler pass claims at most. */
   schedulerBatchSize: number;
-  /** The API's public address (e.g. https://api.example.com), for the webhook URLs reflexes show; else each request's own. */
+  /** The API's public address (e.g. https://api.example.com), for the webhook URLs reflexes show; never taken from a request's Host. */
   publicBaseUrl: string | undefined;
+  /** TRUST_PROXY: which proxies' X-Forwarded-* headers Express believes (req.ip, req.protocol); false: none. */
+  trustProxy: TrustProxy;
   /** Largest body a signed reflex webhook (and an event) may send. */
   webhookMaxBodyBytes: number;
   /** How far a webhook's signed timestamp may be from the server's clock. */
@@ -104,6 +107,34 @@ function publicBaseUrl(env: NodeJS.ProcessEnv): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+/** Express's `trust proxy` setting: all, none, a number of hops, or the proxies' addresses and subnets. */
+export type TrustProxy = boolean | number | string[];
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxy(env: NodeJS.ProcessEnv): TrustProxy {
+  const raw = text('TRUST_PROXY', env);
+  if (raw === undefined || /^(0|false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) return true;
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0 || !entries.every(isProxyAddress)) {
+    throw new Error(
+      `TRUST_PROXY must be false, true, a number of proxies, or addresses and subnets (CIDR) separated by commas (loopback, linklocal and uniquelocal name common ones), got "${raw}"`,
+    );
+  }
+  return entries;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = text('DATABASE_URL', env);
   const supabaseUrl = text('SUPABASE_URL', env)?.replace(/\/+$/, '');
@@ -133,6 +164,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
     publicBaseUrl: publicBaseUrl(env),
+    trustProxy: trustProxy(env),
     webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
     quotasEnabled: bool('QUOTAS_ENABLED', true, env),

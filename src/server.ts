@@ -94,6 +94,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       background,
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
+      trustProxy: config.trustProxy,
       quotasEnabled: config.quotasEnabled,
       skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
     });

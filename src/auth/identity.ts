@@ -3,12 +3,34 @@ import type { Identity } from '../db/transaction';
 import { problems } from '../http/problems';
 import { isAccountEmail } from './email';
 import { TokenError, TokenServiceUnavailable, type TokenClaims } from './jwt';
+import { isStorableText } from './text';
 import type { TokenVerifier } from './verifier';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Every claim reaches PostgreSQL (request.jwt.claims, read as jsonb), which
+ * refuses NUL and lone surrogates: such a token would fail every request as bad
+ * data (422) instead of being refused as a token. Decoding bounded the depth.
+ */
+function storable(value: unknown): boolean {
+  if (typeof value === 'string') return isStorableText(value);
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.entries(value).every(([key, inner]) => isStorableText(key) && storable(inner));
+}
+
+/** The name of the first claim the database could not store, to say which one is wrong. */
+function unstorableClaim(claims: TokenClaims): string | undefined {
+  const bad = Object.entries(claims).find(([name, value]) => !isStorableText(name) || !storable(value));
+  return bad ? JSON.stringify(bad[0]) : undefined;
+}
+
 /** Maps verified claims to a database identity; only known roles get one. */
 export function identityFromClaims(claims: TokenClaims): Identity {
+  const unstorable = unstorableClaim(claims);
+  if (unstorable) {
+    throw problems.unauthorized(`The token's ${unstorable} claim holds a NUL character or broken UTF-16 text.`);
+  }
   if (claims.role === 'service_role') {
     return { role: 'service_role', userId: null, email: null, claims };
   }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_JSON_LIMITS, jsonLimitBreach } from '../http/json-limits';
 
 /** The claims of a Supabase access token that this API reads. */
 export interface TokenClaims {
@@ -25,9 +26,20 @@ function base64url(input: Buffer | string): string {
   return Buffer.from(input).toString('base64url');
 }
 
+/**
+ * Claims nest three or four levels in any real token; user_metadata, which a
+ * Supabase user edits, could nest thousands, and every later walk of the
+ * claims (JSON.stringify for the database included) would overflow the stack.
+ */
+export const MAX_CLAIMS_DEPTH = 32;
+
 function decodeJson(segment: string): Record<string, unknown> {
+  const bytes = Buffer.from(segment, 'base64url');
+  if (jsonLimitBreach(bytes, { maxDepth: MAX_CLAIMS_DEPTH, maxValues: DEFAULT_JSON_LIMITS.maxValues })) {
+    throw new TokenError(`the token nests more than ${MAX_CLAIMS_DEPTH} levels deep or holds too many values`);
+  }
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
   } catch {
     // fall through

@@ -1548,7 +1548,8 @@ export interface paths {
          *     the tolerance, already accepted (replayed), for an unknown or inactive reflex, or sent with the other method gets
          *     the same 401. An accepted delivery whose conditions match starts an execution (202); otherwise 200 with
          *     `matched: false`. The body (a JSON object or array, at most WEBHOOK_MAX_BODY_BYTES, 64 KiB by default) becomes
-         *     the skill's input: an object's fields as they are, anything else as `{ payload }`.
+         *     the skill's input: an object's fields as they are, anything else as `{ payload }`. Like every JSON body it is
+         *     checked for depth (64 levels) and size (10,000 values) before the signature is: 400 or 413, not 401.
          */
         post: operations["receiveReflexWebhook"];
         delete?: never;
@@ -2232,6 +2233,7 @@ export interface components {
             chunkingStrategy?: components["schemas"]["ChunkingStrategy"];
             includeMetadata?: boolean;
             anonymizeSecrets?: boolean;
+            /** @description Free-form settings, kept as sent; at most 100 keys, and what they hold counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies). */
             customSettings?: {
                 [key: string]: unknown;
             };
@@ -2244,6 +2246,7 @@ export interface components {
             chunkingStrategy?: components["schemas"]["ChunkingStrategy"];
             includeMetadata?: boolean;
             anonymizeSecrets?: boolean;
+            /** @description Free-form settings, kept as sent; at most 100 keys, and what they hold counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies). */
             customSettings?: {
                 [key: string]: unknown;
             };
@@ -2349,7 +2352,11 @@ export interface components {
             includePaths?: components["schemas"]["PathPatterns"];
             excludePaths?: components["schemas"]["PathPatterns"];
         };
-        /** @description Glob patterns relative to the repository root. */
+        /**
+         * @description Glob patterns relative to the repository root. A pattern with a `..` segment (between `/` or `\`, plainly or
+         *     with escaped dots), a drive letter (`C:`), control characters (NUL included), bidirectional formatting
+         *     characters or broken UTF-16 is refused (400, naming the pattern).
+         */
         PathPatterns: string[];
         RepositoryPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["Repository"][];
@@ -2564,6 +2571,14 @@ export interface components {
         };
         ProjectFileCreate: {
             name: string;
+            /**
+             * @description Where the file sits in the project, relative to it: folders separated by `/`. Refused (400, naming the
+             *     reason): a leading `/` or a drive letter (`C:`), a `..` segment, a backslash, control characters (NUL
+             *     included), bidirectional formatting characters (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and
+             *     broken UTF-16. Empty and `.` segments are dropped rather than refused, so `./docs//guide.md` is stored,
+             *     returned and compared for uniqueness as `docs/guide.md`.
+             * @example docs/guide.md
+             */
             path: string;
             mimeType: string;
             sizeBytes: number;
@@ -2703,7 +2718,7 @@ export interface components {
             description?: string | null;
             /** @default false */
             required: boolean;
-            /** @description Used when the input leaves the field out; must have the field's type. */
+            /** @description Used when the input leaves the field out; must have the field's type. Any JSON value; what it holds counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies). */
             default?: unknown;
         };
         SkillInputSchema: components["schemas"]["SkillInputField"][];
@@ -2844,7 +2859,7 @@ export interface components {
         SkillExecutionPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["SkillExecution"][];
         };
-        /** @description Values for the skill's inputSchema fields. */
+        /** @description Values for the skill's inputSchema fields (fields it does not declare are kept); at most 100 keys, and what they hold counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies). */
         SkillInput: {
             [key: string]: unknown;
         };
@@ -2922,9 +2937,11 @@ export interface components {
         };
         SkillBundleReflex: {
             triggerType: components["schemas"]["ReflexTriggerType"];
+            /** @description As in ReflexCreate; checked the same way on import. */
             triggerConfig?: {
                 [key: string]: unknown;
             };
+            /** @description As in ReflexCreate; checked the same way on import. */
             conditions?: {
                 [key: string]: unknown;
             };
@@ -3019,7 +3036,7 @@ export interface components {
          * @example Europe/Amsterdam
          */
         HabitTimezone: string;
-        /** @description The skill input every run receives. */
+        /** @description The skill input every run receives; at most 100 keys, and what they hold counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies). */
         HabitConfig: {
             [key: string]: unknown;
         };
@@ -3237,7 +3254,7 @@ export interface components {
             skillId: string;
             triggerType: components["schemas"]["ReflexTriggerType"];
             /**
-             * @description By trigger type (unknown keys are refused):
+             * @description By trigger type (unknown keys are refused, so no config has more than three):
              *     * `webhook`: `{ url?, method: POST | GET }` (method defaults to POST; `url` is the sender's address, for your records). Never a secret.
              *     * `email`: `{ fromAddress, subjectPattern?, bodyPattern? }` (patterns are RE2 regular expressions).
              *     * `file_change`: `{ paths: [glob, ...], events?: [create | modify | delete] }` (`**` spans folders, `*` and `?` stay in one; events default to all).
@@ -3256,7 +3273,7 @@ export interface components {
             /** Format: uuid */
             skillId?: string;
             triggerType?: components["schemas"]["ReflexTriggerType"];
-            /** @description Replaces the whole config; required with a new triggerType. */
+            /** @description Replaces the whole config (as in ReflexCreate); required with a new triggerType. */
             triggerConfig?: {
                 [key: string]: unknown;
             };
@@ -3271,7 +3288,7 @@ export interface components {
             eventName?: string;
             /** @description For event reflexes. */
             source?: string;
-            /** @description What the reflex would receive (a webhook body, an event's payload, a file change `{event, path}`...). Defaults to `{}`. */
+            /** @description What the reflex would receive (a webhook body, an event's payload, a file change `{event, path}`...). Defaults to `{}`. Any JSON value; what it holds counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies). */
             payload?: unknown;
         };
         ReflexTestResult: {
@@ -3316,9 +3333,16 @@ export interface components {
             reflexId: string;
             /**
              * Format: uri
-             * @description Where to send deliveries (PUBLIC_BASE_URL, else this request's own address).
+             * @description Where to send deliveries: PUBLIC_BASE_URL followed by `path`. Without PUBLIC_BASE_URL, the embedded server's
+             *     own `http://localhost:<PORT>`; with DATABASE_URL (a deployment) and no PUBLIC_BASE_URL, null: the server
+             *     does not know its public address, and never takes it from a request's Host header.
              */
-            url: string;
+            url: string | null;
+            /**
+             * @description Where to send deliveries, relative to the API's public address.
+             * @example /api/v1/hooks/reflexes/5b1c3e0a-7d2f-4c4e-9a3b-8e6f1d2c3b4a
+             */
+            path: string;
             /** @enum {string} */
             method: "POST" | "GET";
             /** @enum {string} */
@@ -3380,7 +3404,7 @@ export interface components {
             eventName: string;
             source?: string;
             /**
-             * @description What the reflexes' conditions look into and their skills get as input.
+             * @description What the reflexes' conditions look into and their skills get as input. Free-form; at most WEBHOOK_MAX_BODY_BYTES for the whole body, and what it holds counts toward the body's limits (64 levels deep, 10,000 values; see Request bodies).
              * @default {}
              */
             payload: Record<string, never> | unknown[];
@@ -3694,10 +3718,12 @@ export interface components {
              */
             url: string;
         };
-        /** @description A Stripe event, as Stripe sends it; only the signature decides whether it is believed. */
+        /** @description A Stripe event, as Stripe sends it; only the signature decides whether it is believed. Held to the limits of every JSON body (see Request bodies), which Stripe's events keep by far. */
         StripeEvent: {
             id: string;
             type: string;
+            /** @description When Stripe created the event, in seconds since the Unix epoch (always present in Stripe's events; it orders them). */
+            created: number;
         } & {
             [key: string]: unknown;
         };

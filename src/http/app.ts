@@ -27,6 +27,7 @@ import { createSkillRunner } from '../skills/runner';
 import { loadContract } from './contract';
 import { transactionRunner, type AppDeps } from './context';
 import { docsRouter } from './docs';
+import { jsonBody } from './json-body';
 import { errorHandler, problems } from './problems';
 import { memoizeValidatorRouteRegexes } from './route-regex-cache';
 
@@ -37,28 +38,27 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   // Array query parameters need the extended parser under Express 5 (express-openapi-validator#1196).
   app.set('query parser', 'extended');
+  // Which proxies may say who the client is (req.ip) and how it connected
+  // (req.protocol). Our own URLs never come from request headers either way.
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   if (deps.logRequests) {
     app.use((req, res, next) => {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
+        console.log(`${req.ip} ${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
       });
       next();
     });
   }
 
-  app.use(
-    express.json({
-      limit: '1mb',
-      type: ['application/json', 'application/*+json'],
-      // Signed webhooks (reflexes, Stripe) verify the exact bytes that were sent.
-      verify: (req, _res, buffer) => {
-        (req as express.Request).rawBody = buffer;
-      },
-    }),
-  );
+  // Every JSON body, signed webhooks included, is checked for depth and size on
+  // its bytes before it is parsed. A skill bundle (up to 1000 skills with their
+  // habits and reflexes) legitimately holds more values than any other body;
+  // the first parser that reads a body is the only one.
+  app.use('/api/v1/skills/import', jsonBody({ maxValues: 100_000 }));
+  app.use(jsonBody());
 
   const contract = loadContract();
   app.get('/openapi.json', (_req, res) => {

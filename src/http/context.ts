@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { TokenVerifier } from '../auth/verifier';
 import type { BackgroundWork } from '../background';
 import type { BillingDeps } from '../billing/routes';
+import type { TrustProxy } from '../config';
 import type { ReflexWebhookSettings } from '../webhooks/settings';
 import { rateLimitHeaders } from '../billing/quotas/headers';
 import type { SkillRunner } from '../skills/runner';
@@ -41,6 +42,8 @@ export interface AppDeps {
   billing?: BillingDeps;
   /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
   reflexWebhooks?: ReflexWebhookSettings;
+  /** TRUST_PROXY, Express's `trust proxy` (default false: X-Forwarded-* headers are not believed). */
+  trustProxy?: TrustProxy;
   /**
    * QUOTAS_ENABLED (the server passes its config): metered responses carry the
    * X-RateLimit-* headers of the API-call quota. What is refused is the

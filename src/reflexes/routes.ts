@@ -1,4 +1,4 @@
-import express, { type Request, type Router } from 'express';
+import express, { type Router } from 'express';
 import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
 import type { components, operations } from '../generated/openapi';
 import type { AppDeps, RunInTransaction } from '../http/context';
@@ -49,11 +49,13 @@ async function changeState(tx: RequestTransaction, reflexId: string, assignments
   return toReflexWithSkill(await loadReflex(tx, reflexId));
 }
 
-function webhookDetails(req: Request, settings: ReflexWebhookSettings, row: ReflexAccessRow, secretCreatedAt: string | null): ReflexWebhook {
-  const base = settings.publicBaseUrl ?? `${req.protocol}://${req.get('host')}`;
+/** Where deliveries go: the path always, the absolute URL only when the public address is configured. */
+function webhookDetails(settings: ReflexWebhookSettings, row: ReflexAccessRow, secretCreatedAt: string | null): ReflexWebhook {
+  const path = hookPath(row.id);
   return {
     reflexId: row.id,
-    url: `${base}${hookPath(row.id)}`,
+    url: settings.publicBaseUrl ? `${settings.publicBaseUrl}${path}` : null,
+    path,
     method: row.trigger_config.method === 'GET' ? 'GET' : 'POST',
     signatureScheme: 'hmac-sha256',
     signatureHeader: SIGNATURE_HEADER,
@@ -183,7 +185,7 @@ export function reflexesRouter(inTransaction: RunInTransaction, deps: Pick<AppDe
       const row = await loadManaged(tx, req.params.reflexId!);
       if (row.trigger_type !== 'webhook') throw problems.conflict(NOT_WEBHOOK);
       const { secret, createdAt } = await issueWebhookSecret(tx, row.id);
-      return { ...webhookDetails(req, settings, row, createdAt), secret };
+      return { ...webhookDetails(settings, row, createdAt), secret };
     });
     res.json(result);
   });
@@ -193,7 +195,7 @@ export function reflexesRouter(inTransaction: RunInTransaction, deps: Pick<AppDe
       const row = await loadReflex(tx, req.params.reflexId!);
       if (row.trigger_type !== 'webhook') throw problems.conflict(NOT_WEBHOOK);
       const created = await tx.query<{ created_at: string | null }>('select app.reflex_secret_created_at($1) as created_at', [row.id]);
-      return webhookDetails(req, settings, row, created.rows[0]?.created_at ?? null);
+      return webhookDetails(settings, row, created.rows[0]?.created_at ?? null);
     });
     res.json(result);
   });

@@ -2,7 +2,12 @@ import type { Config } from '../config';
 
 /** How inbound reflex webhooks are received (from PUBLIC_BASE_URL, WEBHOOK_MAX_BODY_BYTES, WEBHOOK_TOLERANCE_SECONDS). */
 export interface ReflexWebhookSettings {
-  /** The API's public address; without it the URL is made from each request's own host. */
+  /**
+   * The API's public address, the base of the webhook URLs reflexes show.
+   * Absent: no URL is shown, only its path. Never taken from a request's Host
+   * header, which the caller chooses: a URL built from it would carry a
+   * secret's deliveries wherever the caller pointed it.
+   */
   publicBaseUrl?: string;
   maxBodyBytes: number;
   toleranceSeconds: number;
@@ -10,9 +15,23 @@ export interface ReflexWebhookSettings {
 
 export const DEFAULT_WEBHOOK_SETTINGS: ReflexWebhookSettings = { maxBodyBytes: 65_536, toleranceSeconds: 300 };
 
-export function webhookSettings(config: Pick<Config, 'publicBaseUrl' | 'webhookMaxBodyBytes' | 'webhookToleranceSeconds'>): ReflexWebhookSettings {
+type WebhookConfig = Pick<Config, 'publicBaseUrl' | 'webhookMaxBodyBytes' | 'webhookToleranceSeconds' | 'databaseUrl' | 'port'>;
+
+/**
+ * PUBLIC_BASE_URL when set. Otherwise, with the embedded database (a local
+ * sandbox) the server's own local address; with DATABASE_URL (a deployment,
+ * whose public address only the operator knows) none. PORT=0 picks a port at
+ * start, so it names none either.
+ */
+function basePublicUrl(config: WebhookConfig): string | undefined {
+  if (config.publicBaseUrl) return config.publicBaseUrl;
+  if (config.databaseUrl !== undefined || config.port === 0) return undefined;
+  return `http://localhost:${config.port}`;
+}
+
+export function webhookSettings(config: WebhookConfig): ReflexWebhookSettings {
   return {
-    publicBaseUrl: config.publicBaseUrl,
+    publicBaseUrl: basePublicUrl(config),
     maxBodyBytes: config.webhookMaxBodyBytes,
     toleranceSeconds: config.webhookToleranceSeconds,
   };

@@ -5,6 +5,7 @@ import { paginate, pageRequest } from '../../http/pagination';
 import { problems } from '../../http/problems';
 import { fireFileChangeReflexes, fireFileDeletedReflexes } from '../../events/file-changes';
 import { loadProjectAccess, requireEditor } from '../access';
+import { normalizeFilePath } from './path';
 import { DELETE_FILE, FILE_BY_ID, fileListQuery, INSERT_FILE, toProjectFile, type ProjectFileRow } from './sql';
 
 type ListQuery = NonNullable<operations['listProjectFiles']['parameters']['query']>;
@@ -27,13 +28,15 @@ export function filesRouter(inTransaction: RunInTransaction): Router {
 
   router.post('/projects/:projectId/files', async (req, res) => {
     const body = req.body as CreateBody;
+    const path = normalizeFilePath(body.path);
+    if (!path.ok) throw problems.validation(path.reason, [{ path: '/body/path', message: path.reason }]);
     const file = await inTransaction(req, async (tx) => {
       const access = await loadProjectAccess(tx, req.params.projectId!);
       requireEditor(access, EDIT);
       const inserted = await tx.query<ProjectFileRow>(INSERT_FILE, [
         access.projectId,
         body.name,
-        body.path,
+        path.path,
         body.mimeType,
         body.sizeBytes,
         body.checksum.toLowerCase(),

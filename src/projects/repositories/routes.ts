@@ -4,6 +4,7 @@ import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
 import { problems, type FieldError } from '../../http/problems';
 import { loadProjectAccess, requireEditor } from '../access';
+import { pathPatternProblem } from '../files/path';
 import {
   DELETE_REPOSITORY,
   INSERT_REPOSITORY,
@@ -26,6 +27,18 @@ const EDIT = 'connect, change or disconnect its repositories';
 const NAME_LIMIT = 200;
 
 const unprocessable = (path: string, message: string) => problems.unprocessable(message, [{ path, message }]);
+
+/** 400 naming every include or exclude pattern that breaks the path rule (see ../files/path.ts). */
+function checkPathPatterns(body: Pick<CreateBody, 'includePaths' | 'excludePaths'>): void {
+  const errors: FieldError[] = [];
+  for (const field of ['includePaths', 'excludePaths'] as const) {
+    body[field]?.forEach((pattern, i) => {
+      const problem = pathPatternProblem(pattern);
+      if (problem) errors.push({ path: `/body/${field}/${i}`, message: problem });
+    });
+  }
+  if (errors.length > 0) throw problems.validation(errors[0]!.message, errors);
+}
 
 /**
  * What a new repository row holds for its URL, provider and name.
@@ -88,6 +101,7 @@ export function repositoriesRouter(inTransaction: RunInTransaction): Router {
 
   router.post('/projects/:projectId/repositories', async (req, res) => {
     const body = req.body as CreateBody;
+    checkPathPatterns(body);
     const repository = await inTransaction(req, async (tx) => {
       const access = await loadProjectAccess(tx, req.params.projectId!);
       requireEditor(access, EDIT);
@@ -121,6 +135,7 @@ export function repositoriesRouter(inTransaction: RunInTransaction): Router {
 
   router.patch('/projects/:projectId/repositories/:repositoryId', async (req, res) => {
     const body = req.body as UpdateBody;
+    checkPathPatterns(body);
     const repository = await inTransaction(req, async (tx) => {
       const access = await loadProjectAccess(tx, req.params.projectId!);
       requireEditor(access, EDIT);

@@ -1,5 +1,5 @@
 import { checkInput } from './input';
-import { renderPrompt } from './render';
+import { PromptTooLarge, renderPrompt } from './render';
 import type { RunFailure, RunnableSkill } from './types';
 
 /** Milliseconds since `started` (from performance.now()), whole. */
@@ -23,5 +23,10 @@ export function preparePrompt(
       durationMs: elapsed(started),
     };
   }
-  return { ok: true, prompt: renderPrompt(skill.promptTemplate, values), values };
+  try {
+    return { ok: true, prompt: renderPrompt(skill.promptTemplate, values), values };
+  } catch (error) {
+    if (!(error instanceof PromptTooLarge)) throw error;
+    return { ok: false, code: 'prompt_too_large', message: error.message, durationMs: elapsed(started) };
+  }
 }

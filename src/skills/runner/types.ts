@@ -34,7 +34,7 @@ export interface RunSuccess {
 
 export interface RunFailure {
   ok: false;
-  /** Machine-readable: invalid_input, runner_timeout, runner_unreachable, runner_http_<status>, runner_bad_response ... */
+  /** Machine-readable: invalid_input, prompt_too_large, runner_timeout, runner_unreachable, runner_http_<status>, runner_bad_response ... */
   code: string;
   message: string;
   /** Only for invalid_input. */
