@@ -76,6 +76,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const requestUrl = await database.requestUrl();
     const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs);
     if (!database.embedded) await warnAboutExternalDatabase(pool, requestUrl, log);
+    if (!database.embedded && !config.publicBaseUrl) {
+      log('Warning   PUBLIC_BASE_URL is not set: webhook reflexes show only the path of their URL (never one built from a request\'s Host header)');
+    }
     await checkLoginRole(pool, config, log);
 
     const jwtSecret = effectiveJwtSecret(config);
