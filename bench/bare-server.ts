@@ -1,9 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createPool } from '../src/db/pool';
-import { requireOrganization, withRequestTransaction, type Identity } from '../src/db/transaction';
+import type { Identity } from '../src/auth/caller';
+import { requireOrganization, withRequestTransaction } from '../src/db/transaction';
 import { paginate, pageRequest } from '../src/http/pagination';
-import { Problem } from '../src/http/problems';
+import { Problem } from '../src/problems';
 import { PROJECT_BY_ID, projectListQuery, toProject, type ProjectRow } from '../src/projects/sql';
 
 export interface BareServer {

@@ -10,9 +10,9 @@ import { createPool } from './db/pool';
 import { resolveDatabase } from './db/resolve';
 import { applyDeploymentSettings, loginRoleRights, privilegedReason } from './db/roles';
 import { seedDemoData } from './db/seed';
-import { createApp } from './http/app';
+import { createApp } from './app';
 import { createSkillRunner } from './skills/runner';
-import { webhookSettings } from './webhooks/settings';
+import { webhookSettings } from './reflexes/hooks/settings';
 
 export interface RunningServer {
   baseUrl: string;

@@ -6,7 +6,7 @@ import { verifyHs256 } from '../src/auth/jwt';
 import { startLoop } from '../src/background/loop';
 import { createPool } from '../src/db/pool';
 import { withRequestTransaction } from '../src/db/transaction';
-import { executionWorkerTask, runPendingExecutions } from '../src/executions/worker';
+import { executionWorkerTask, runPendingExecutions } from '../src/skills/worker';
 import { httpRunner } from '../src/skills/runner/http';
 import { templateRunner } from '../src/skills/runner/template';
 import { json, startGateway } from './support/llm-gateway';

@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { mintToken } from '../src/auth/demo-users';
 import { loadBillingConfig } from '../src/config';
 import { loadContract } from '../src/http/contract';
-import { signatureHeaderValue } from '../src/webhooks/signature';
+import { signatureHeaderValue } from '../src/reflexes/hooks/signature';
 import { as, createTestApp, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 /*

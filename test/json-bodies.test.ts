@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { runPendingExecutions } from '../src/executions/worker';
+import { runPendingExecutions } from '../src/skills/worker';
 import { templateRunner } from '../src/skills/runner/template';
-import { signatureHeaderValue } from '../src/webhooks/signature';
+import { signatureHeaderValue } from '../src/reflexes/hooks/signature';
 import { as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // The depth and size guard in front of every JSON body (src/http/json-body.ts).

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { loadConfig } from '../src/config';
-import { webhookSettings } from '../src/webhooks/settings';
+import { webhookSettings } from '../src/reflexes/hooks/settings';
 import { createReflex, createSkill } from './reflexes-fixtures';
 import { as, createTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 

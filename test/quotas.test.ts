@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
 import { withRequestTransaction } from '../src/db/transaction';
-import { problemFromDatabaseError } from '../src/http/problems';
+import { problemFromDatabaseError } from '../src/db/errors';
 import { createSkillRunner } from '../src/skills/runner';
 import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { loadConfig } from '../src/config';
-import { webhookSettings } from '../src/webhooks/settings';
+import { webhookSettings } from '../src/reflexes/hooks/settings';
 import { createReflex, createSkill, executionsOf, reflexRow } from './reflexes-fixtures';
 import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 

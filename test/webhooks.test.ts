@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { digestsEqual, isFresh, readSignatureHeaders, signatureHeaderValue } from '../src/webhooks/signature';
+import { digestsEqual, isFresh, readSignatureHeaders, signatureHeaderValue } from '../src/reflexes/hooks/signature';
 import { createReflex, createSkill, executionsOf, reflexRow } from './reflexes-fixtures';
 import { as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 

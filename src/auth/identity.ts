@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import type { Identity } from '../db/transaction';
-import { problems } from '../http/problems';
+import type { Identity } from './caller';
+import { problems } from '../problems';
 import { isAccountEmail } from './email';
 import { TokenError, TokenServiceUnavailable, type TokenClaims } from './jwt';
 import { isStorableText } from './text';

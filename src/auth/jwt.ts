@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_JSON_LIMITS, jsonLimitBreach } from '../http/json-limits';
+import { DEFAULT_JSON_LIMITS, jsonLimitBreach } from '../json-limits';
 
 /** The claims of a Supabase access token that this API reads. */
 export interface TokenClaims {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
-import { executionWorkerTask } from '../executions/worker';
+import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';

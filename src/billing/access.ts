@@ -1,5 +1,5 @@
 import { requireOrganization, type RequestTransaction } from '../db/transaction';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 
 /**
  * Billing belongs to the organization: owners and admins manage it. Row level

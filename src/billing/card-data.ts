@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import { mod97 } from './vat';
 
 // Full card numbers and IBANs never enter this system: a request carrying one,

@@ -1,4 +1,4 @@
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import type { RequestTransaction } from './transaction';
 
 // Fixed statements, one per kind of row: no table name is ever built from input.

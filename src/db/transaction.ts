@@ -1,18 +1,6 @@
 import pg from 'pg';
-import type { TokenClaims } from '../auth/jwt';
-import { problems } from '../http/problems';
-
-/** Who is calling, as the verified token says. */
-export interface Identity {
-  role: DatabaseRole;
-  userId: string | null;
-  email: string | null;
-  claims: TokenClaims;
-}
-
-/** The only roles a request may take in the database. */
-export const DATABASE_ROLES = ['authenticated', 'service_role'] as const;
-export type DatabaseRole = (typeof DATABASE_ROLES)[number];
+import { DATABASE_ROLES, type Identity } from '../auth/caller';
+import { problems } from '../problems';
 
 export type OrganizationRole = 'owner' | 'admin' | 'member';
 
@@ -170,6 +158,19 @@ export async function withRequestTransaction<T>(
 export function requireOrganization(tx: RequestTransaction): string {
   if (!tx.organizationId) throw problems.notFound('You are not a member of any organization.');
   return tx.organizationId;
+}
+
+/**
+ * The organization a request acts in. Service tokens (back-office callers,
+ * which row level security lets through) must name it in X-Organization-Id.
+ */
+export function actingOrganization(tx: RequestTransaction): string {
+  if (tx.identity.role === 'service_role' && !tx.organizationId) {
+    throw problems.validation('Service tokens name the organization they act for in X-Organization-Id.', [
+      { path: '/header/x-organization-id', message: 'is required for service tokens', code: 'required' },
+    ]);
+  }
+  return requireOrganization(tx);
 }
 
 /** Handlers that act for a person (not a back-office service token) use this. */

@@ -1,18 +1,18 @@
 import express, { type Router } from 'express';
 import { requireOrganization, requireUser } from '../db/transaction';
 import type { operations } from '../generated/openapi';
-import type { AppDeps, RunInTransaction } from '../http/context';
+import type { RunInTransaction } from '../http/context';
 import { CANDIDATE_COLUMNS, fireMatchingReflexes, MAX_REFLEXES_PER_EVENT, type ReflexCandidate } from '../reflexes/fire';
-import { requireBodyWithin } from '../webhooks/body-limit';
-import { DEFAULT_WEBHOOK_SETTINGS } from '../webhooks/settings';
+import { requireBodyWithin } from '../reflexes/hooks/body-limit';
+import type { ReflexWebhookSettings } from '../reflexes/hooks/settings';
 
 type EventBody = operations['emitEvent']['requestBody']['content']['application/json'];
 type EventResult = operations['emitEvent']['responses']['200']['content']['application/json'];
 
 /** POST /events: an event of the selected organization fires its matching event reflexes. */
-export function eventsRouter(inTransaction: RunInTransaction, deps: Pick<AppDeps, 'background' | 'reflexWebhooks'>): Router {
+export function eventsRouter(inTransaction: RunInTransaction, options: { settings: ReflexWebhookSettings; wakeExecutions: () => void }): Router {
   const router = express.Router();
-  const settings = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
+  const { settings } = options;
 
   router.post('/events', async (req, res) => {
     requireBodyWithin(req, settings.maxBodyBytes);
@@ -31,7 +31,7 @@ export function eventsRouter(inTransaction: RunInTransaction, deps: Pick<AppDeps
       const executions = await fireMatchingReflexes(tx, candidates.rows, event);
       return { eventName: body.eventName, source: body.source ?? null, executions };
     });
-    if (result.executions.length > 0) deps.background.wake('executions');
+    if (result.executions.length > 0) options.wakeExecutions();
     res.json(result);
   });
 

@@ -1,10 +1,9 @@
 import express, { type Router } from 'express';
-import { requireOrganization } from '../db/transaction';
-import { actingOrganization } from '../skills/access';
+import { actingOrganization, requireOrganization } from '../db/transaction';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import {
   byStatus,
   EXECUTION_AGGREGATES,

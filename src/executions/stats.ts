@@ -1,6 +1,6 @@
 import type { RequestTransaction } from '../db/transaction';
 import type { operations } from '../generated/openapi';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import type { ExecutionStatusCounts } from './sql';
 
 type ByPeriodQuery = NonNullable<operations['getExecutionStatsByPeriod']['parameters']['query']>;

@@ -1,5 +1,5 @@
 import type { RequestTransaction } from '../db/transaction';
-import type { FieldError } from '../http/problems';
+import type { FieldError } from '../problems';
 import { canonicalTimezone, describeCron, nextRunAfter, parseCron } from './cron';
 import { HABIT_COLUMNS, type HabitRow } from './sql';
 

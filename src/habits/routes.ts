@@ -1,11 +1,10 @@
 import express, { type Router } from 'express';
-import type { BackgroundWork } from '../background';
 import { asServiceRole, requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
 import { toExecution, type ExecutionRow } from '../executions/sql';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import { canonicalTimezone, describeCron, localTime, parseCron } from './cron';
 import { insertHabit, nextRunFor, validateHabitDefinition } from './definition';
 import {
@@ -73,7 +72,7 @@ async function requireSkill(tx: RequestTransaction, skillId: string): Promise<vo
   if (skill.rowCount === 0) throw problems.unprocessable(SKILL_NOT_FOUND, [{ path: '/body/skillId', message: SKILL_NOT_FOUND }]);
 }
 
-export function habitsRouter(inTransaction: RunInTransaction, background: Pick<BackgroundWork, 'wake'>): Router {
+export function habitsRouter(inTransaction: RunInTransaction, options: { wakeExecutions: () => void }): Router {
   const router = express.Router();
 
   router.get('/habits', async (req, res) => {
@@ -232,7 +231,7 @@ export function habitsRouter(inTransaction: RunInTransaction, background: Pick<B
       );
       return toExecution(inserted.rows[0]!);
     });
-    background.wake('executions');
+    options.wakeExecutions();
     res.status(202).location(`/api/v1/executions/${execution.id}`).json(execution);
   });
 

@@ -1,11 +1,11 @@
 import express, { type Router } from 'express';
 import { withServiceTransaction } from '../db/transaction';
 import type { components } from '../generated/openapi';
-import type { AppDeps } from '../http/context';
+import type pg from 'pg';
 
 type Readiness = components['schemas']['Readiness'];
 
-export function healthRouter(deps: AppDeps): Router {
+export function healthRouter(deps: { pool: pg.Pool; statementTimeoutMs: number; expectedMigrations: string[] }): Router {
   const router = express.Router();
 
   router.get('/health', (_req, res) => {

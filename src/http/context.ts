@@ -1,14 +1,8 @@
 import type { Request } from 'express';
 import type pg from 'pg';
-import type { TokenVerifier } from '../auth/verifier';
-import type { BackgroundWork } from '../background';
-import type { BillingDeps } from '../billing/routes';
-import type { TrustProxy } from '../config';
-import type { ReflexWebhookSettings } from '../webhooks/settings';
-import { rateLimitHeaders } from '../billing/quotas/headers';
-import type { SkillRunner } from '../skills/runner';
-import { withRequestTransaction, type Identity, type RequestTransaction } from '../db/transaction';
-import { problems, type Problem } from './problems';
+import type { Identity } from '../auth/caller';
+import { withRequestTransaction, type ApiCallQuota, type RequestTransaction } from '../db/transaction';
+import { problems, type Problem } from '../problems';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -27,31 +21,15 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** What route modules need from the running server. */
-export interface AppDeps {
+/** Where the API's operations live (the contract's paths start here). */
+export const API_BASE = '/api/v1';
+
+/** What the request transaction needs: the pool, the time limit, and what a metered request says about its quota. */
+export interface TransactionSettings {
   pool: pg.Pool;
-  verifyToken: TokenVerifier;
   statementTimeoutMs: number;
-  validateResponses: boolean;
-  logRequests: boolean;
-  /** Migration versions the code expects to be applied (for /ready). */
-  expectedMigrations: string[];
-  /** The background loops of this process, to wake one when work was just queued. */
-  background: BackgroundWork;
-  /** Billing settings (payment provider, seller); embedded defaults when absent. */
-  billing?: BillingDeps;
-  /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
-  reflexWebhooks?: ReflexWebhookSettings;
-  /** TRUST_PROXY, Express's `trust proxy` (default false: X-Forwarded-* headers are not believed). */
-  trustProxy?: TrustProxy;
-  /**
-   * QUOTAS_ENABLED (the server passes its config): metered responses carry the
-   * X-RateLimit-* headers of the API-call quota. What is refused is the
-   * database's decision (app.deployment_settings), never this flag's.
-   */
-  quotasEnabled?: boolean;
-  /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
-  skills?: { runner: SkillRunner; executeWaitMaxMs: number };
+  /** Response headers for the API-call quota after a request was counted (none when absent). */
+  meteredHeaders?: (quota: ApiCallQuota) => Record<string, string>;
 }
 
 export interface RunOptions {
@@ -69,8 +47,8 @@ export interface RunOptions {
 export type RunInTransaction = <T>(req: Request, work: (tx: RequestTransaction) => Promise<T>, options?: RunOptions) => Promise<T>;
 
 /** Binds the one transaction helper to a request's identity and organization header. */
-export function transactionRunner(deps: AppDeps): RunInTransaction {
-  const quotasEnabled = deps.quotasEnabled === true;
+export function transactionRunner(deps: TransactionSettings): RunInTransaction {
+  const { meteredHeaders } = deps;
   return (req, work, options = {}) => {
     const identity = req.identity;
     if (!identity) throw problems.unauthorized('Authentication is required.');
@@ -87,8 +65,7 @@ export function transactionRunner(deps: AppDeps): RunInTransaction {
         requestedOrganizationId: requested || undefined,
         statementTimeoutMs: deps.statementTimeoutMs,
         meterApiCall,
-        // Every metered response says where the organization stands on its API-call quota.
-        onApiCallMetered: quotasEnabled ? (quota) => setHeaders(req, rateLimitHeaders(quota)) : undefined,
+        onApiCallMetered: meteredHeaders ? (quota) => setHeaders(req, meteredHeaders(quota)) : undefined,
       },
       work,
     );

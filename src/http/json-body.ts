@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import express, { type Request, type RequestHandler } from 'express';
-import { DEFAULT_JSON_LIMITS, jsonLimitBreach, type JsonLimits } from './json-limits';
-import { Problem, problems } from './problems';
+import { DEFAULT_JSON_LIMITS, jsonLimitBreach, type JsonLimits } from '../json-limits';
+import { Problem, problems } from '../problems';
 
 /** The largest JSON body any operation takes (413 above); signed webhooks set lower limits of their own. */
 export const MAX_JSON_BODY_BYTES = 1024 * 1024;

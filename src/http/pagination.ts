@@ -1,7 +1,7 @@
 import type { QueryResultRow } from 'pg';
 import type { components } from '../generated/openapi';
 import type { RequestTransaction } from '../db/transaction';
-import { problems } from './problems';
+import { problems } from '../problems';
 
 export type PageMeta = Omit<components['schemas']['PageMeta'], never>;
 

@@ -1,6 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { operations } from '../generated/openapi';
 import { loadContract } from './contract';
+import { API_BASE } from './context';
 
 /** Every operation of the contract, by its operationId. */
 export type OperationId = keyof operations;
@@ -44,7 +45,7 @@ type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 interface RouteOfOperation {
   method: Method;
-  /** In Express's syntax: /api/v1/projects/:projectId */
+  /** In Express's syntax, under the base the API routers are mounted at: /projects/:projectId */
   path: string;
 }
 
@@ -57,7 +58,9 @@ function routeOf(operationId: string): RouteOfOperation {
     for (const [contractPath, item] of Object.entries(loadContract().paths ?? {})) {
       for (const method of ['get', 'put', 'post', 'patch', 'delete'] as const) {
         const id = (item as Record<string, { operationId?: string } | undefined>)[method]?.operationId;
-        if (id) routesByOperation.set(id, { method, path: contractPath.replace(/\{([^}]+)\}/g, ':$1') });
+        if (!id) continue;
+        const relative = contractPath.startsWith(`${API_BASE}/`) ? contractPath.slice(API_BASE.length) : contractPath;
+        routesByOperation.set(id, { method, path: relative.replace(/\{([^}]+)\}/g, ':$1') });
       }
     }
   }
@@ -68,7 +71,8 @@ function routeOf(operationId: string): RouteOfOperation {
 
 /**
  * The one way to write a route: the operationId names it, the contract gives
- * its method and path, and the handler gets body, query and path parameters
+ * its method and path (under API_BASE, where the composition root mounts the
+ * API's routers; /health and /ready as they are), and the handler gets body, query and path parameters
  * typed from the generated `operations` (which express-openapi-validator has
  * already checked against the same contract, so no cast is needed).
  */

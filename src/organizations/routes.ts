@@ -4,7 +4,7 @@ import { refuseHiddenWrite } from '../db/refused-writes';
 import { requireUser } from '../db/transaction';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import { ORGANIZATION_COLUMNS, toOrganization, type OrganizationRow } from './sql';
 
 type ListQuery = NonNullable<operations['listOrganizations']['parameters']['query']>;

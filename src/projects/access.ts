@@ -1,6 +1,6 @@
 import type { RequestTransaction } from '../db/transaction';
 import { requireOrganization } from '../db/transaction';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 
 export interface ProjectAccess {
   projectId: string;

@@ -5,7 +5,7 @@ import { requireOrganization, requireUser } from '../db/transaction';
 import { PROJECT_NOT_FOUND } from './access';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import {
   PROJECT_COLUMNS,
   projectDetailQuery,

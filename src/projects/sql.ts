@@ -4,6 +4,7 @@ import type { PageQuery, PageRequest } from '../http/pagination';
 import { CURRENT_OR_LATEST_ORDER, ingestionJson, isoFromJson, toIngestionFromJson, type IngestionRow } from './ingestions/sql';
 import { PROJECT_MEMBER_COLUMNS, toProjectMember, type ProjectMemberRow } from './members/sql';
 import { REPOSITORY_COLUMNS, toRepository, type RepositoryRow } from './repositories/sql';
+import { registerUniqueConstraints } from '../db/errors';
 
 export type Project = components['schemas']['Project'];
 export type ProjectDetail = components['schemas']['ProjectDetail'];
@@ -190,3 +191,10 @@ export function toProjectDetail(row: ProjectDetailRow, include: readonly Project
   if (include.includes('ingestion')) detail.ingestion = toIngestionFromJson(row.ingestion ?? null);
   return detail;
 }
+
+registerUniqueConstraints({
+  projects_organization_name_key: {
+    detail: 'A project with this name already exists in this organization (names are compared case-insensitively).',
+    field: '/body/name',
+  },
+});

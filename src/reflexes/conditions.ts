@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import type { FieldError } from '../http/problems';
+import type { FieldError } from '../problems';
 
 export const CONDITION_OPERATORS = ['equals', 'contains', 'startsWith', 'endsWith', 'regex'] as const;
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];

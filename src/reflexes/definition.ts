@@ -1,5 +1,5 @@
 import type { components } from '../generated/openapi';
-import type { FieldError } from '../http/problems';
+import type { FieldError } from '../problems';
 import { validateConditions, patternError, type Conditions } from './conditions';
 
 export type ReflexTriggerType = components['schemas']['ReflexTriggerType'];

@@ -1,10 +1,10 @@
 import express, { type Router } from 'express';
 import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
 import type { components, operations } from '../generated/openapi';
-import type { AppDeps, RunInTransaction } from '../http/context';
+import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
-import { DEFAULT_WEBHOOK_SETTINGS, hookPath, SIGNATURE_HEADER, TIMESTAMP_HEADER, type ReflexWebhookSettings } from '../webhooks/settings';
+import { problems } from '../problems';
+import { hookPath, SIGNATURE_HEADER, TIMESTAMP_HEADER, type ReflexWebhookSettings } from './hooks/settings';
 import { validateReflexDefinition } from './definition';
 import { dropWebhookSecret, insertReflex, issueWebhookSecret, requireSkillInOrganization } from './store';
 import { REFLEX_ACCESS, REFLEX_COLUMNS, reflexListQuery, toReflex, toReflexWithSkill, type ReflexAccessRow } from './sql';
@@ -67,9 +67,8 @@ function webhookDetails(settings: ReflexWebhookSettings, row: ReflexAccessRow, s
   };
 }
 
-export function reflexesRouter(inTransaction: RunInTransaction, deps: Pick<AppDeps, 'reflexWebhooks'>): Router {
+export function reflexesRouter(inTransaction: RunInTransaction, settings: ReflexWebhookSettings): Router {
   const router = express.Router();
-  const settings = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
 
   router.get('/reflexes', async (req, res) => {
     const query = req.query as ListQuery;

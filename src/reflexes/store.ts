@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestTransaction } from '../db/transaction';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import type { ReflexDefinition } from './definition';
 import { INSERT_REFLEX, toReflex, type Reflex, type ReflexRow } from './sql';
 

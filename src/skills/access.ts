@@ -1,23 +1,10 @@
-import { requireOrganization, type RequestTransaction } from '../db/transaction';
-import { problems } from '../http/problems';
+import { actingOrganization, type RequestTransaction } from '../db/transaction';
+import { problems } from '../problems';
 import { inputSchemaProblems } from './runner/input';
 import type { InputField } from './runner/types';
 import { SKILL_BY_ID, type SkillRow } from './sql';
 
 export const SKILL_NOT_FOUND = 'There is no such skill in this organization.';
-
-/**
- * The organization a request acts in. Service tokens (back-office callers,
- * which row level security lets through) must name it in X-Organization-Id.
- */
-export function actingOrganization(tx: RequestTransaction): string {
-  if (tx.identity.role === 'service_role' && !tx.organizationId) {
-    throw problems.validation('Service tokens name the organization they act for in X-Organization-Id.', [
-      { path: '/header/x-organization-id', message: 'is required for service tokens', code: 'required' },
-    ]);
-  }
-  return requireOrganization(tx);
-}
 
 /** A skill of the acting organization visible to the caller, or a 404. */
 export async function loadSkill(tx: RequestTransaction, skillId: string): Promise<SkillRow> {

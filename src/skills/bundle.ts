@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import { requireOrganization, requireUser } from '../db/transaction';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
-import { problems, type FieldError } from '../http/problems';
+import { problems, type FieldError } from '../problems';
 import {
   exportHabits,
   exportReflexes,

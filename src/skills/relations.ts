@@ -5,7 +5,7 @@ import type { RequestTransaction } from '../db/transaction';
 import { EXECUTION_COLUMNS, toExecution, type ExecutionRow } from '../executions/sql';
 import { insertHabit, validateHabitDefinition } from '../habits/definition';
 import { HABIT_COLUMNS, HABIT_FROM, toHabit, type HabitRow } from '../habits/sql';
-import type { FieldError } from '../http/problems';
+import type { FieldError } from '../problems';
 import { validateReflexDefinition } from '../reflexes/definition';
 import { insertReflex } from '../reflexes/store';
 

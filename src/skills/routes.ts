@@ -4,7 +4,7 @@ import { requireOrganization, requireUser } from '../db/transaction';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
+import { problems } from '../problems';
 import { checkInputSchema, loadSkill, SKILL_NOT_FOUND } from './access';
 import { SKILL_INCLUDES, type SkillInclude } from './relations';
 import type { InputField } from './runner/types';

@@ -1,5 +1,5 @@
 import express, { type Response, type Router } from 'express';
-import { requireOrganization } from '../db/transaction';
+import { actingOrganization, requireOrganization } from '../db/transaction';
 import {
   byStatus,
   EXECUTION_AGGREGATES,
@@ -14,8 +14,8 @@ import { hasEnded, waitForEnd } from '../executions/wait';
 import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
 import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../http/problems';
-import { actingOrganization, checkInputSchema, loadSkill } from './access';
+import { problems } from '../problems';
+import { checkInputSchema, loadSkill } from './access';
 import { checkInput } from './runner/input';
 import type { RunnableSkill, RunResult, SkillRunner } from './runner/types';
 import { runnableSkill } from './sql';

@@ -1,7 +1,7 @@
 import { escapeLike } from '../db/like';
 import type { components, operations } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
-import { problems, type Problem } from '../http/problems';
+import { registerUniqueConstraints, uniqueViolation } from '../db/errors';
 import type { InputField, RunnableSkill } from './runner/types';
 
 export type Skill = components['schemas']['Skill'];
@@ -131,13 +131,11 @@ export function skillListQuery(organizationId: string, filters: ListFilters, pag
 
 export const NAME_TAKEN = 'You already have a skill with this name (names are compared case-insensitively).';
 
-/** The unique index on (organization, owner, lower(name)) as a 409 on the name; other errors pass through. */
+registerUniqueConstraints({ skills_owner_name_key: { detail: NAME_TAKEN, field: '/body/name', code: 'unique' } });
+
+/** A duplicate name as a 409 on the name at `path` (one item of a batch has its own); other errors pass through. */
 export function skillNameConflict(error: unknown, path = '/body/name'): unknown {
-  const pg = error as { code?: string; constraint?: string };
-  if (pg.code === '23505' && pg.constraint === 'skills_owner_name_key') {
-    return problems.conflict(NAME_TAKEN, [{ path, message: NAME_TAKEN, code: 'unique' }]) as Problem;
-  }
-  return error;
+  return uniqueViolation(error, path) ?? error;
 }
 
 const MAX_NAME = 100;

@@ -9,8 +9,7 @@ import { NO_BACKGROUND_WORK } from '../../src/background';
 import { migrationVersions, runDbmate } from '../../src/db/migrations';
 import { urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
-import { createApp } from '../../src/http/app';
-import type { AppDeps } from '../../src/http/context';
+import { createApp, type AppDeps } from '../../src/app';
 import { createScratchDatabase } from './scratch-database';
 
 export const jwtSecret = (): string => process.env.TEST_JWT_SECRET!;

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { components, operations } from '../../generated/openapi';
 import type { RunInTransaction } from '../../http/context';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { requireBillingManager } from '../access';
 import { checkDutchVatNumber, normalizeVatNumber, vatNumberProblems } from '../vat';
 import { viesCheck, type ViesOptions } from './vies';

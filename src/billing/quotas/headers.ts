@@ -1,3 +1,6 @@
+import { registerSqlState } from '../../db/errors';
+import { Problem } from '../../problems';
+
 /**
  * The X-RateLimit-* headers of a quota: on every metered success (the API-call
  * quota) and on a 429 (the quota that refused). Unlimited plans get none: there
@@ -45,3 +48,12 @@ export function parseQuotaDetail(detail: string | undefined): QuotaErrorDetail |
     return undefined;
   }
 }
+
+/** A plan quota used up (raised by the metering functions and triggers): 429 with the quota's headers. */
+registerSqlState(QUOTA_EXCEEDED_SQLSTATE, (error) => {
+  const detail = parseQuotaDetail(error.detail);
+  const headers = detail
+    ? rateLimitHeaders({ limit: detail.limit, used: detail.used, resetEpochSeconds: detail.reset }, { retryAfter: true })
+    : {};
+  return new Problem(429, 'quota-exceeded', error.message, undefined, headers);
+});

@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
 import type { RequestTransaction } from '../../db/transaction';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { toCents } from '../money';
 import { planPrices } from '../plans/sql';
 import { isCustomPriced, periodPrice, type BillingInterval, type PlanId } from '../pricing';

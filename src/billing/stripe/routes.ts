@@ -4,7 +4,7 @@ import type Stripe from 'stripe';
 import type { operations } from '../../generated/openapi';
 import { withServiceTransaction } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { requireBillingManager } from '../access';
 import { checkoutParams } from './checkout';
 import { applyStripeEvent } from './events';

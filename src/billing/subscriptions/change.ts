@@ -1,6 +1,6 @@
 import { asServiceRole, type RequestTransaction } from '../../db/transaction';
-import type { FieldError } from '../../http/problems';
-import { problems } from '../../http/problems';
+import type { FieldError } from '../../problems';
+import { problems } from '../../problems';
 import { issueInvoice } from '../invoices/issue';
 import type { InvoiceDetail } from '../invoices/sql';
 import { ALL_PLANS, planPrices, type PlanRow } from '../plans/sql';

@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import type { operations } from '../../generated/openapi';
 import { requireOrganization } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { requireBillingManager } from '../access';
 import { cancelAtPeriodEnd, changeSubscription, resume } from './change';
 import { SUBSCRIPTION_OF_ORGANIZATION, toSubscription, type SubscriptionRow } from './sql';

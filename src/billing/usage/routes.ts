@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { requireOrganization } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { toUsage, USAGE_SQL, type UsageRow } from './sql';
 
 export function usageRouter(inTransaction: RunInTransaction): Router {

@@ -3,7 +3,7 @@ import type { operations } from '../../generated/openapi';
 import type { RequestTransaction } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import {
   ADD_MEMBER,
   DELETE_MEMBER,

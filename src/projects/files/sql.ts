@@ -1,6 +1,7 @@
 import { escapeLike } from '../../db/like';
 import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import { registerUniqueConstraints } from '../../db/errors';
 
 export type ProjectFile = components['schemas']['ProjectFile'];
 
@@ -105,3 +106,7 @@ export function fileListQuery(projectId: string, filters: FileListFilters, page:
     page,
   };
 }
+
+registerUniqueConstraints({
+  project_files_project_id_path_key: { detail: 'A file with this path is already registered in the project.', field: '/body/path' },
+});

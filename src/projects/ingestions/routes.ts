@@ -3,7 +3,7 @@ import type { operations } from '../../generated/openapi';
 import { requireUser } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { loadProjectAccess, requireEditor } from '../access';
 import { INGESTION_COLUMNS, INGESTION_SORTS, toIngestion, UNFINISHED, type IngestionRow } from './sql';
 

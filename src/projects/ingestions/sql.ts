@@ -1,4 +1,5 @@
 import type { components } from '../../generated/openapi';
+import { registerUniqueConstraints } from '../../db/errors';
 
 export type Ingestion = components['schemas']['Ingestion'];
 type IngestionMetrics = components['schemas']['IngestionMetrics'];
@@ -120,3 +121,7 @@ export const INGESTION_SORTS = {
   startedAt: 'i.started_at asc, i.id asc',
   '-startedAt': NEWEST_FIRST,
 } as const;
+
+registerUniqueConstraints({
+  ingestion_progress_one_unfinished_key: { detail: 'An ingestion of this project is still unfinished.' },
+});

@@ -3,7 +3,7 @@ import type { operations } from '../../generated/openapi';
 import { requireUser, type RequestTransaction } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { loadProjectAccess, requireEditor, type ProjectAccess } from '../access';
 import { MEMBER_BY_ID, toProjectMember, type ProjectMemberRow } from '../members/sql';
 import {

@@ -1,5 +1,6 @@
 import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import { registerUniqueConstraints } from '../../db/errors';
 
 export type Invitation = components['schemas']['Invitation'];
 export type InvitationResult = components['schemas']['InvitationResult'];
@@ -117,3 +118,7 @@ export function invitationListQuery(projectId: string, page: PageRequest, sort: 
     page,
   };
 }
+
+registerUniqueConstraints({
+  project_invitations_pending_email_key: { detail: 'This address already has a pending invitation to the project.' },
+});

@@ -2,7 +2,7 @@ import express, { type Router } from 'express';
 import type { operations } from '../../generated/openapi';
 import type { RunInTransaction } from '../../http/context';
 import { paginate, pageRequest } from '../../http/pagination';
-import { problems } from '../../http/problems';
+import { problems } from '../../problems';
 import { loadProjectAccess, requireEditor, type ProjectAccess } from '../access';
 import {
   DELETE_MEMBER,

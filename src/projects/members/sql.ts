@@ -1,5 +1,6 @@
 import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import { registerUniqueConstraints } from '../../db/errors';
 
 export type ProjectMember = components['schemas']['ProjectMember'];
 export type ProjectMemberRole = components['schemas']['ProjectMemberRole'];
@@ -143,3 +144,8 @@ export function memberListQuery(projectId: string, filters: Pick<ListQuery, 'rol
     page,
   };
 }
+
+registerUniqueConstraints({
+  project_members_project_id_user_id_key: { detail: 'This user is already a member of the project.' },
+  project_members_project_email_key: { detail: 'Someone with this email is already a member of the project.' },
+});

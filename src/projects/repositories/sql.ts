@@ -1,5 +1,6 @@
 import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import { registerUniqueConstraints } from '../../db/errors';
 
 export type Repository = components['schemas']['Repository'];
 
@@ -97,3 +98,10 @@ export function repositoryListQuery(projectId: string, filters: RepositoryListFi
     page,
   };
 }
+
+registerUniqueConstraints({
+  project_repositories_project_id_repository_url_branch_key: {
+    detail: 'This repository and branch are already connected to the project.',
+    field: '/body/repositoryUrl',
+  },
+});

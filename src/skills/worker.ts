@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { BackgroundTask } from '../background/loop';
 import { withServiceTransaction } from '../db/transaction';
-import type { RunResult, SkillRunner } from '../skills/runner';
-import { runnableSkill, SKILL_COLUMNS, type SkillRow } from '../skills/sql';
+import type { RunResult, SkillRunner } from './runner';
+import { runnableSkill, SKILL_COLUMNS, type SkillRow } from './sql';
 
 export interface ExecutionWorkerOptions {
   pool: pg.Pool;

@@ -1,13 +1,13 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { withServiceTransaction } from '../db/transaction';
-import type { components } from '../generated/openapi';
-import type { AppDeps } from '../http/context';
-import { Problem } from '../http/problems';
-import type { Conditions } from '../reflexes/conditions';
-import { startReflexExecution } from '../reflexes/fire';
-import { matchReflex, skillInputFor } from '../reflexes/triggers';
+import type pg from 'pg';
+import { withServiceTransaction } from '../../db/transaction';
+import type { components } from '../../generated/openapi';
+import { Problem } from '../../problems';
+import type { Conditions } from '../conditions';
+import { startReflexExecution } from '../fire';
+import { matchReflex, skillInputFor } from '../triggers';
 import { requireBodyWithin } from './body-limit';
-import { DEFAULT_WEBHOOK_SETTINGS, SIGNATURE_HEADER, TIMESTAMP_HEADER } from './settings';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, type ReflexWebhookSettings } from './settings';
 import { digestsEqual, isFresh, readSignatureHeaders, signDelivery } from './signature';
 
 type ReflexDelivery = components['schemas']['ReflexDelivery'];
@@ -33,9 +33,14 @@ interface WebhookReflexRow {
 }
 
 /** POST (and GET) /hooks/reflexes/{reflexId}: signed deliveries, no bearer token. */
-export function reflexHooksRouter(deps: Pick<AppDeps, 'pool' | 'statementTimeoutMs' | 'background' | 'reflexWebhooks'>): Router {
+export function reflexHooksRouter(deps: {
+  pool: pg.Pool;
+  statementTimeoutMs: number;
+  settings: ReflexWebhookSettings;
+  wakeExecutions: () => void;
+}): Router {
   const router = express.Router();
-  const settings = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
+  const { settings } = deps;
 
   async function receive(req: Request, res: Response, method: 'POST' | 'GET'): Promise<void> {
     requireBodyWithin(req, settings.maxBodyBytes);
@@ -80,7 +85,7 @@ export function reflexHooksRouter(deps: Pick<AppDeps, 'pool' | 'statementTimeout
       return { matched: executionId !== null, executionId };
     });
 
-    if (outcome.executionId) deps.background.wake('executions');
+    if (outcome.executionId) deps.wakeExecutions();
     res.status(outcome.executionId ? 202 : 200).json(outcome);
   }
 

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { Problem } from '../http/problems';
+import { Problem } from '../../problems';
 
 /** 413 when the body as received is larger than the limit (the JSON parser's own limit is higher). */
 export function requireBodyWithin(req: Request, maxBytes: number): void {

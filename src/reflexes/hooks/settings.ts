@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { Config } from '../../config';
 
 /** How inbound reflex webhooks are received (from PUBLIC_BASE_URL, WEBHOOK_MAX_BODY_BYTES, WEBHOOK_TOLERANCE_SECONDS). */
 export interface ReflexWebhookSettings {

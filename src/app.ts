@@ -1,0 +1,105 @@
+import type { Express } from 'express';
+import type pg from 'pg';
+import type { BackgroundWork } from './background';
+import { refusePaymentSecrets } from './billing/card-data';
+import { rateLimitHeaders } from './billing/quotas/headers';
+import { billingRouter, DEFAULT_BILLING, type BillingDeps } from './billing/routes';
+import { usageRouter } from './billing/usage/routes';
+import { loadConfig } from './config';
+import { eventsRouter } from './events/routes';
+import { executionsRouter } from './executions/routes';
+import { habitsRouter } from './habits/routes';
+import { healthRouter } from './health/routes';
+import { assembleHttpApp, type HttpSettings } from './http/assemble';
+import { API_BASE, transactionRunner } from './http/context';
+import { meRouter } from './me/routes';
+import { organizationMembersRouter } from './organizations/members/routes';
+import { organizationsRouter } from './organizations/routes';
+import { filesRouter } from './projects/files/routes';
+import { ingestionsRouter } from './projects/ingestions/routes';
+import { invitationsRouter } from './projects/invitations/routes';
+import { membersRouter } from './projects/members/routes';
+import { repositoriesRouter } from './projects/repositories/routes';
+import { projectsRouter } from './projects/routes';
+import { reflexesRouter } from './reflexes/routes';
+import { skillBundleRouter } from './skills/bundle';
+import { skillsRouter } from './skills/routes';
+import { skillRunsRouter } from './skills/run-routes';
+import { createSkillRunner, type SkillRunner } from './skills/runner';
+import { DEFAULT_WEBHOOK_SETTINGS, type ReflexWebhookSettings } from './reflexes/hooks/settings';
+import { reflexHooksRouter } from './reflexes/hooks/routes';
+
+/** Everything the API is assembled from: the HTTP stack's settings and each domain's own. */
+export interface AppDeps extends HttpSettings {
+  pool: pg.Pool;
+  statementTimeoutMs: number;
+  /** Migration versions the code expects to be applied (for /ready). */
+  expectedMigrations: string[];
+  /** The background loops of this process, to wake one when work was just queued. */
+  background: BackgroundWork;
+  /** Billing settings (payment provider, seller); embedded defaults when absent. */
+  billing?: BillingDeps;
+  /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
+  reflexWebhooks?: ReflexWebhookSettings;
+  /**
+   * QUOTAS_ENABLED (the server passes its config): metered responses carry the
+   * X-RateLimit-* headers of the API-call quota. What is refused is the
+   * database's decision (app.deployment_settings), never this flag's.
+   */
+  quotasEnabled?: boolean;
+  /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
+  skills?: { runner: SkillRunner; executeWaitMaxMs: number };
+}
+
+/**
+ * The composition root of the API: the one place that sees every domain, and
+ * hands each its own settings.
+ */
+export function createApp(deps: AppDeps): Express {
+  const inTransaction = transactionRunner({
+    pool: deps.pool,
+    statementTimeoutMs: deps.statementTimeoutMs,
+    // Every metered response says where the organization stands on its API-call quota.
+    meteredHeaders: deps.quotasEnabled === true ? (quota) => rateLimitHeaders(quota) : undefined,
+  });
+  const wakeExecutions = () => deps.background.wake('executions');
+  const webhooks = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
+  const skills = deps.skills ?? defaultSkills();
+
+  return assembleHttpApp(deps, {
+    // A skill bundle (up to 1000 skills with their habits and reflexes) holds more values than any other body.
+    largeJsonBodies: [{ path: `${API_BASE}/skills/import`, maxValues: 100_000 }],
+    // A card number or IBAN is refused (422) even in a field the contract would reject.
+    beforeValidation: [{ path: `${API_BASE}/billing`, handler: refusePaymentSecrets }],
+    routes(app) {
+      app.use(healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations }));
+      app.use(API_BASE, meRouter(inTransaction));
+      app.use(API_BASE, organizationsRouter(inTransaction));
+      app.use(API_BASE, projectsRouter(inTransaction));
+      app.use(API_BASE, repositoriesRouter(inTransaction));
+      app.use(API_BASE, membersRouter(inTransaction));
+      app.use(API_BASE, invitationsRouter(inTransaction));
+      app.use(API_BASE, ingestionsRouter(inTransaction));
+      app.use(API_BASE, filesRouter(inTransaction));
+      app.use(API_BASE, habitsRouter(inTransaction, { wakeExecutions }));
+      app.use(API_BASE, billingRouter(inTransaction, deps, deps.billing ?? DEFAULT_BILLING));
+      // Reflexes, events and signed inbound webhooks (the hooks carry no bearer token).
+      app.use(API_BASE, reflexesRouter(inTransaction, webhooks));
+      app.use(API_BASE, eventsRouter(inTransaction, { settings: webhooks, wakeExecutions }));
+      app.use(API_BASE, reflexHooksRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, wakeExecutions }));
+      app.use(API_BASE, organizationMembersRouter(inTransaction));
+      app.use(API_BASE, usageRouter(inTransaction));
+      // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
+      app.use(API_BASE, skillBundleRouter(inTransaction));
+      app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));
+      app.use(API_BASE, skillsRouter(inTransaction));
+      app.use(API_BASE, executionsRouter(inTransaction));
+    },
+  });
+}
+
+/** The server passes its configured runner; an app assembled without one (tests) gets the defaults (SKILL_RUNNER ...). */
+function defaultSkills(): NonNullable<AppDeps['skills']> {
+  const config = loadConfig({});
+  return { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs };
+}

@@ -1,0 +1,94 @@
+import express, { type Express, type RequestHandler } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { bearerAuthHandler } from '../auth/identity';
+import type { TokenVerifier } from '../auth/verifier';
+import type { TrustProxy } from '../config';
+import { problems } from '../problems';
+import { loadContract } from './contract';
+import { docsRouter } from './docs';
+import { jsonBody } from './json-body';
+import { errorHandler } from './problems';
+import { memoizeValidatorRouteRegexes } from './route-regex-cache';
+
+/** The HTTP stack's own settings; the domains' settings stay with the composition root. */
+export interface HttpSettings {
+  verifyToken: TokenVerifier;
+  validateResponses: boolean;
+  logRequests: boolean;
+  /** TRUST_PROXY, Express's `trust proxy` (default false: X-Forwarded-* headers are not believed). */
+  trustProxy?: TrustProxy;
+}
+
+/** What the composition root plugs into the HTTP stack. */
+export interface Mounts {
+  /** Paths whose JSON bodies may hold more values than the default limit. */
+  largeJsonBodies?: Array<{ path: string; maxValues: number }>;
+  /** Middleware that must see a request before contract validation, by path. */
+  beforeValidation?: Array<{ path: string; handler: RequestHandler }>;
+  /** Mounts the domain routers, after validation and before the error handler. */
+  routes(app: Express): void;
+}
+
+/**
+ * The HTTP stack every request passes: body limits, docs, contract
+ * validation (requests and, when asked, responses), then the routes the
+ * composition root mounts, then the one error handler.
+ */
+export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Array query parameters need the extended parser under Express 5 (express-openapi-validator#1196).
+  app.set('query parser', 'extended');
+  // Which proxies may say who the client is (req.ip) and how it connected
+  // (req.protocol). Our own URLs never come from request headers either way.
+  app.set('trust proxy', deps.trustProxy ?? false);
+
+  if (deps.logRequests) {
+    app.use((req, res, next) => {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        console.log(`${req.ip} ${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
+      });
+      next();
+    });
+  }
+
+  // Every JSON body, signed webhooks included, is checked for depth and size on
+  // its bytes before it is parsed. A skill bundle (up to 1000 skills with their
+  // habits and reflexes) legitimately holds more values than any other body;
+  // the first parser that reads a body is the only one.
+  for (const { path, maxValues } of mounts.largeJsonBodies ?? []) app.use(path, jsonBody({ maxValues }));
+  app.use(jsonBody());
+
+  const contract = loadContract();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(contract);
+  });
+  app.use('/docs', docsRouter());
+
+  for (const { path, handler } of mounts.beforeValidation ?? []) app.use(path, handler);
+
+  memoizeValidatorRouteRegexes();
+  app.use(
+    OpenApiValidator.middleware({
+      // The validator resolves $refs in place; it gets its own copy.
+      apiSpec: structuredClone(contract),
+      validateApiSpec: false,
+      // No coercion: a number or null where the contract wants a string is a 400, not "42" or "".
+      // (Query and path parameters are still parsed to their declared types.)
+      validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: false },
+      validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
+      validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(deps.verifyToken) } },
+      ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
+    }),
+  );
+
+  mounts.routes(app);
+
+  // In the contract but answered by no handler: still a problem document, never Express's HTML page.
+  app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
+  app.use(errorHandler);
+  return app;
+}
