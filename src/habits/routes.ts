@@ -1,247 +1,77 @@
 import express, { type Router } from 'express';
-import { asServiceRole, requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
-import { toExecution, type ExecutionRow } from '../executions/sql';
-import type { operations } from '../generated/openapi';
 import type { RunInTransaction } from '../http/context';
-import { paginate, pageRequest } from '../http/pagination';
-import { problems } from '../problems';
-import { canonicalTimezone, describeCron, localTime, parseCron } from './cron';
-import { insertHabit, nextRunFor, validateHabitDefinition } from './definition';
+import { route } from '../http/route';
+import { previewCron } from './cron-preview';
 import {
-  DELETE_HABIT,
-  HABIT_BY_ID,
-  HABIT_BY_ID_FOR_UPDATE,
-  HABIT_STATS,
-  habitListQuery,
-  INSERT_HABIT_EXECUTION,
-  SKILL_EXISTS,
-  toHabit,
-  toHabitStats,
-  toUpcomingRun,
-  updateHabitSql,
-  upcomingRunsQuery,
-  type HabitRow,
-  type HabitStatsRow,
-} from './sql';
+  activateHabit,
+  checkNewHabit,
+  createHabit,
+  deactivateHabit,
+  deleteHabit,
+  getHabit,
+  habitStats,
+  listHabits,
+  listUpcomingRuns,
+  resetHabitErrors,
+  runHabitNow,
+  updateHabit,
+} from './operations';
 
-type ListQuery = NonNullable<operations['listHabits']['parameters']['query']>;
-type UpcomingQuery = NonNullable<operations['listUpcomingHabitRuns']['parameters']['query']>;
-type CreateBody = operations['createHabit']['requestBody']['content']['application/json'];
-type UpdateBody = operations['updateHabit']['requestBody']['content']['application/json'];
-type CronCheck = operations['validateHabitCron']['requestBody']['content']['application/json'];
-type CronVerdict = operations['validateHabitCron']['responses']['200']['content']['application/json'];
-
-const NOT_FOUND = 'There is no such habit in this organization.';
-const FORBIDDEN = 'Only the owner of this habit and the organization owners and admins may change it.';
-const SKILL_NOT_FOUND = 'There is no such skill in this organization.';
-
-async function loadHabit(tx: RequestTransaction, habitId: string): Promise<HabitRow> {
-  requireOrganization(tx);
-  const found = await tx.query<HabitRow>(HABIT_BY_ID, [habitId]);
-  if (found.rowCount === 0) throw problems.notFound(NOT_FOUND);
-  return found.rows[0]!;
-}
-
-/**
- * The habit, locked for a change: the scheduler may be advancing it right now,
- * and a change computed from a stale next run could make it run twice. Row
- * level security applies the update policy to a locking read, so a habit the
- * caller sees but cannot lock is one they may not change (403, not 404).
- */
-async function loadHabitForChange(tx: RequestTransaction, habitId: string): Promise<HabitRow> {
-  await loadHabit(tx, habitId);
-  const locked = await tx.query<HabitRow>(HABIT_BY_ID_FOR_UPDATE, [habitId]);
-  if (locked.rowCount === 0) throw problems.forbidden(FORBIDDEN);
-  return locked.rows[0]!;
-}
-
-/**
- * Applies a change to a habit the caller can see; row level security lets
- * only its owner and the organization's owners and admins through, so "no
- * row changed" after a successful load means forbidden.
- */
-async function changeHabit(tx: RequestTransaction, habitId: string, assignments: string[], values: unknown[]): Promise<HabitRow> {
-  const updated = await tx.query<HabitRow>(updateHabitSql(assignments), [habitId, ...values]);
-  if (updated.rowCount === 0) throw problems.forbidden(FORBIDDEN);
-  return updated.rows[0]!;
-}
-
-/** The skill a habit is to run: 422 with a field error when the caller's organization has no such skill. */
-async function requireSkill(tx: RequestTransaction, skillId: string): Promise<void> {
-  const skill = await tx.query(SKILL_EXISTS, [skillId]);
-  if (skill.rowCount === 0) throw problems.unprocessable(SKILL_NOT_FOUND, [{ path: '/body/skillId', message: SKILL_NOT_FOUND }]);
-}
-
+/** /habits: each handler parses (the contract did), calls its operation, responds. */
 export function habitsRouter(inTransaction: RunInTransaction, options: { wakeExecutions: () => void }): Router {
   const router = express.Router();
 
-  router.get('/habits', async (req, res) => {
-    const query = req.query as ListQuery;
-    const page = await inTransaction(req, (tx) =>
-      paginate(tx, habitListQuery(requireOrganization(tx), query, pageRequest(query)), toHabit),
-    );
-    res.json(page);
+  route(router, 'listHabits', async ({ query, req, res }) => {
+    res.json(await inTransaction(req, (tx) => listHabits(tx, query)));
   });
 
-  router.post('/habits', async (req, res) => {
-    const body = req.body as CreateBody;
-    // Checked before any SQL: a bad schedule or time zone is the caller's 400, whatever else holds.
-    const { errors, definition } = validateHabitDefinition(body);
-    if (!definition) throw problems.validation('The habit definition is not valid.', errors);
-    const habit = await inTransaction(req, async (tx) => {
-      const organizationId = requireOrganization(tx);
-      const userId = requireUser(tx);
-      await requireSkill(tx, body.skillId);
-      return toHabit(await insertHabit(tx, { organizationId, userId, skillId: body.skillId, definition }));
-    });
+  route(router, 'createHabit', async ({ body, req, res }) => {
+    const definition = checkNewHabit(body);
+    const habit = await inTransaction(req, (tx) => createHabit(tx, body, definition));
     res.status(201).location(`/api/v1/habits/${habit.id}`).json(habit);
   });
 
-  router.post('/habits/validate-cron', (req, res) => {
-    const body = req.body as CronCheck;
-    const from = body.from ? new Date(body.from) : new Date();
-    // Time zone rules before 1970 are guesses (local mean time) and years past 9999 do not exist here.
-    if (from.getTime() < 0 || from.getUTCFullYear() > 9998) {
-      throw problems.validation('The preview can start from 1970 to 9998.', [
-        { path: '/body/from', message: 'must be from 1970-01-01T00:00:00Z to 9998-12-31T23:59:59Z' },
-      ]);
-    }
-    const timezone = canonicalTimezone(body.timezone ?? 'UTC');
-    const verdict: CronVerdict = { cron: body.cron, timezone: body.timezone ?? 'UTC', valid: false, reason: null, description: null, nextRuns: [] };
-    if (!timezone) {
-      verdict.reason = `"${body.timezone}" is not a known IANA time zone (for example Europe/Amsterdam or UTC).`;
-    } else {
-      verdict.timezone = timezone;
-      const parsed = parseCron(body.cron, timezone);
-      if (!parsed.valid) {
-        verdict.reason = parsed.reason;
-      } else {
-        verdict.valid = true;
-        verdict.description = describeCron(body.cron, timezone);
-        verdict.nextRuns = parsed.cron.nextRuns(5, from).map((at) => ({ at: at.toISOString(), local: localTime(at, timezone) }));
-      }
-    }
-    res.json(verdict);
+  route(router, 'validateHabitCron', async ({ body, res }) => {
+    res.json(previewCron(body));
   });
 
-  router.get('/habits/upcoming', async (req, res) => {
-    const query = req.query as UpcomingQuery;
-    const page = await inTransaction(req, (tx) =>
-      paginate(tx, upcomingRunsQuery(requireOrganization(tx), query, pageRequest(query)), toUpcomingRun),
-    );
-    res.json(page);
+  route(router, 'listUpcomingHabitRuns', async ({ query, req, res }) => {
+    res.json(await inTransaction(req, (tx) => listUpcomingRuns(tx, query)));
   });
 
-  router.get('/habits/:habitId', async (req, res) => {
-    const habit = await inTransaction(req, async (tx) => toHabit(await loadHabit(tx, req.params.habitId!)));
-    res.json(habit);
+  route(router, 'getHabit', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => getHabit(tx, params.habitId)));
   });
 
-  router.patch('/habits/:habitId', async (req, res) => {
-    const body = req.body as UpdateBody;
-    const habit = await inTransaction(req, async (tx) => {
-      const current = await loadHabitForChange(tx, req.params.habitId!);
-      // The whole definition after the change is checked, so the answer names every bad field.
-      const { errors, definition } = validateHabitDefinition({
-        scheduleCron: body.scheduleCron ?? current.schedule_cron,
-        timezone: body.timezone ?? current.timezone,
-        scheduleDescription: body.scheduleDescription !== undefined ? body.scheduleDescription : current.schedule_description,
-        config: body.config ?? current.config,
-        isActive: body.isActive ?? current.is_active,
-      });
-      if (!definition) throw problems.validation('The habit definition is not valid.', errors);
-      if (body.skillId !== undefined) await requireSkill(tx, body.skillId);
-
-      const scheduleChanged = definition.scheduleCron !== current.schedule_cron || definition.timezone !== current.timezone;
-      // A new schedule without new words gets a new generated description (the old one would describe the old schedule).
-      if (scheduleChanged && body.scheduleDescription === undefined) {
-        definition.scheduleDescription = describeCron(definition.scheduleCron, definition.timezone);
-      }
-      const activating = definition.isActive && !current.is_active;
-      const nextRunAt =
-        !definition.isActive ? null : scheduleChanged || activating ? nextRunFor(definition, new Date()) : current.next_run_at;
-      return toHabit(
-        await changeHabit(
-          tx,
-          current.id,
-          ['skill_id = $2', 'schedule_cron = $3', 'schedule_description = $4', 'timezone = $5', 'config = $6', 'is_active = $7', 'next_run_at = $8'],
-          [
-            body.skillId ?? current.skill_id,
-            definition.scheduleCron,
-            definition.scheduleDescription,
-            definition.timezone,
-            JSON.stringify(definition.config),
-            definition.isActive,
-            nextRunAt,
-          ],
-        ),
-      );
-    });
-    res.json(habit);
+  route(router, 'updateHabit', async ({ params, body, req, res }) => {
+    res.json(await inTransaction(req, (tx) => updateHabit(tx, params.habitId, body)));
   });
 
-  router.delete('/habits/:habitId', async (req, res) => {
-    await inTransaction(req, async (tx) => {
-      await loadHabit(tx, req.params.habitId!);
-      const deleted = await tx.query(DELETE_HABIT, [req.params.habitId]);
-      if (deleted.rowCount === 0) throw problems.forbidden(FORBIDDEN);
-    });
+  route(router, 'deleteHabit', async ({ params, req, res }) => {
+    await inTransaction(req, (tx) => deleteHabit(tx, params.habitId));
     res.status(204).end();
   });
 
-  router.post('/habits/:habitId/activate', async (req, res) => {
-    const habit = await inTransaction(req, async (tx) => {
-      const current = await loadHabitForChange(tx, req.params.habitId!);
-      // Already active: keep the schedule as it is (recomputing could only skip a due run).
-      const nextRunAt = current.is_active
-        ? current.next_run_at
-        : nextRunFor({ scheduleCron: current.schedule_cron, timezone: current.timezone, isActive: true }, new Date());
-      return toHabit(await changeHabit(tx, current.id, ['is_active = true', 'next_run_at = $2'], [nextRunAt]));
-    });
-    res.json(habit);
+  route(router, 'activateHabit', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => activateHabit(tx, params.habitId)));
   });
 
-  router.post('/habits/:habitId/deactivate', async (req, res) => {
-    const habit = await inTransaction(req, async (tx) => {
-      const current = await loadHabitForChange(tx, req.params.habitId!);
-      return toHabit(await changeHabit(tx, current.id, ['is_active = false', 'next_run_at = null'], []));
-    });
-    res.json(habit);
+  route(router, 'deactivateHabit', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => deactivateHabit(tx, params.habitId)));
   });
 
-  router.post('/habits/:habitId/reset-errors', async (req, res) => {
-    const habit = await inTransaction(req, async (tx) => {
-      const current = await loadHabitForChange(tx, req.params.habitId!);
-      return toHabit(await changeHabit(tx, current.id, ['consecutive_failures = 0', 'last_error_message = null'], []));
-    });
-    res.json(habit);
+  route(router, 'resetHabitErrors', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => resetHabitErrors(tx, params.habitId)));
   });
 
-  router.post('/habits/:habitId/run', async (req, res) => {
-    const execution = await inTransaction(req, async (tx) => {
-      // Not locked: a run now must not wait for (or block) the scheduler.
-      const habit = await loadHabit(tx, req.params.habitId!);
-      const userId = requireUser(tx);
-      if (!habit.skill_is_active) throw problems.conflict('The skill of this habit is inactive; activate the skill to run it.');
-      // A habit run moves the habit's counters, so signed-in users cannot
-      // create one themselves (008_least_privilege): the habit was read under
-      // row level security above, and the run is written for it as the back office.
-      const inserted = await asServiceRole(tx, () =>
-        tx.query<ExecutionRow>(INSERT_HABIT_EXECUTION, [habit.organization_id, habit.skill_id, userId, habit.id, JSON.stringify(habit.config)]),
-      );
-      return toExecution(inserted.rows[0]!);
-    });
+  route(router, 'runHabit', async ({ params, req, res }) => {
+    const execution = await inTransaction(req, (tx) => runHabitNow(tx, params.habitId));
     options.wakeExecutions();
     res.status(202).location(`/api/v1/executions/${execution.id}`).json(execution);
   });
 
-  router.get('/habits/:habitId/stats', async (req, res) => {
-    const stats = await inTransaction(req, async (tx) => {
-      const habit = await loadHabit(tx, req.params.habitId!);
-      const counted = await tx.query<HabitStatsRow>(HABIT_STATS, [habit.id, habit.organization_id]);
-      return toHabitStats(habit, counted.rows[0]!);
-    });
-    res.json(stats);
+  route(router, 'getHabitStats', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => habitStats(tx, params.habitId)));
   });
 
   return router;

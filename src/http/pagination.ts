@@ -6,6 +6,9 @@ import { problems } from '../problems';
 export type PageMeta = Omit<components['schemas']['PageMeta'], never>;
 
 /** Above this many matching rows `total` becomes the planner's estimate. */
+/** A page of items in the contract's envelope. */
+export type Page<Item> = PageMeta & { data: Item[] };
+
 export const EXACT_COUNT_LIMIT = 10_000;
 /** Offsets cost what they skip; deeper pages must narrow their filters. */
 export const MAX_OFFSET = 10_000;
@@ -52,7 +55,7 @@ export async function paginate<Row extends QueryResultRow, Item>(
   tx: RequestTransaction,
   query: PageQuery<Row>,
   map: (row: Row) => Item,
-): Promise<PageMeta & { data: Item[] }> {
+): Promise<Page<Item>> {
   const { page, pageSize } = query.page;
   const n = query.params.length;
   const sql = `
