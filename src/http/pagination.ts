@@ -5,10 +5,10 @@ import { problems } from '../problems';
 
 export type PageMeta = Omit<components['schemas']['PageMeta'], never>;
 
-/** Above this many matching rows `total` becomes the planner's estimate. */
 /** A page of items in the contract's envelope. */
 export type Page<Item> = PageMeta & { data: Item[] };
 
+/** Above this many matching rows `total` becomes the planner's estimate. */
 export const EXACT_COUNT_LIMIT = 10_000;
 /** Offsets cost what they skip; deeper pages must narrow their filters. */
 export const MAX_OFFSET = 10_000;
