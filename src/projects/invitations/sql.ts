@@ -91,6 +91,12 @@ export const CANCEL_INVITATION = `update public.project_invitations i
 export const ACCEPT_INVITATION = `select a.outcome, a.project_id, a.organization_id, a.member_id
   from app.accept_project_invitation($1) a`;
 
+/**
+ * Selects organization $1 for the rest of the transaction, as begin_request
+ * does with X-Organization-Id, so that the member policies show its rows.
+ */
+export const SELECT_ORGANIZATION = `select set_config('app.organization_id', $1, true)`;
+
 export interface AcceptRow {
   outcome: 'accepted' | 'not_found' | 'cancelled' | 'used' | 'expired' | 'email_mismatch' | 'email_unconfirmed' | 'already_member';
   project_id: string | null;
