@@ -1,6 +1,7 @@
 import { escapeLike } from '../db/like';
-import type { components, operations } from '../generated/openapi';
+import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import type { RequestQuery } from '../http/route';
 import { CURRENT_OR_LATEST_ORDER, ingestionJson, isoFromJson, toIngestionFromJson, type IngestionRow } from './ingestions/sql';
 import { PROJECT_MEMBER_COLUMNS, toProjectMember, type ProjectMemberRow } from './members/sql';
 import { REPOSITORY_COLUMNS, toRepository, type RepositoryRow } from './repositories/sql';
@@ -138,7 +139,7 @@ export function likePattern(term: string): string {
 }
 
 export type ProjectListFilters = Pick<
-  NonNullable<operations['listProjects']['parameters']['query']>,
+  RequestQuery<'listProjects'>,
   'type' | 'status' | 'privacy' | 'search' | 'sort'
 >;
 

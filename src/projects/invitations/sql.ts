@@ -1,5 +1,6 @@
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type Invitation = components['schemas']['Invitation'];
@@ -104,7 +105,7 @@ export interface AcceptRow {
   member_id: string | null;
 }
 
-type InvitationSort = NonNullable<NonNullable<operations['listInvitations']['parameters']['query']>['sort']>;
+type InvitationSort = NonNullable<RequestQuery<'listInvitations'>['sort']>;
 
 /** The whitelisted sorts, each ending in a unique key so pages never overlap. */
 const INVITATION_SORTS: Record<InvitationSort, string> = {

@@ -1,5 +1,6 @@
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type ProjectMember = components['schemas']['ProjectMember'];
@@ -137,7 +138,7 @@ export function updateMemberSql(columns: readonly string[]): string {
 
 export const DELETE_MEMBER = 'delete from public.project_members where id = $1 and project_id = $2';
 
-type ListQuery = NonNullable<operations['listProjectMembers']['parameters']['query']>;
+type ListQuery = RequestQuery<'listProjectMembers'>;
 
 /** The whitelisted sorts, each ending in a unique key so pages never overlap. */
 const MEMBER_SORTS: Record<NonNullable<ListQuery['sort']>, string> = {

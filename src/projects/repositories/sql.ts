@@ -1,5 +1,6 @@
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type Repository = components['schemas']['Repository'];
@@ -100,7 +101,7 @@ export const INSERT_REPOSITORY = `insert into public.project_repositories as r
 
 export const DELETE_REPOSITORY = 'delete from public.project_repositories r where r.id = $1 and r.project_id = $2';
 
-export type RepositoryListFilters = Pick<NonNullable<operations['listRepositories']['parameters']['query']>, 'status' | 'provider' | 'sort'>;
+export type RepositoryListFilters = Pick<RequestQuery<'listRepositories'>, 'status' | 'provider' | 'sort'>;
 
 /** The list's SQL: the project first (it leads every index), then each filter given. */
 export function repositoryListQuery(projectId: string, filters: RepositoryListFilters, page: PageRequest): PageQuery<RepositoryRow> {
