@@ -1,6 +1,7 @@
 import type { RequestTransaction } from '../db/transaction';
 import { requireOrganization } from '../db/transaction';
 import { problems } from '../problems';
+import { PROJECT_ACCESS, type ProjectAccessRow } from './sql';
 
 export interface ProjectAccess {
   projectId: string;
@@ -22,19 +23,7 @@ export const PROJECT_NOT_FOUND = 'There is no such project, or you may not see i
  */
 export async function loadProjectAccess(tx: RequestTransaction, projectId: string): Promise<ProjectAccess> {
   requireOrganization(tx);
-  const found = await tx.query<{
-    id: string;
-    organization_id: string;
-    user_id: string | null;
-    can_edit: boolean;
-    can_remove_members: boolean;
-  }>(
-    `select p.id, p.organization_id, p.user_id,
-            app.can_edit_project(p.id) as can_edit,
-            app.can_remove_project_members(p.id) as can_remove_members
-     from public.projects p where p.id = $1`,
-    [projectId],
-  );
+  const found = await tx.query<ProjectAccessRow>(PROJECT_ACCESS, [projectId]);
   const row = found.rows[0];
   if (!row) throw problems.notFound(PROJECT_NOT_FOUND);
   return {
@@ -51,4 +40,11 @@ export function requireEditor(access: ProjectAccess, what = 'change this project
   if (!access.canEdit) {
     throw problems.forbidden(`Only the creator, project admins and managers, and organization owners and admins may ${what}.`);
   }
+}
+
+/** Loads the project and refuses anyone who may not edit it (403 naming `what`). */
+export async function loadEditableProject(tx: RequestTransaction, projectId: string, what?: string): Promise<ProjectAccess> {
+  const access = await loadProjectAccess(tx, projectId);
+  requireEditor(access, what);
+  return access;
 }

@@ -1,6 +1,7 @@
 import { escapeLike } from '../db/like';
-import type { components, operations } from '../generated/openapi';
+import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import type { RequestQuery } from '../http/route';
 import { CURRENT_OR_LATEST_ORDER, ingestionJson, isoFromJson, toIngestionFromJson, type IngestionRow } from './ingestions/sql';
 import { PROJECT_MEMBER_COLUMNS, toProjectMember, type ProjectMemberRow } from './members/sql';
 import { REPOSITORY_COLUMNS, toRepository, type RepositoryRow } from './repositories/sql';
@@ -48,6 +49,56 @@ export const WRITABLE_PROJECT_FIELDS = {
   customSettings: 'custom_settings',
 } as const satisfies Partial<Record<keyof Project, keyof ProjectRow>>;
 
+type WritableProjectField = keyof typeof WRITABLE_PROJECT_FIELDS;
+
+/** Splits a body into column names and values, in the whitelist's order; fields not sent are left out. */
+export function projectColumnValues(body: Partial<Record<WritableProjectField, unknown>>): { columns: string[]; values: unknown[] } {
+  const columns: string[] = [];
+  const values: unknown[] = [];
+  for (const field of Object.keys(WRITABLE_PROJECT_FIELDS) as WritableProjectField[]) {
+    if (body[field] === undefined) continue;
+    columns.push(WRITABLE_PROJECT_FIELDS[field]);
+    values.push(field === 'customSettings' ? JSON.stringify(body[field]) : body[field]);
+  }
+  return { columns, values };
+}
+
+/** A new project: $1 organization, $2 creator, then the values of `columns` from $3 on. */
+export function insertProjectSql(columns: readonly string[]): string {
+  const placeholders = columns.map((_, i) => `$${i + 3}`);
+  return `insert into public.projects as p (organization_id, user_id, ${columns.join(', ')})
+  values ($1, $2, ${placeholders.join(', ')})
+  returning ${PROJECT_COLUMNS}`;
+}
+
+/** A change of project $1: the values of `columns` from $2 on. */
+export function updateProjectSql(columns: readonly string[]): string {
+  const assignments = columns.map((column, i) => `${column} = $${i + 2}`);
+  return `update public.projects p set ${assignments.join(', ')} where p.id = $1 returning ${PROJECT_COLUMNS}`;
+}
+
+export const DELETE_PROJECT = 'delete from public.projects where id = $1';
+
+/** Whether another project of the selected organization has this name ($1), leaving out project $2 (or null). */
+export const PROJECT_NAME_TAKEN = 'select app.project_name_taken($1, $2) as taken';
+
+/**
+ * A project ($1) as the caller may see it, with what they may do to it, by the
+ * same helpers the row level security policies use.
+ */
+export const PROJECT_ACCESS = `select p.id, p.organization_id, p.user_id,
+       app.can_edit_project(p.id) as can_edit,
+       app.can_remove_project_members(p.id) as can_remove_members
+  from public.projects p where p.id = $1`;
+
+export interface ProjectAccessRow {
+  id: string;
+  organization_id: string;
+  user_id: string | null;
+  can_edit: boolean;
+  can_remove_members: boolean;
+}
+
 /** The whitelisted sorts; every one ends in a unique key so pages never overlap. */
 export const PROJECT_SORTS: Record<string, string> = {
   name: 'lower(p.name) asc',
@@ -88,7 +139,7 @@ export function likePattern(term: string): string {
 }
 
 export type ProjectListFilters = Pick<
-  NonNullable<operations['listProjects']['parameters']['query']>,
+  RequestQuery<'listProjects'>,
   'type' | 'status' | 'privacy' | 'search' | 'sort'
 >;
 

@@ -1,3 +1,5 @@
+import { problems } from '../../problems';
+
 /**
  * Where a file sits inside its project, and the glob patterns that pick
  * files of a repository. Both end up in the hands of workers that read and
@@ -50,6 +52,13 @@ export function normalizeFilePath(raw: string): FilePathVerdict {
   if (DRIVE_LETTER.test(path)) return refuse('The path must be relative to the project (no drive letter).');
   if ([...path].length > MAX_FILE_PATH_LENGTH) return refuse(`The path may have at most ${MAX_FILE_PATH_LENGTH} characters.`);
   return { ok: true, path };
+}
+
+/** The normalized path of a file to register; a refused one is the caller's 400 at /body/path. */
+export function requireFilePath(raw: string): string {
+  const verdict = normalizeFilePath(raw);
+  if (!verdict.ok) throw problems.validation(verdict.reason, [{ path: '/body/path', message: verdict.reason }]);
+  return verdict.path;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { escapeLike } from '../../db/like';
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type ProjectFile = components['schemas']['ProjectFile'];
@@ -71,7 +72,7 @@ export function prefixPattern(prefix: string): string {
 }
 
 export type FileListFilters = Pick<
-  NonNullable<operations['listProjectFiles']['parameters']['query']>,
+  RequestQuery<'listProjectFiles'>,
   'mimeType' | 'processed' | 'pathPrefix' | 'sort'
 >;
 

@@ -1,4 +1,6 @@
 import type { components } from '../../generated/openapi';
+import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestBody } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type Ingestion = components['schemas']['Ingestion'];
@@ -121,6 +123,67 @@ export const INGESTION_SORTS = {
   startedAt: 'i.started_at asc, i.id asc',
   '-startedAt': NEWEST_FIRST,
 } as const;
+
+/** A project's ingestions ($1), newest first unless asked otherwise. */
+export function ingestionListQuery(projectId: string, page: PageRequest, sort: keyof typeof INGESTION_SORTS = '-startedAt'): PageQuery<IngestionRow> {
+  return {
+    select: INGESTION_COLUMNS,
+    // Served by ingestion_progress_project_started_idx (project_id, started_at, id), read backwards.
+    fromWhere: 'public.ingestion_progress i where i.project_id = $1',
+    params: [projectId],
+    orderBy: INGESTION_SORTS[sort],
+    page,
+  };
+}
+
+/** $1 project, $2 message (or null), $3 who started it. A second unfinished one breaks ingestion_progress_one_unfinished_key. */
+export const INSERT_INGESTION = `insert into public.ingestion_progress as i (project_id, message, started_by)
+  values ($1, $2, $3)
+  returning ${INGESTION_COLUMNS}`;
+
+/** The project's ($1) unfinished ingestion, if any. */
+export const CURRENT_INGESTION = `select ${INGESTION_COLUMNS} from public.ingestion_progress i where i.project_id = $1 and ${UNFINISHED}`;
+
+/**
+ * The SET list of a progress report (checked by checkProgressReport), in a
+ * fixed order; its values follow $1 and $2, the ingestion's and the project's
+ * ids. The rules about the stored row (forward phases, finished is final)
+ * are the database trigger's, which answers 55000 (409).
+ */
+export function progressAssignments(body: RequestBody<'reportIngestionProgress'>): { assignments: string[]; values: unknown[] } {
+  const assignments: string[] = [];
+  const values: unknown[] = [];
+  const set = (sql: (placeholder: string) => string, value: unknown) => {
+    values.push(value);
+    assignments.push(sql(`$${values.length + 2}`));
+  };
+  if (body.phase !== undefined) set((v) => `phase = ${v}::public.ingestion_phase`, body.phase);
+  if (body.progressPercent !== undefined) set((v) => `progress_percent = ${v}`, body.progressPercent);
+  if (body.message !== undefined) set((v) => `message = ${v}`, body.message);
+  // Counters given replace the stored ones; the others stay as they are.
+  if (body.metrics !== undefined) set((v) => `metrics = i.metrics || ${v}::jsonb`, JSON.stringify(body.metrics));
+  if (body.estimatedCompletionAt !== undefined) {
+    set((v) => `estimated_completion_at = ${v}::timestamptz`, body.estimatedCompletionAt);
+  }
+  if (body.completed === true) {
+    // The trigger sets progress to 100 and the project follows (active, totals, time).
+    assignments.push('completed_at = now()');
+    if (body.originalTokens !== undefined) set((v) => `original_tokens = ${v}`, body.originalTokens);
+    if (body.optimizedTokens !== undefined) set((v) => `optimized_tokens = ${v}`, body.optimizedTokens);
+  }
+  if (body.error !== undefined) {
+    set((v) => `error_message = ${v}`, body.error.message);
+    set((v) => `error_code = ${v}`, body.error.code ?? null);
+  }
+  return { assignments, values };
+}
+
+/** A progress report of ingestion $1 of project $2, both ids explicit: service_role passes row level security. */
+export function updateIngestionSql(assignments: readonly string[]): string {
+  return `update public.ingestion_progress i set ${assignments.join(', ')}
+  where i.id = $1 and i.project_id = $2
+  returning ${INGESTION_COLUMNS}`;
+}
 
 registerUniqueConstraints({
   ingestion_progress_one_unfinished_key: { detail: 'An ingestion of this project is still unfinished.' },

@@ -1,5 +1,6 @@
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type Invitation = components['schemas']['Invitation'];
@@ -91,6 +92,12 @@ export const CANCEL_INVITATION = `update public.project_invitations i
 export const ACCEPT_INVITATION = `select a.outcome, a.project_id, a.organization_id, a.member_id
   from app.accept_project_invitation($1) a`;
 
+/**
+ * Selects organization $1 for the rest of the transaction, as begin_request
+ * does with X-Organization-Id, so that the member policies show its rows.
+ */
+export const SELECT_ORGANIZATION = `select set_config('app.organization_id', $1, true)`;
+
 export interface AcceptRow {
   outcome: 'accepted' | 'not_found' | 'cancelled' | 'used' | 'expired' | 'email_mismatch' | 'email_unconfirmed' | 'already_member';
   project_id: string | null;
@@ -98,7 +105,7 @@ export interface AcceptRow {
   member_id: string | null;
 }
 
-type InvitationSort = NonNullable<NonNullable<operations['listInvitations']['parameters']['query']>['sort']>;
+type InvitationSort = NonNullable<RequestQuery<'listInvitations'>['sort']>;
 
 /** The whitelisted sorts, each ending in a unique key so pages never overlap. */
 const INVITATION_SORTS: Record<InvitationSort, string> = {

@@ -1,5 +1,6 @@
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type ProjectMember = components['schemas']['ProjectMember'];
@@ -66,6 +67,19 @@ export const WRITABLE_MEMBER_FIELDS = {
   notifyOnTeamChanges: 'notify_on_team_changes',
 } as const satisfies Partial<Record<keyof ProjectMember, keyof ProjectMemberRow>>;
 
+export type WritableMemberField = keyof typeof WRITABLE_MEMBER_FIELDS;
+
+/** The writable fields a body sends, in the whitelist's order. */
+export function sentMemberFields(body: Partial<Record<WritableMemberField, unknown>>): WritableMemberField[] {
+  return (Object.keys(WRITABLE_MEMBER_FIELDS) as WritableMemberField[]).filter((field) => body[field] !== undefined);
+}
+
+/** Splits a body into column names and values, in the whitelist's order; fields not sent are left out. */
+export function memberColumnValues(body: Partial<Record<WritableMemberField, unknown>>): { columns: string[]; values: unknown[] } {
+  const fields = sentMemberFields(body);
+  return { columns: fields.map((field) => WRITABLE_MEMBER_FIELDS[field]), values: fields.map((field) => body[field]) };
+}
+
 /** Fields a member who does not edit the project may still change on their own membership. */
 export const SELF_SERVICE_MEMBER_FIELDS: ReadonlySet<string> = new Set([
   'notifyOnIngestion',
@@ -77,6 +91,11 @@ export const MEMBER_BY_ID = `select ${PROJECT_MEMBER_COLUMNS} from ${PROJECT_MEM
 
 /** Who a membership belongs to, to decide who may change it. */
 export const MEMBER_OWNER = 'select pm.user_id, pm.role from public.project_members pm where pm.id = $1 and pm.project_id = $2';
+
+export interface MemberOwnerRow {
+  user_id: string;
+  role: ProjectMemberRole;
+}
 
 /**
  * A person the caller may add: a member of the project's organization, by id
@@ -106,8 +125,9 @@ export const INSERT_MEMBER = `with pm as (
   )
   select ${PROJECT_MEMBER_COLUMNS} from pm join public.projects p on p.id = pm.project_id`;
 
-/** An UPDATE of the given assignments ($1 member id, $2 project id), read back with is_creator. */
-export function updateMemberSql(assignments: string[]): string {
+/** A change of member $1 of project $2: the values of `columns` from $3 on, read back with is_creator. */
+export function updateMemberSql(columns: readonly string[]): string {
+  const assignments = columns.map((column, i) => `${column} = $${i + 3}`);
   return `with pm as (
     update public.project_members set ${assignments.join(', ')}
     where id = $1 and project_id = $2
@@ -118,7 +138,7 @@ export function updateMemberSql(assignments: string[]): string {
 
 export const DELETE_MEMBER = 'delete from public.project_members where id = $1 and project_id = $2';
 
-type ListQuery = NonNullable<operations['listProjectMembers']['parameters']['query']>;
+type ListQuery = RequestQuery<'listProjectMembers'>;
 
 /** The whitelisted sorts, each ending in a unique key so pages never overlap. */
 const MEMBER_SORTS: Record<NonNullable<ListQuery['sort']>, string> = {

@@ -1,5 +1,6 @@
-import type { components, operations } from '../../generated/openapi';
+import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { registerUniqueConstraints } from '../../db/errors';
 
 export type Repository = components['schemas']['Repository'];
@@ -36,6 +37,28 @@ export const WRITABLE_REPOSITORY_FIELDS = {
   includePaths: 'include_paths',
   excludePaths: 'exclude_paths',
 } as const satisfies Partial<Record<keyof Repository, keyof RepositoryRow>>;
+
+type WritableRepositoryField = keyof typeof WRITABLE_REPOSITORY_FIELDS;
+
+/** Splits a PATCH body into column names and values, in the whitelist's order; fields not sent are left out. */
+export function repositoryColumnValues(body: Partial<Record<WritableRepositoryField, unknown>>): { columns: string[]; values: unknown[] } {
+  const columns: string[] = [];
+  const values: unknown[] = [];
+  for (const field of Object.keys(WRITABLE_REPOSITORY_FIELDS) as WritableRepositoryField[]) {
+    if (body[field] === undefined) continue;
+    columns.push(WRITABLE_REPOSITORY_FIELDS[field]);
+    values.push(body[field]);
+  }
+  return { columns, values };
+}
+
+/** A change of repository $1 of project $2: the values of `columns` from $3 on. */
+export function updateRepositorySql(columns: readonly string[]): string {
+  const assignments = columns.map((column, i) => `${column} = $${i + 3}`);
+  return `update public.project_repositories r set ${assignments.join(', ')}
+  where r.id = $1 and r.project_id = $2
+  returning ${REPOSITORY_COLUMNS}`;
+}
 
 /**
  * The whitelisted sorts; each ends in the primary key so pages never overlap.
@@ -78,7 +101,7 @@ export const INSERT_REPOSITORY = `insert into public.project_repositories as r
 
 export const DELETE_REPOSITORY = 'delete from public.project_repositories r where r.id = $1 and r.project_id = $2';
 
-export type RepositoryListFilters = Pick<NonNullable<operations['listRepositories']['parameters']['query']>, 'status' | 'provider' | 'sort'>;
+export type RepositoryListFilters = Pick<RequestQuery<'listRepositories'>, 'status' | 'provider' | 'sort'>;
 
 /** The list's SQL: the project first (it leads every index), then each filter given. */
 export function repositoryListQuery(projectId: string, filters: RepositoryListFilters, page: PageRequest): PageQuery<RepositoryRow> {

@@ -1,0 +1,92 @@
+import { refuseHiddenWrite } from '../db/refused-writes';
+import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { paginate, pageRequest, type Page } from '../http/pagination';
+import type { RequestBody, RequestQuery, ResponseBody } from '../http/route';
+import { problems } from '../problems';
+import { PROJECT_NOT_FOUND } from './access';
+import { canBeStored, NAME_TAKEN, projectNameProblems } from './name';
+import {
+  DELETE_PROJECT,
+  insertProjectSql,
+  PROJECT_NAME_TAKEN,
+  projectColumnValues,
+  projectDetailQuery,
+  projectListQuery,
+  toProject,
+  toProjectDetail,
+  updateProjectSql,
+  type Project,
+  type ProjectDetail,
+  type ProjectDetailRow,
+  type ProjectInclude,
+  type ProjectRow,
+} from './sql';
+import { PROJECT_STATS, toProjectStats, type ProjectStats, type ProjectStatsRow } from './stats';
+
+// Each operation of /projects: given the request transaction and the request's
+// parts (typed from the contract), it checks, stores and answers.
+
+type NameVerdict = ResponseBody<'validateProjectName', 200>;
+
+export function listProjects(tx: RequestTransaction, query: RequestQuery<'listProjects'>): Promise<Page<Project>> {
+  return paginate(tx, projectListQuery(requireOrganization(tx), query, pageRequest(query)), toProject);
+}
+
+export async function createProject(tx: RequestTransaction, body: RequestBody<'createProject'>): Promise<Project> {
+  const { columns, values } = projectColumnValues(body);
+  const inserted = await tx.query<ProjectRow>(insertProjectSql(columns), [requireOrganization(tx), requireUser(tx), ...values]);
+  return toProject(inserted.rows[0]!);
+}
+
+/** Every rule the name breaks, and whether a project of the organization already has it. */
+export async function checkProjectName(tx: RequestTransaction, body: RequestBody<'validateProjectName'>): Promise<NameVerdict> {
+  requireOrganization(tx);
+  const reasons = projectNameProblems(body.name);
+  const valid = reasons.length === 0;
+  let available = true;
+  if (canBeStored(body.name)) {
+    const taken = await tx.query<{ taken: boolean }>(PROJECT_NAME_TAKEN, [body.name.trim(), body.excludeProjectId ?? null]);
+    available = !taken.rows[0]!.taken;
+  }
+  if (!available) reasons.push(NAME_TAKEN);
+  return { name: body.name, valid, available, reasons };
+}
+
+/** One statement whatever is included: each relation is a json subquery (see projectDetailQuery). */
+export async function getProject(tx: RequestTransaction, projectId: string, include: readonly ProjectInclude[]): Promise<ProjectDetail> {
+  requireOrganization(tx);
+  const found = await tx.query<ProjectDetailRow>(projectDetailQuery(include), [projectId]);
+  if (found.rowCount === 0) throw problems.notFound(PROJECT_NOT_FOUND);
+  return toProjectDetail(found.rows[0]!, include);
+}
+
+export async function getProjectStats(tx: RequestTransaction, projectId: string): Promise<ProjectStats> {
+  requireOrganization(tx);
+  const found = await tx.query<ProjectStatsRow>(PROJECT_STATS, [projectId]);
+  if (found.rowCount === 0) throw problems.notFound(PROJECT_NOT_FOUND);
+  return toProjectStats(found.rows[0]!);
+}
+
+export async function updateProject(tx: RequestTransaction, projectId: string, body: RequestBody<'updateProject'>): Promise<Project> {
+  requireOrganization(tx);
+  const { columns, values } = projectColumnValues(body);
+  const updated = await tx.query<ProjectRow>(updateProjectSql(columns), [projectId, ...values]);
+  if (updated.rowCount === 0) {
+    return refuseHiddenWrite(tx, 'project', projectId, {
+      notFound: PROJECT_NOT_FOUND,
+      forbidden: 'Only the creator, project admins and managers, and organization owners and admins may edit this project.',
+    });
+  }
+  return toProject(updated.rows[0]!);
+}
+
+export async function deleteProject(tx: RequestTransaction, projectId: string): Promise<void> {
+  requireOrganization(tx);
+  const deleted = await tx.query(DELETE_PROJECT, [projectId]);
+  if (deleted.rowCount === 0) {
+    await refuseHiddenWrite(tx, 'project', projectId, {
+      notFound: PROJECT_NOT_FOUND,
+      forbidden: 'Only the creator or the organization owner may delete this project.',
+    });
+  }
+}
