@@ -117,6 +117,45 @@ export function toInvoiceLine(row: InvoiceLineRow): InvoiceLine {
 export const INVOICE_BY_ID = `select ${INVOICE_COLUMNS} from public.invoices i where i.id = $1 and i.organization_id = $2`;
 export const LINES_OF_INVOICE = `select ${LINE_COLUMNS} from public.invoice_lines l where l.invoice_id = $1 order by l.position`;
 
+/** $1 organization: its billing details as they are now, for a new invoice to keep. */
+export const CURRENT_CUSTOMER = `select o.name, d.company_name as "companyName", d.btw_number as "btwNumber", d.kvk_number as "kvkNumber",
+       d.address_line1 as "addressLine1", d.address_line2 as "addressLine2", d.city, d.postal_code as "postalCode",
+       d.country, d.email
+  from public.organizations o left join public.billing_details d on d.organization_id = o.id
+  where o.id = $1`;
+
+/**
+ * $1 organization, $2 description, $3 VAT treatment, $4 VAT rate, $5 subtotal,
+ * $6 VAT, $7 total (all of it due), $8 customer, $9 plan, $10 interval,
+ * $11 and $12 the period, $13 days to pay. The number comes from the database.
+ */
+export const INSERT_INVOICE = `insert into public.invoices as i
+    (organization_id, status, description, vat_treatment, vat_rate, subtotal, vat_amount, total, amount_due, customer,
+     plan_id, billing_interval, period_start, period_end, due_date)
+  values ($1, 'open', $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, (now() at time zone 'UTC')::date + $13::integer)
+  returning ${INVOICE_COLUMNS}`;
+
+/** $1 invoice, $2 organization, $3 the lines as a JSON array, inserted in one statement. */
+export const INSERT_INVOICE_LINES = `insert into public.invoice_lines as l
+    (invoice_id, organization_id, position, description, quantity, unit_amount, amount, period_start, period_end)
+  select $1, $2, t.position, t.description, t.quantity, t.unit_amount, t.amount, t.period_start, t.period_end
+  from jsonb_to_recordset($3::jsonb) as t(position smallint, description text, quantity integer, unit_amount numeric,
+                                          amount numeric, period_start timestamptz, period_end timestamptz)
+  returning ${LINE_COLUMNS}`;
+
+/** $1 invoice, of any organization (the back office is not scoped by row level security); only an open one is paid. */
+export const PAY_OPEN_INVOICE = `update public.invoices i set status = 'paid', amount_paid = i.amount_due, paid_at = now()
+  where i.id = $1 and i.status = 'open'
+  returning ${INVOICE_COLUMNS}`;
+
+/** $1 invoice, of any organization. */
+export const ANY_INVOICE_BY_ID = `select ${INVOICE_COLUMNS} from public.invoices i where i.id = $1`;
+
+/** $1 organization: paying what was owed ends a past_due state, once no invoice is left open. */
+export const END_PAST_DUE_WHEN_SETTLED = `update public.subscriptions s set status = 'active'
+  where s.organization_id = $1 and s.status = 'past_due'
+    and not exists (select 1 from public.invoices i where i.organization_id = $1 and i.status = 'open')`;
+
 type ListFilters = Pick<NonNullable<operations['listInvoices']['parameters']['query']>, 'status'>;
 
 /** Newest first; served by invoices_organization_idx / invoices_organization_status_idx. */

@@ -1,4 +1,5 @@
 import type { components } from '../../generated/openapi';
+import type { PageQuery, PageRequest } from '../../http/pagination';
 
 export type PaymentMethod = components['schemas']['PaymentMethod'];
 export type PaymentMethodCreate = components['schemas']['PaymentMethodCreate'];
@@ -47,3 +48,27 @@ export const INSERT_PAYMENT_METHOD = `insert into public.payment_methods as pm
   returning ${PAYMENT_METHOD_COLUMNS}`;
 
 export const PAYMENT_METHOD_BY_ID = `select ${PAYMENT_METHOD_COLUMNS} from public.payment_methods pm where pm.id = $1 and pm.organization_id = $2`;
+
+/** $1 organization: the default first, then the newest. */
+export function paymentMethodListQuery(organizationId: string, page: PageRequest): PageQuery<PaymentMethodRow> {
+  return {
+    select: PAYMENT_METHOD_COLUMNS,
+    fromWhere: 'public.payment_methods pm where pm.organization_id = $1',
+    params: [organizationId],
+    orderBy: 'pm.is_default desc, pm.created_at desc, pm.id desc',
+    page,
+  };
+}
+
+/** $1 method, $2 organization: locked, so a concurrent removal waits for this one. */
+export const PAYMENT_METHOD_FOR_UPDATE = `${PAYMENT_METHOD_BY_ID} for update`;
+
+/** $1 organization, $2 the method about to go: is there any other? */
+export const OTHER_PAYMENT_METHOD = 'select 1 from public.payment_methods pm where pm.organization_id = $1 and pm.id <> $2 limit 1';
+
+/** $1 method, $2 organization. */
+export const DELETE_PAYMENT_METHOD = 'delete from public.payment_methods pm where pm.id = $1 and pm.organization_id = $2';
+
+/** $1 method, $2 organization. A trigger unsets the previous default. */
+export const SET_DEFAULT_PAYMENT_METHOD = `update public.payment_methods pm set is_default = true where pm.id = $1 and pm.organization_id = $2
+  returning ${PAYMENT_METHOD_COLUMNS}`;

@@ -1,4 +1,5 @@
 import type { components } from '../../generated/openapi';
+import type { PageQuery, PageRequest } from '../../http/pagination';
 import { money, toAmount } from '../money';
 import { isCustomPriced, periodPrice, type PlanId, type PlanPrices } from '../pricing';
 
@@ -24,6 +25,11 @@ export const PLAN_COLUMNS = `p.id, p.name, p.description, p.monthly_price, p.ann
   p.storage_gb, p.seats, p.oracle_queries, p.features, p.is_popular, p.sort_order`;
 
 export const ALL_PLANS = `select ${PLAN_COLUMNS} from public.plans p order by p.sort_order`;
+
+/** The catalogue in its own order (sort_order, unique). */
+export function planListQuery(page: PageRequest): PageQuery<PlanRow> {
+  return { select: PLAN_COLUMNS, fromWhere: 'public.plans p', params: [], orderBy: 'p.sort_order, p.id', page };
+}
 
 export function planPrices(row: PlanRow): PlanPrices {
   return {

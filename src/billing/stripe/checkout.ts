@@ -1,10 +1,16 @@
 import type Stripe from 'stripe';
 import type { RequestTransaction } from '../../db/transaction';
+import type { RequestBody } from '../../http/route';
 import { problems } from '../../problems';
+import { requireBillingManager } from '../access';
 import { toCents } from '../money';
 import { planPrices } from '../plans/sql';
 import { isCustomPriced, periodPrice, type BillingInterval, type PlanId } from '../pricing';
 import { loadPlans, lockSubscription } from '../subscriptions/change';
+
+/** The answer wherever Stripe would be needed and is not configured. */
+export const PAYMENTS_NOT_CONFIGURED =
+  'Payments are not configured on this server: plan changes apply directly (POST /api/v1/billing/subscription/change) and invoices are paid by bank transfer.';
 
 /** Payment methods offered on the Checkout page. */
 export const CHECKOUT_PAYMENT_METHODS: Stripe.Checkout.SessionCreateParams.AllowedPaymentMethodType[] = ['card', 'ideal', 'sepa_debit'];
@@ -60,4 +66,33 @@ export async function checkoutParams(
     success_url: `${webAppUrl}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancel_url: `${webAppUrl}/billing?checkout=cancelled`,
   };
+}
+
+/**
+ * The checkout a billing manager asked for, read in the request's
+ * transaction. Roles are checked first: whether this server takes payments is
+ * no business of a plain member.
+ */
+export function prepareCheckout(
+  tx: RequestTransaction,
+  body: RequestBody<'createCheckoutSession'>,
+  payments: { configured: boolean; webAppUrl: string },
+): Promise<Stripe.Checkout.SessionCreateParams> {
+  const organizationId = requireBillingManager(tx, 'pay for a plan');
+  if (!payments.configured) throw problems.unavailable(PAYMENTS_NOT_CONFIGURED);
+  return checkoutParams(tx, organizationId, body, payments.webAppUrl);
+}
+
+/** Asks Stripe for the Checkout page; a failure or a session without a page is a 503 (the caller may retry). */
+export async function openCheckoutSession(stripe: Stripe | undefined, params: Stripe.Checkout.SessionCreateParams): Promise<{ id: string; url: string }> {
+  if (!stripe) throw problems.unavailable(PAYMENTS_NOT_CONFIGURED);
+  let session: Stripe.Checkout.Session;
+  try {
+    session = await stripe.checkout.sessions.create(params);
+  } catch (error) {
+    console.error(`stripe checkout failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw problems.unavailable('Stripe did not open a checkout session; try again shortly.');
+  }
+  if (!session.url) throw problems.unavailable('Stripe returned a checkout session without a URL; try again shortly.');
+  return { id: session.id, url: session.url };
 }

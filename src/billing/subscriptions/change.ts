@@ -6,10 +6,16 @@ import type { InvoiceDetail } from '../invoices/sql';
 import { ALL_PLANS, planPrices, type PlanRow } from '../plans/sql';
 import { isCustomPriced, isUpgrade, periodPrice, upgradeLines, type BillingInterval, type PlanId } from '../pricing';
 import {
+  CANCEL_AT_PERIOD_END,
+  DATABASE_NOW,
+  KEEP_CURRENT_PLAN,
   PERIOD_END,
-  SUBSCRIPTION_COLUMNS,
+  RESUME,
+  SCHEDULE_CHANGE,
+  START_NEW_PLAN,
   SUBSCRIPTION_FOR_UPDATE,
   toSubscription,
+  USAGE_TO_FIT,
   type Subscription,
   type SubscriptionRow,
 } from './sql';
@@ -45,10 +51,7 @@ export async function periodEnd(tx: RequestTransaction, start: string | Date, in
 
 /** Members and stored bytes must fit the smaller plan; each miss is a field error. */
 async function usageMisfits(tx: RequestTransaction, organizationId: string, plan: PlanRow): Promise<FieldError[]> {
-  const usage = await tx.query<{ seats: number; storage_bytes: string }>(
-    'select seats, storage_bytes::text as storage_bytes from app.billing_usage($1)',
-    [organizationId],
-  );
+  const usage = await tx.query<{ seats: number; storage_bytes: string }>(USAGE_TO_FIT, [organizationId]);
   const { seats, storage_bytes: storageBytes } = usage.rows[0] ?? { seats: 0, storage_bytes: '0' };
   const misfits: FieldError[] = [];
   if (plan.seats !== -1 && seats > plan.seats) {
@@ -101,11 +104,7 @@ export async function changeSubscription(
   if (current.plan_id === target.planId && current.billing_interval === target.billingInterval) {
     if (!pending) throw problems.conflict(`The organization is already on the ${to.name} plan, billed ${target.billingInterval}.`);
     // Choosing the plan in force again keeps it: the scheduled change or cancellation is dropped.
-    const kept = await tx.query<SubscriptionRow>(
-      `update public.subscriptions s set scheduled_plan_id = null, scheduled_interval = null, cancel_at_period_end = false
-       where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
-      [current.id],
-    );
+    const kept = await tx.query<SubscriptionRow>(KEEP_CURRENT_PLAN, [current.id]);
     return { effective: 'now', subscription: toSubscription(kept.rows[0]!), invoice: null };
   }
 
@@ -115,18 +114,14 @@ export async function changeSubscription(
     if (misfits.length > 0) {
       throw problems.conflict(`The organization does not fit the ${to.name} plan: ${misfits.map((m) => m.message).join(' ')}`, misfits);
     }
-    const scheduled = await tx.query<SubscriptionRow>(
-      `update public.subscriptions s set scheduled_plan_id = $2, scheduled_interval = $3, cancel_at_period_end = false
-       where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
-      [current.id, target.planId, target.billingInterval],
-    );
+    const scheduled = await tx.query<SubscriptionRow>(SCHEDULE_CHANGE, [current.id, target.planId, target.billingInterval]);
     return { effective: 'period_end', subscription: toSubscription(scheduled.rows[0]!), invoice: null };
   }
 
   if (options.paymentsConfigured) {
     throw problems.conflict('Payments run through Stripe on this server: start a paid plan with POST /api/v1/billing/checkout.');
   }
-  const now = new Date((await tx.query<{ now: string }>('select now() as now')).rows[0]!.now);
+  const now = new Date((await tx.query<{ now: string }>(DATABASE_NOW)).rows[0]!.now);
   const newEnd = await periodEnd(tx, now, target.billingInterval);
   const lines = upgradeLines({
     from: planPrices(from),
@@ -141,13 +136,13 @@ export async function changeSubscription(
   // Signed-in users may not set a plan or issue invoices themselves (the
   // Data API would let them skip the invoice); the rights were checked above.
   return asServiceRole(tx, async () => {
-    const updated = await tx.query<SubscriptionRow>(
-      `update public.subscriptions s
-       set plan_id = $2, billing_interval = $3, status = 'active', current_period_start = $4, current_period_end = $5,
-           cancel_at_period_end = false, scheduled_plan_id = null, scheduled_interval = null
-       where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
-      [current.id, target.planId, target.billingInterval, now.toISOString(), newEnd.toISOString()],
-    );
+    const updated = await tx.query<SubscriptionRow>(START_NEW_PLAN, [
+      current.id,
+      target.planId,
+      target.billingInterval,
+      now.toISOString(),
+      newEnd.toISOString(),
+    ]);
     const invoice = await issueInvoice(tx, {
       organizationId,
       description: `Upgrade from ${from.name} to ${to.name}`,
@@ -168,11 +163,7 @@ export async function cancelAtPeriodEnd(tx: RequestTransaction, organizationId: 
   }
   if (current.plan_id === 'free') throw problems.conflict('The free plan has nothing to cancel.');
   if (current.cancel_at_period_end) throw problems.conflict('The subscription already ends with the current period.');
-  const updated = await tx.query<SubscriptionRow>(
-    `update public.subscriptions s set cancel_at_period_end = true, scheduled_plan_id = null, scheduled_interval = null
-     where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
-    [current.id],
-  );
+  const updated = await tx.query<SubscriptionRow>(CANCEL_AT_PERIOD_END, [current.id]);
   return toSubscription(updated.rows[0]!);
 }
 
@@ -182,9 +173,6 @@ export async function resume(tx: RequestTransaction, organizationId: string): Pr
     throw problems.conflict('This subscription is billed through the payment provider; change it through its checkout or customer portal.');
   }
   if (!current.cancel_at_period_end) throw problems.conflict('The subscription is not set to end; there is nothing to resume.');
-  const updated = await tx.query<SubscriptionRow>(
-    `update public.subscriptions s set cancel_at_period_end = false where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`,
-    [current.id],
-  );
+  const updated = await tx.query<SubscriptionRow>(RESUME, [current.id]);
   return toSubscription(updated.rows[0]!);
 }

@@ -3,7 +3,7 @@ import { issueInvoice } from '../invoices/issue';
 import { planPrices } from '../plans/sql';
 import { renewalLines, type BillingInterval, type PlanId } from '../pricing';
 import { loadPlans, periodEnd } from './change';
-import { SUBSCRIPTION_COLUMNS, type SubscriptionRow } from './sql';
+import { ENDED_PERIODS, START_NEXT_PERIOD, type SubscriptionRow } from './sql';
 
 /**
  * Starts the next period of every subscription whose period has ended (at
@@ -15,14 +15,7 @@ import { SUBSCRIPTION_COLUMNS, type SubscriptionRow } from './sql';
  * period per pass; returns how many were rolled over.
  */
 export async function rollOverEndedPeriods(tx: RequestTransaction, limit: number): Promise<number> {
-  const due = await tx.query<SubscriptionRow>(
-    `select ${SUBSCRIPTION_COLUMNS} from public.subscriptions s
-     where s.current_period_end <= now() and s.provider_subscription_id is null
-     order by s.current_period_end, s.id
-     limit $1
-     for update skip locked`,
-    [limit],
-  );
+  const due = await tx.query<SubscriptionRow>(ENDED_PERIODS, [limit]);
   if (due.rowCount === 0) return 0;
   const plans = await loadPlans(tx);
   for (const row of due.rows) {
@@ -37,14 +30,7 @@ export async function rollOverEndedPeriods(tx: RequestTransaction, limit: number
     }
     const start = new Date(row.current_period_end);
     const end = await periodEnd(tx, start, interval);
-    await tx.query(
-      `update public.subscriptions s
-       set plan_id = $2, billing_interval = $3, current_period_start = $4, current_period_end = $5,
-           cancel_at_period_end = false, scheduled_plan_id = null, scheduled_interval = null,
-           status = case when $2::public.plan_tier = 'free' then 'active'::public.subscription_status else s.status end
-       where s.id = $1`,
-      [row.id, planId, interval, start.toISOString(), end.toISOString()],
-    );
+    await tx.query(START_NEXT_PERIOD, [row.id, planId, interval, start.toISOString(), end.toISOString()]);
     const plan = plans.get(planId)!;
     const lines = renewalLines(planPrices(plan), interval, start, end);
     if (lines.length > 0) {

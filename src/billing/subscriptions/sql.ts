@@ -56,3 +56,47 @@ export const SUBSCRIPTION_FOR_UPDATE = `${SUBSCRIPTION_OF_ORGANIZATION} for upda
 
 /** The end of a period that starts at $1 with interval $2 (calendar months, as PostgreSQL adds them). */
 export const PERIOD_END = `select ($1::timestamptz + case $2::public.billing_interval when 'monthly' then interval '1 month' else interval '1 year' end) as period_end`;
+
+/** The database's clock, so a new period starts when the transaction says it is. */
+export const DATABASE_NOW = 'select now() as now';
+
+/** $1 organization: the members and stored bytes a smaller plan must fit. */
+export const USAGE_TO_FIT = 'select seats, storage_bytes::text as storage_bytes from app.billing_usage($1)';
+
+/** $1 subscription: the plan in force is kept, so a scheduled change or cancellation is dropped. */
+export const KEEP_CURRENT_PLAN = `update public.subscriptions s set scheduled_plan_id = null, scheduled_interval = null, cancel_at_period_end = false
+  where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`;
+
+/** $1 subscription, $2 plan, $3 interval: the change waits for the end of the period. */
+export const SCHEDULE_CHANGE = `update public.subscriptions s set scheduled_plan_id = $2, scheduled_interval = $3, cancel_at_period_end = false
+  where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`;
+
+/** $1 subscription, $2 plan, $3 interval, $4 and $5 the new period: an upgrade starts now. */
+export const START_NEW_PLAN = `update public.subscriptions s
+  set plan_id = $2, billing_interval = $3, status = 'active', current_period_start = $4, current_period_end = $5,
+      cancel_at_period_end = false, scheduled_plan_id = null, scheduled_interval = null
+  where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`;
+
+/** $1 subscription. */
+export const CANCEL_AT_PERIOD_END = `update public.subscriptions s set cancel_at_period_end = true, scheduled_plan_id = null, scheduled_interval = null
+  where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`;
+
+/** $1 subscription. */
+export const RESUME = `update public.subscriptions s set cancel_at_period_end = false where s.id = $1 returning ${SUBSCRIPTION_COLUMNS}`;
+
+/**
+ * $1 how many: subscriptions whose period ended, oldest first, skipping those
+ * another instance holds. The payment provider's are left to its webhooks.
+ */
+export const ENDED_PERIODS = `select ${SUBSCRIPTION_COLUMNS} from public.subscriptions s
+  where s.current_period_end <= now() and s.provider_subscription_id is null
+  order by s.current_period_end, s.id
+  limit $1
+  for update skip locked`;
+
+/** $1 subscription, $2 plan, $3 interval, $4 and $5 the next period. Back on free nothing is owed, so it is active. */
+export const START_NEXT_PERIOD = `update public.subscriptions s
+  set plan_id = $2, billing_interval = $3, current_period_start = $4, current_period_end = $5,
+      cancel_at_period_end = false, scheduled_plan_id = null, scheduled_interval = null,
+      status = case when $2::public.plan_tier = 'free' then 'active'::public.subscription_status else s.status end
+  where s.id = $1`;
