@@ -35,7 +35,8 @@ export function metadataOrganization(object: Loose): string | null {
 
 const PLAN_IDS: PlanId[] = ['free', 'pro', 'teams', 'enterprise'];
 
-const STATUS: Record<string, SubscriptionStatus> = {
+// A Map, not an object: a status such as "constructor" must not find a built-in property.
+const STATUS = new Map<string, SubscriptionStatus>(Object.entries({
   active: 'active',
   trialing: 'trialing',
   past_due: 'past_due',
@@ -44,9 +45,9 @@ const STATUS: Record<string, SubscriptionStatus> = {
   incomplete: 'incomplete',
   incomplete_expired: 'incomplete',
   canceled: 'canceled',
-};
+} satisfies Record<string, SubscriptionStatus>));
 
-const statusOf = (object: Loose): SubscriptionStatus => STATUS[str(object.status) ?? ''] ?? 'incomplete';
+const statusOf = (object: Loose): SubscriptionStatus => STATUS.get(str(object.status) ?? '') ?? 'incomplete';
 
 /** Deleted or canceled: the organization goes back to free (and nothing else of the object matters). */
 export function subscriptionEnded(event: Stripe.Event, object: Loose): boolean {
