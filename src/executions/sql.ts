@@ -1,6 +1,6 @@
-import type { components, operations } from '../generated/openapi';
+import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
-import type { ResponseBody } from '../http/route';
+import type { RequestQuery, ResponseBody } from '../http/route';
 
 export type SkillExecution = components['schemas']['SkillExecution'];
 export type SkillSummary = components['schemas']['SkillSummary'];
@@ -92,7 +92,7 @@ export function toExecutionWithSkill(row: ExecutionWithSkillRow): SkillExecution
   return { ...toExecution(row), skill };
 }
 
-type ListFilters = Pick<NonNullable<operations['listExecutions']['parameters']['query']>, 'skillId' | 'status' | 'executionType' | 'from' | 'to'>;
+type ListFilters = Pick<RequestQuery<'listExecutions'>, 'skillId' | 'status' | 'executionType' | 'from' | 'to'>;
 
 /**
  * Newest first. The organization leads, so skill_executions_organization_created_idx
