@@ -79,12 +79,26 @@ function groupBySkill<Row extends { skill_id: string }, Item>(rows: Row[], toIte
   return bySkill;
 }
 
+interface BundleReflexRow {
+  skill_id: string;
+  trigger_type: BundleReflex['triggerType'];
+  trigger_config: Record<string, unknown>;
+  conditions: Record<string, unknown>;
+  is_active: boolean;
+}
+
+interface BundleHabitRow {
+  skill_id: string;
+  schedule_cron: string;
+  schedule_description: string | null;
+  timezone: string;
+  config: Record<string, unknown>;
+  is_active: boolean;
+}
+
 /** Bundle reflexes of each skill, by skill id. */
 export async function exportReflexes(tx: RequestTransaction, skillIds: string[]): Promise<Map<string, BundleReflex[]>> {
-  const rows = await tx.query<{ skill_id: string; trigger_type: BundleReflex['triggerType']; trigger_config: Record<string, unknown>; conditions: Record<string, unknown>; is_active: boolean }>(
-    BUNDLE_REFLEXES,
-    [skillIds],
-  );
+  const rows = await tx.query<BundleReflexRow>(BUNDLE_REFLEXES, [skillIds]);
   return groupBySkill(rows.rows, (row) => ({
     triggerType: row.trigger_type,
     triggerConfig: row.trigger_config,
@@ -95,10 +109,7 @@ export async function exportReflexes(tx: RequestTransaction, skillIds: string[])
 
 /** Bundle habits of each skill, by skill id. */
 export async function exportHabits(tx: RequestTransaction, skillIds: string[]): Promise<Map<string, BundleHabit[]>> {
-  const rows = await tx.query<{ skill_id: string; schedule_cron: string; schedule_description: string | null; timezone: string; config: Record<string, unknown>; is_active: boolean }>(
-    BUNDLE_HABITS,
-    [skillIds],
-  );
+  const rows = await tx.query<BundleHabitRow>(BUNDLE_HABITS, [skillIds]);
   return groupBySkill(rows.rows, (row) => ({
     scheduleCron: row.schedule_cron,
     scheduleDescription: row.schedule_description,
