@@ -2,7 +2,8 @@ import type { RequestTransaction } from '../db/transaction';
 import { requireOrganization } from '../db/transaction';
 import type { components } from '../generated/openapi';
 import type { FileEvent } from '../reflexes/definition';
-import { CANDIDATE_COLUMNS, fireMatchingReflexes, MAX_REFLEXES_PER_EVENT, type ReflexCandidate, type ReflexFiring } from '../reflexes/fire';
+import { fireMatchingReflexes, MAX_REFLEXES_PER_EVENT, type ReflexCandidate, type ReflexFiring } from '../reflexes/fire';
+import { FILE_CHANGE_REFLEX_CANDIDATES, FILE_OF_PROJECT, type ProjectFileRow } from './sql';
 
 type ProjectFile = components['schemas']['ProjectFile'];
 
@@ -22,12 +23,7 @@ export function fileChangePayload(kind: FileEvent, file: Pick<ProjectFile, 'id' 
 /** The organization's active file_change reflexes (one index range; usually none). */
 async function fileChangeCandidates(tx: RequestTransaction): Promise<ReflexCandidate[]> {
   const organizationId = requireOrganization(tx);
-  const candidates = await tx.query<ReflexCandidate>(
-    `select ${CANDIDATE_COLUMNS} from public.reflexes r
-     where r.organization_id = $1 and r.trigger_type = 'file_change' and r.is_active
-     order by r.created_at, r.id limit $2`,
-    [organizationId, MAX_REFLEXES_PER_EVENT],
-  );
+  const candidates = await tx.query<ReflexCandidate>(FILE_CHANGE_REFLEX_CANDIDATES, [organizationId, MAX_REFLEXES_PER_EVENT]);
   return candidates.rows;
 }
 
@@ -46,10 +42,7 @@ export async function fireFileChangeReflexes(tx: RequestTransaction, kind: FileE
 export async function fireFileDeletedReflexes(tx: RequestTransaction, projectId: string, fileId: string): Promise<ReflexFiring[]> {
   const candidates = await fileChangeCandidates(tx);
   if (candidates.length === 0) return [];
-  const found = await tx.query<{ id: string; project_id: string; name: string; path: string; mime_type: string; size_bytes: number }>(
-    'select f.id, f.project_id, f.name, f.path, f.mime_type, f.size_bytes from public.project_files f where f.id = $1 and f.project_id = $2',
-    [fileId, projectId],
-  );
+  const found = await tx.query<ProjectFileRow>(FILE_OF_PROJECT, [fileId, projectId]);
   const row = found.rows[0];
   if (!row) return [];
   const file = { id: row.id, projectId: row.project_id, name: row.name, path: row.path, mimeType: row.mime_type, sizeBytes: row.size_bytes };

@@ -1,5 +1,6 @@
-import type { components, operations } from '../generated/openapi';
+import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import type { RequestQuery, ResponseBody } from '../http/route';
 
 export type SkillExecution = components['schemas']['SkillExecution'];
 export type SkillSummary = components['schemas']['SkillSummary'];
@@ -91,7 +92,7 @@ export function toExecutionWithSkill(row: ExecutionWithSkillRow): SkillExecution
   return { ...toExecution(row), skill };
 }
 
-type ListFilters = Pick<NonNullable<operations['listExecutions']['parameters']['query']>, 'skillId' | 'status' | 'executionType' | 'from' | 'to'>;
+type ListFilters = Pick<RequestQuery<'listExecutions'>, 'skillId' | 'status' | 'executionType' | 'from' | 'to'>;
 
 /**
  * Newest first. The organization leads, so skill_executions_organization_created_idx
@@ -175,4 +176,57 @@ export function byStatus(row: AggregateRow): components['schemas']['ExecutionSta
 export function successRate(row: AggregateRow): number | null {
   const decided = row.completed + row.failed;
   return decided === 0 ? null : Math.round((row.completed / decided) * 10000) / 10000;
+}
+
+/**
+ * $1 execution, $2 organization. Ended executions are left alone (the trigger
+ * would refuse them anyway); row level security leaves out those the caller
+ * may not cancel.
+ */
+export const CANCEL_EXECUTION = `update public.skill_executions e set status = 'cancelled'
+  where e.id = $1 and e.organization_id = $2 and e.status in ('pending', 'running') returning e.id`;
+
+export type SkillTotals = ResponseBody<'getExecutionStatsBySkill', 200>['data'][number];
+
+export type SkillTotalsRow = AggregateRow &
+  Pick<ExecutionWithSkillRow, 'skill_id' | 'skill_name' | 'skill_category' | 'skill_output_format' | 'skill_is_active'> & {
+    last_created_at: string;
+  };
+
+/**
+ * One row per skill (deleted skills together under null), most executions
+ * first; the skill's summary is joined after grouping, so it is read once per
+ * skill rather than once per execution.
+ */
+export function skillTotalsQuery(organizationId: string, window: { from?: string; to?: string }, page: PageRequest): PageQuery<SkillTotalsRow> {
+  return {
+    select: `g.*, s.name as skill_name, s.category as skill_category, s.output_format as skill_output_format, s.is_active as skill_is_active`,
+    fromWhere: `(select e.skill_id, ${EXECUTION_AGGREGATES}, max(e.created_at) as last_created_at
+        from public.skill_executions e
+        where e.organization_id = $1
+          and ($2::timestamptz is null or e.created_at >= $2)
+          and ($3::timestamptz is null or e.created_at < $3)
+        group by e.skill_id) g
+      left join public.skills s on s.id = g.skill_id where true`,
+    params: [organizationId, window.from ?? null, window.to ?? null],
+    orderBy: 'g.total desc, g.skill_id asc nulls last',
+    page,
+  };
+}
+
+export function toSkillTotals(row: SkillTotalsRow): SkillTotals {
+  return {
+    skillId: row.skill_id,
+    skill:
+      row.skill_id !== null && row.skill_name !== null
+        ? { id: row.skill_id, name: row.skill_name, category: row.skill_category!, outputFormat: row.skill_output_format!, isActive: row.skill_is_active! }
+        : null,
+    total: row.total,
+    byStatus: byStatus(row),
+    successRate: successRate(row),
+    avgDurationMs: row.avg_duration_ms,
+    tokensUsed: row.tokens_used,
+    costCents: row.cost_cents,
+    lastCreatedAt: row.last_created_at,
+  };
 }

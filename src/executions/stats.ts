@@ -1,10 +1,10 @@
 import type { RequestTransaction } from '../db/transaction';
-import type { operations } from '../generated/openapi';
+import type { RequestQuery, ResponseBody } from '../http/route';
 import { problems } from '../problems';
 import type { ExecutionStatusCounts } from './sql';
 
-type ByPeriodQuery = NonNullable<operations['getExecutionStatsByPeriod']['parameters']['query']>;
-type PeriodStats = operations['getExecutionStatsByPeriod']['responses']['200']['content']['application/json'];
+type ByPeriodQuery = RequestQuery<'getExecutionStatsByPeriod'>;
+type PeriodStats = ResponseBody<'getExecutionStatsByPeriod', 200>;
 type Interval = PeriodStats['interval'];
 
 export const MAX_BUCKETS = 1000;

@@ -3,6 +3,7 @@ import type { RequestTransaction } from '../db/transaction';
 import type { components } from '../generated/openapi';
 import type { Conditions } from './conditions';
 import type { ReflexTriggerType } from './definition';
+import { FIRE_REFLEX, START_REFLEX_RUN } from './sql';
 import { matchReflex, skillInputFor, type ReflexEvent } from './triggers';
 
 export type ReflexFiring = components['schemas']['ReflexFiring'];
@@ -29,7 +30,7 @@ export const CANDIDATE_COLUMNS = 'r.id, r.skill_id, r.trigger_type, r.trigger_co
  * reflex, and the database grants app.start_reflex_run to it alone.
  */
 export async function startReflexExecution(tx: RequestTransaction, reflexId: string, input: Record<string, unknown>): Promise<string | null> {
-  const sql = tx.identity.role === 'service_role' ? 'select app.start_reflex_run($1, $2) as id' : 'select app.fire_reflex($1, $2) as id';
+  const sql = tx.identity.role === 'service_role' ? START_REFLEX_RUN : FIRE_REFLEX;
   const started = await tx.query<{ id: string | null }>(sql, [reflexId, input]);
   return started.rows[0]!.id;
 }

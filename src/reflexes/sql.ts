@@ -1,5 +1,6 @@
-import type { components, operations } from '../generated/openapi';
+import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import type { RequestQuery } from '../http/route';
 import type { Conditions } from './conditions';
 import type { ReflexTriggerType } from './definition';
 
@@ -82,7 +83,7 @@ export const INSERT_REFLEX = `insert into public.reflexes as r
   values ($1, $2, $3, $4, $5, $6, $7)
   returning ${REFLEX_COLUMNS}`;
 
-type ListQuery = NonNullable<operations['listReflexes']['parameters']['query']>;
+type ListQuery = RequestQuery<'listReflexes'>;
 
 export const REFLEX_SORTS: Record<string, string> = {
   createdAt: 'r.created_at asc, r.id asc',
@@ -117,3 +118,49 @@ export function reflexListQuery(organizationId: string, filters: ListQuery, page
     page,
   };
 }
+
+// Changes to one reflex, $1 the reflex and $2 its organization; the operations
+// check first that the caller may manage it (the update policy would refuse anyway).
+
+/** $3 skill, $4 trigger type, $5 trigger config, $6 conditions, $7 active: the whole checked definition. */
+export const UPDATE_REFLEX = `update public.reflexes r
+  set skill_id = $3, trigger_type = $4, trigger_config = $5, conditions = $6, is_active = $7
+  where r.id = $1 and r.organization_id = $2
+  returning ${REFLEX_COLUMNS}`;
+
+export const DELETE_REFLEX = 'delete from public.reflexes r where r.id = $1 and r.organization_id = $2';
+
+/** A reflex stopped by failures in a row starts counting afresh. */
+export const ACTIVATE_REFLEX = 'update public.reflexes r set is_active = true, consecutive_failures = 0 where r.id = $1 and r.organization_id = $2';
+export const DEACTIVATE_REFLEX = 'update public.reflexes r set is_active = false where r.id = $1 and r.organization_id = $2';
+export const RESET_REFLEX_ERRORS =
+  'update public.reflexes r set consecutive_failures = 0, last_error_message = null where r.id = $1 and r.organization_id = $2';
+
+/** The executions a reflex started, by status. */
+export const REFLEX_EXECUTION_COUNTS = `select count(*)::int as total,
+    count(*) filter (where e.status = 'pending')::int as pending,
+    count(*) filter (where e.status = 'running')::int as running,
+    count(*) filter (where e.status = 'completed')::int as completed,
+    count(*) filter (where e.status = 'failed')::int as failed,
+    count(*) filter (where e.status = 'cancelled')::int as cancelled
+  from public.skill_executions e
+  where e.reference_id = $1 and e.organization_id = $2 and e.execution_type = 'reflex'`;
+
+// Webhook secrets are never read back by signed-in users: SECURITY DEFINER
+// functions store, drop and date them after checking the caller may manage the reflex.
+
+/** $1 reflex, $2 the new secret; returns when it was made. */
+export const STORE_REFLEX_SECRET = 'select app.store_reflex_secret($1, $2) as created_at';
+export const DROP_REFLEX_SECRET = 'select app.drop_reflex_secret($1)';
+export const REFLEX_SECRET_CREATED_AT = 'select app.reflex_secret_created_at($1) as created_at';
+
+/** $1 skill, $2 organization: whether the caller can see the skill there. */
+export const SKILL_IN_ORGANIZATION = 'select 1 from public.skills s where s.id = $1 and s.organization_id = $2';
+
+/**
+ * $1 reflex, $2 the skill's input. Members go through app.fire_reflex, which
+ * checks that they may fire it; app.start_reflex_run is granted to the back
+ * office alone.
+ */
+export const FIRE_REFLEX = 'select app.fire_reflex($1, $2) as id';
+export const START_REFLEX_RUN = 'select app.start_reflex_run($1, $2) as id';

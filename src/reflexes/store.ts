@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { RequestTransaction } from '../db/transaction';
 import { problems } from '../problems';
 import type { ReflexDefinition } from './definition';
-import { INSERT_REFLEX, toReflex, type Reflex, type ReflexRow } from './sql';
+import {
+  DROP_REFLEX_SECRET,
+  INSERT_REFLEX,
+  SKILL_IN_ORGANIZATION,
+  STORE_REFLEX_SECRET,
+  toReflex,
+  type Reflex,
+  type ReflexRow,
+} from './sql';
 
 /** A webhook signing secret: 32 random bytes, base64url, with a prefix that says what it is. */
 export function generateWebhookSecret(): string {
@@ -16,17 +24,17 @@ export function generateWebhookSecret(): string {
  */
 export async function issueWebhookSecret(tx: RequestTransaction, reflexId: string): Promise<{ secret: string; createdAt: string }> {
   const secret = generateWebhookSecret();
-  const stored = await tx.query<{ created_at: string }>('select app.store_reflex_secret($1, $2) as created_at', [reflexId, secret]);
+  const stored = await tx.query<{ created_at: string }>(STORE_REFLEX_SECRET, [reflexId, secret]);
   return { secret, createdAt: stored.rows[0]!.created_at };
 }
 
 export async function dropWebhookSecret(tx: RequestTransaction, reflexId: string): Promise<void> {
-  await tx.query('select app.drop_reflex_secret($1)', [reflexId]);
+  await tx.query(DROP_REFLEX_SECRET, [reflexId]);
 }
 
 /** 422 unless the skill exists in the organization (and the caller may see it). */
 export async function requireSkillInOrganization(tx: RequestTransaction, skillId: string, organizationId: string, at = '/body'): Promise<void> {
-  const found = await tx.query('select 1 from public.skills s where s.id = $1 and s.organization_id = $2', [skillId, organizationId]);
+  const found = await tx.query(SKILL_IN_ORGANIZATION, [skillId, organizationId]);
   if (found.rowCount === 0) {
     const message = 'There is no such skill in this organization.';
     throw problems.unprocessable(message, [{ path: `${at}/skillId`, message }]);

@@ -2,23 +2,18 @@
 // bundle besides its own fields: its habits, reflexes and recent executions.
 import type { components } from '../generated/openapi';
 import type { RequestTransaction } from '../db/transaction';
-import { EXECUTION_COLUMNS, toExecution, type ExecutionRow } from '../executions/sql';
+import { toExecution, type ExecutionRow } from '../executions/sql';
 import { insertHabit, validateHabitDefinition } from '../habits/definition';
-import { HABIT_COLUMNS, HABIT_FROM, toHabit, type HabitRow } from '../habits/sql';
+import { toHabit, type HabitRow } from '../habits/sql';
 import type { FieldError } from '../problems';
 import { validateReflexDefinition } from '../reflexes/definition';
 import { insertReflex } from '../reflexes/store';
+import { BUNDLE_HABITS, BUNDLE_REFLEXES, SKILL_HABITS, SKILL_RECENT_EXECUTIONS, SKILL_REFLEXES } from './sql';
 
 type SkillDetail = components['schemas']['SkillDetail'];
 type SkillReflex = components['schemas']['SkillReflex'];
 type BundleReflex = components['schemas']['SkillBundleReflex'];
 type BundleHabit = components['schemas']['SkillBundleHabit'];
-
-/** At most this many habits and reflexes are embedded; their lists serve the rest. */
-export const EMBEDDED_REFLEXES = 100;
-export const EMBEDDED_HABITS = 100;
-/** The most recent executions embedded in a skill. */
-export const EMBEDDED_EXECUTIONS = 10;
 
 interface ReflexRow {
   id: string;
@@ -53,27 +48,15 @@ function toSkillReflex(row: ReflexRow): SkillReflex {
 /** One query per relation asked for, never one per row. */
 export const SKILL_INCLUDES = {
   habits: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
-    const rows = await tx.query<HabitRow>(
-      `select ${HABIT_COLUMNS} from ${HABIT_FROM} where h.skill_id = $1 order by h.created_at, h.id limit ${EMBEDDED_HABITS}`,
-      [skillId],
-    );
+    const rows = await tx.query<HabitRow>(SKILL_HABITS, [skillId]);
     return { habits: rows.rows.map(toHabit) };
   },
   reflexes: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
-    const rows = await tx.query<ReflexRow>(
-      `select r.id, r.skill_id, r.user_id, r.trigger_type, r.trigger_config, r.conditions, r.is_active,
-              r.trigger_count, r.last_triggered_at, r.created_at, r.updated_at
-       from public.reflexes r where r.skill_id = $1 order by r.created_at, r.id limit ${EMBEDDED_REFLEXES}`,
-      [skillId],
-    );
+    const rows = await tx.query<ReflexRow>(SKILL_REFLEXES, [skillId]);
     return { reflexes: rows.rows.map(toSkillReflex) };
   },
   executions: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
-    const rows = await tx.query<ExecutionRow>(
-      `select ${EXECUTION_COLUMNS} from public.skill_executions e
-       where e.skill_id = $1 order by e.created_at desc, e.id desc limit ${EMBEDDED_EXECUTIONS}`,
-      [skillId],
-    );
+    const rows = await tx.query<ExecutionRow>(SKILL_RECENT_EXECUTIONS, [skillId]);
     return { executions: rows.rows.map(toExecution) };
   },
 } as const;
@@ -96,13 +79,26 @@ function groupBySkill<Row extends { skill_id: string }, Item>(rows: Row[], toIte
   return bySkill;
 }
 
+interface BundleReflexRow {
+  skill_id: string;
+  trigger_type: BundleReflex['triggerType'];
+  trigger_config: Record<string, unknown>;
+  conditions: Record<string, unknown>;
+  is_active: boolean;
+}
+
+interface BundleHabitRow {
+  skill_id: string;
+  schedule_cron: string;
+  schedule_description: string | null;
+  timezone: string;
+  config: Record<string, unknown>;
+  is_active: boolean;
+}
+
 /** Bundle reflexes of each skill, by skill id. */
 export async function exportReflexes(tx: RequestTransaction, skillIds: string[]): Promise<Map<string, BundleReflex[]>> {
-  const rows = await tx.query<{ skill_id: string; trigger_type: BundleReflex['triggerType']; trigger_config: Record<string, unknown>; conditions: Record<string, unknown>; is_active: boolean }>(
-    `select r.skill_id, r.trigger_type, r.trigger_config, r.conditions, r.is_active
-     from public.reflexes r where r.skill_id = any($1::uuid[]) order by r.created_at, r.id`,
-    [skillIds],
-  );
+  const rows = await tx.query<BundleReflexRow>(BUNDLE_REFLEXES, [skillIds]);
   return groupBySkill(rows.rows, (row) => ({
     triggerType: row.trigger_type,
     triggerConfig: row.trigger_config,
@@ -113,11 +109,7 @@ export async function exportReflexes(tx: RequestTransaction, skillIds: string[])
 
 /** Bundle habits of each skill, by skill id. */
 export async function exportHabits(tx: RequestTransaction, skillIds: string[]): Promise<Map<string, BundleHabit[]>> {
-  const rows = await tx.query<{ skill_id: string; schedule_cron: string; schedule_description: string | null; timezone: string; config: Record<string, unknown>; is_active: boolean }>(
-    `select h.skill_id, h.schedule_cron, h.schedule_description, h.timezone, h.config, h.is_active
-     from public.habits h where h.skill_id = any($1::uuid[]) order by h.created_at, h.id`,
-    [skillIds],
-  );
+  const rows = await tx.query<BundleHabitRow>(BUNDLE_HABITS, [skillIds]);
   return groupBySkill(rows.rows, (row) => ({
     scheduleCron: row.schedule_cron,
     scheduleDescription: row.schedule_description,

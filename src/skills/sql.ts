@@ -1,6 +1,9 @@
 import { escapeLike } from '../db/like';
-import type { components, operations } from '../generated/openapi';
+import { EXECUTION_AGGREGATES, EXECUTION_COLUMNS } from '../executions/sql';
+import type { components } from '../generated/openapi';
+import { HABIT_COLUMNS, HABIT_FROM } from '../habits/sql';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import type { RequestQuery } from '../http/route';
 import { registerUniqueConstraints, uniqueViolation } from '../db/errors';
 import type { InputField, RunnableSkill } from './runner/types';
 
@@ -31,6 +34,9 @@ export const SKILL_COLUMNS = `s.id, s.organization_id, s.user_id, s.name, s.desc
 
 /** $1 skill, $2 organization: explicit, because service tokens pass row level security. */
 export const SKILL_BY_ID = `select ${SKILL_COLUMNS} from public.skills s where s.id = $1 and s.organization_id = $2`;
+
+/** Several skills by id, for the execution worker (which runs as the back office, past row level security). */
+export const SKILLS_BY_IDS = `select ${SKILL_COLUMNS} from public.skills s where s.id = any($1::uuid[])`;
 
 /** API field -> column, for create and update; jsonb fields are sent as JSON text. */
 export const WRITABLE_SKILL_FIELDS = {
@@ -102,7 +108,7 @@ export const SKILL_SORTS: Record<string, string> = {
   '-executionCount': 's.execution_count desc, s.id desc',
 };
 
-type ListFilters = Pick<NonNullable<operations['listSkills']['parameters']['query']>, 'search' | 'category' | 'isActive' | 'sort'>;
+type ListFilters = Pick<RequestQuery<'listSkills'>, 'search' | 'category' | 'isActive' | 'sort'>;
 
 export function skillListQuery(organizationId: string, filters: ListFilters, page: PageRequest): PageQuery<SkillRow> {
   const params: unknown[] = [organizationId];
@@ -158,3 +164,90 @@ export function copyNamePattern(name: string): string {
   const base = name.replace(/ \(copy(?: \d+)?\)$/, '');
   return `${escapeLike([...base].slice(0, 60).join('').toLowerCase())}%`;
 }
+
+/**
+ * $1 organization, $2 owner, then the values of `columns` (see skillColumnsOf);
+ * the columns come from the whitelist, never from a request.
+ */
+export function insertSkillSql(columns: readonly string[]): string {
+  const placeholders = columns.map((_, i) => `$${i + 3}`);
+  return `insert into public.skills as s (organization_id, user_id, ${columns.join(', ')})
+    values ($1, $2, ${placeholders.join(', ')}) returning ${SKILL_COLUMNS}`;
+}
+
+/** $1 skill, then the values of `columns` (see skillColumnsOf); row level security leaves out what the caller may not change. */
+export function updateSkillSql(columns: readonly string[]): string {
+  const assignments = columns.map((column, i) => `${column} = $${i + 2}`);
+  return `update public.skills s set ${assignments.join(', ')} where s.id = $1 returning ${SKILL_COLUMNS}`;
+}
+
+export const DELETE_SKILL = 'delete from public.skills s where s.id = $1';
+
+/** $1 source, $2 organization, $3 owner, $4 name: every other field as the source has it; counters start afresh. */
+export const DUPLICATE_SKILL = `insert into public.skills as s (organization_id, user_id, name, description, category, prompt_template, model,
+    parameters, input_schema, output_format, is_active)
+  select $2, $3, $4, o.description, o.category, o.prompt_template, o.model, o.parameters, o.input_schema,
+    o.output_format, o.is_active
+  from public.skills o where o.id = $1
+  returning ${SKILL_COLUMNS}`;
+
+// Bulk changes, $1 the ids: row level security leaves out the rows the caller may not change.
+export const BULK_DELETE_SKILLS = 'delete from public.skills s where s.id = any($1::uuid[]) returning s.id';
+/** $2 the new isActive. */
+export const BULK_SET_SKILLS_ACTIVE = 'update public.skills s set is_active = $2 where s.id = any($1::uuid[]) returning s.id';
+/** Which of the ids the caller can see: tells a forbidden change from a missing skill. */
+export const VISIBLE_SKILL_IDS = 'select s.id from public.skills s where s.id = any($1::uuid[])';
+
+/** $1 organization, $2 the ids to export or null for all, $3 the most rows to read. */
+export const SKILLS_TO_EXPORT = `select ${SKILL_COLUMNS} from public.skills s
+  where s.organization_id = $1 and ($2::uuid[] is null or s.id = any($2::uuid[]))
+  order by s.created_at, s.id limit $3`;
+
+/** $1 organization, $2 owner: the owner's skill names, lower-cased (names are unique per owner, case-insensitively). */
+export const OWN_SKILL_NAMES = 'select lower(s.name) as name from public.skills s where s.organization_id = $1 and s.user_id = $2';
+
+/**
+ * One skill of an imported bundle: $1 organization, $2 owner, $3 name, then
+ * its fields; a field the bundle leaves out gets the table's default, as a created skill does.
+ */
+export const INSERT_BUNDLE_SKILL = `insert into public.skills as s (organization_id, user_id, name, description, category, prompt_template, model,
+    parameters, input_schema, output_format, is_active)
+  values ($1, $2, $3, $4, coalesce($5::public.skill_category, 'custom'), $6, coalesce($7, 'gpt-4o-mini'),
+    coalesce($8::jsonb, '{"temperature": 1, "max_tokens": 4096}'::jsonb), coalesce($9::jsonb, '[]'::jsonb),
+    coalesce($10::public.skill_output_format, 'markdown'), coalesce($11, true))
+  returning ${SKILL_COLUMNS}`;
+
+/** $1 organization, $2 skill, $3 who started it (null for a service token), $4 execution type, $5 input (JSON). */
+export const INSERT_SKILL_EXECUTION = `insert into public.skill_executions as e (organization_id, skill_id, user_id, execution_type, input)
+  values ($1, $2, $3, $4, $5) returning ${EXECUTION_COLUMNS}`;
+
+/** $1 skill: its executions counted by status, with tokens and cost. */
+export const SKILL_EXECUTION_TOTALS = `select ${EXECUTION_AGGREGATES} from public.skill_executions e where e.skill_id = $1`;
+
+/** $1 skill: its latest execution. */
+export const LAST_SKILL_EXECUTION = `select ${EXECUTION_COLUMNS} from public.skill_executions e
+  where e.skill_id = $1 order by e.created_at desc, e.id desc limit 1`;
+
+// What GET /skills/{id}?include=... embeds, $1 the skill. At most this many
+// habits and reflexes are embedded; their own lists serve the rest.
+export const EMBEDDED_REFLEXES = 100;
+export const EMBEDDED_HABITS = 100;
+/** The most recent executions embedded in a skill. */
+export const EMBEDDED_EXECUTIONS = 10;
+
+export const SKILL_HABITS = `select ${HABIT_COLUMNS} from ${HABIT_FROM}
+  where h.skill_id = $1 order by h.created_at, h.id limit ${EMBEDDED_HABITS}`;
+
+export const SKILL_REFLEXES = `select r.id, r.skill_id, r.user_id, r.trigger_type, r.trigger_config, r.conditions, r.is_active,
+    r.trigger_count, r.last_triggered_at, r.created_at, r.updated_at
+  from public.reflexes r where r.skill_id = $1 order by r.created_at, r.id limit ${EMBEDDED_REFLEXES}`;
+
+export const SKILL_RECENT_EXECUTIONS = `select ${EXECUTION_COLUMNS} from public.skill_executions e
+  where e.skill_id = $1 order by e.created_at desc, e.id desc limit ${EMBEDDED_EXECUTIONS}`;
+
+// The portable fields of the habits and reflexes of exported skills, $1 the skill ids.
+export const BUNDLE_REFLEXES = `select r.skill_id, r.trigger_type, r.trigger_config, r.conditions, r.is_active
+  from public.reflexes r where r.skill_id = any($1::uuid[]) order by r.created_at, r.id`;
+
+export const BUNDLE_HABITS = `select h.skill_id, h.schedule_cron, h.schedule_description, h.timezone, h.config, h.is_active
+  from public.habits h where h.skill_id = any($1::uuid[]) order by h.created_at, h.id`;

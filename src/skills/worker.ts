@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { BackgroundTask } from '../background/loop';
 import { withServiceTransaction } from '../db/transaction';
 import type { RunResult, SkillRunner } from './runner';
-import { runnableSkill, SKILL_COLUMNS, type SkillRow } from './sql';
+import { runnableSkill, SKILLS_BY_IDS, type SkillRow } from './sql';
 
 export interface ExecutionWorkerOptions {
   pool: pg.Pool;
@@ -58,6 +58,9 @@ const FAIL_STALE = `update public.skill_executions e
   where e.status = 'running' and e.executed_at < now() - make_interval(secs => $1::double precision / 1000)
     and ($2::uuid[] is null or e.organization_id = any($2::uuid[]))`;
 
+/** Which of the executions being run here have been cancelled (or otherwise ended) meanwhile. */
+const NO_LONGER_RUNNING = `select e.id from public.skill_executions e where e.id = any($1::uuid[]) and e.status <> 'running'`;
+
 function failure(code: string, message: string): RunResult {
   return { ok: false, code, message, durationMs: 0 };
 }
@@ -77,7 +80,7 @@ export async function runPendingExecutions(options: ExecutionWorkerOptions): Pro
     const rows = (await tx.query<ClaimedRow>(CLAIM, [options.concurrency, scope])).rows;
     if (rows.length === 0) return [];
     const skillIds = [...new Set(rows.map((row) => row.skill_id).filter((id): id is string => id !== null))];
-    const skills = await tx.query<SkillRow>(`select ${SKILL_COLUMNS} from public.skills s where s.id = any($1::uuid[])`, [skillIds]);
+    const skills = await tx.query<SkillRow>(SKILLS_BY_IDS, [skillIds]);
     const byId = new Map(skills.rows.map((skill) => [skill.id, skill]));
     return rows.map((row) => ({ ...row, skill: row.skill_id ? byId.get(row.skill_id) : undefined }));
   });
@@ -131,9 +134,7 @@ function watchForCancels(options: ExecutionWorkerOptions, inFlight: Map<string, 
       if (stopped || inFlight.size === 0) break;
       try {
         const ended = await withServiceTransaction(options.pool, options.statementTimeoutMs, (tx) =>
-          tx.query<{ id: string }>(`select e.id from public.skill_executions e where e.id = any($1::uuid[]) and e.status <> 'running'`, [
-            [...inFlight.keys()],
-          ]),
+          tx.query<{ id: string }>(NO_LONGER_RUNNING, [[...inFlight.keys()]]),
         );
         for (const { id } of ended.rows) inFlight.get(id)?.abort();
       } catch {
