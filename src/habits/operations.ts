@@ -1,7 +1,7 @@
 import { asServiceRole, requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
 import { toExecution, type ExecutionRow, type SkillExecution } from '../executions/sql';
-import type { operations } from '../generated/openapi';
 import { paginate, pageRequest, type Page } from '../http/pagination';
+import type { RequestBody, RequestQuery } from '../http/route';
 import { problems } from '../problems';
 import { describeCron } from './cron';
 import { insertHabit, nextRunFor, validateHabitDefinition } from './definition';
@@ -28,10 +28,10 @@ import {
 // Each operation of /habits: given the request transaction and the request's
 // parts (typed from the contract), it checks, stores and answers.
 
-type ListQuery = NonNullable<operations['listHabits']['parameters']['query']>;
-type UpcomingQuery = NonNullable<operations['listUpcomingHabitRuns']['parameters']['query']>;
-type CreateBody = operations['createHabit']['requestBody']['content']['application/json'];
-type UpdateBody = operations['updateHabit']['requestBody']['content']['application/json'];
+type ListQuery = RequestQuery<'listHabits'>;
+type UpcomingQuery = RequestQuery<'listUpcomingHabitRuns'>;
+type CreateBody = RequestBody<'createHabit'>;
+type UpdateBody = RequestBody<'updateHabit'>;
 
 const NOT_FOUND = 'There is no such habit in this organization.';
 const FORBIDDEN = 'Only the owner of this habit and the organization owners and admins may change it.';

@@ -79,10 +79,13 @@ function routeOf(operationId: string): RouteOfOperation {
 export function route<Op extends OperationId>(router: Router, operationId: Op, handler: (input: RouteInput<Op>) => Promise<void>): void {
   const { method, path } = routeOf(operationId);
   router[method](path, async (req, res) => {
+    // The one place the request's parts take their contract types: the
+    // validator has checked them against the same document before this runs.
+    const { body, query, params } = req;
     await handler({
-      body: req.body as RequestBody<Op>,
-      query: req.query as unknown as RequestQuery<Op>,
-      params: req.params as unknown as RequestParams<Op>,
+      body: body as RequestBody<Op>,
+      query: query as unknown as RequestQuery<Op>,
+      params: params as unknown as RequestParams<Op>,
       req,
       res,
     });
