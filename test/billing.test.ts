@@ -7,12 +7,15 @@ import { withServiceTransaction } from '../src/db/transaction';
 import { billingPeriodsTask } from '../src/billing/background';
 import { rollOverEndedPeriods } from '../src/billing/subscriptions/rollover';
 import { loadBillingConfig } from '../src/config';
-import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createIsolatedTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // Each test makes its own organization: owner, admin and plain member, plus an outsider.
+// A database of its own: the roll-over below takes every subscription whose
+// period ended, in any organization, so on the shared database it would roll
+// over other suites' subscriptions (and theirs could be taken here).
 let t: TestApp;
-beforeAll(() => {
-  t = createTestApp();
+beforeAll(async () => {
+  t = await createIsolatedTestApp();
 });
 afterAll(() => t.close());
 
@@ -443,26 +446,25 @@ describe('the optional VIES check', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const vies = createTestApp({
+    const vies = t.variant({
       billing: { config: { ...loadBillingConfig({}), viesCheck: true }, viesUrl: `http://127.0.0.1:${port}/check`, viesTimeoutMs: 300 },
     });
     try {
-      const user = await newUser(vies.app, 'vies');
-      const rejected = await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200);
+      const user = await newUser(vies, 'vies');
+      const rejected = await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200);
       expect(rejected.body).toMatchObject({ valid: false, scheme: 'mod11', vies: 'invalid' });
       expect(JSON.parse(asked[0]!)).toEqual({ countryCode: 'NL', vatNumber: '123456782B01' });
       answer = 'valid';
-      expect((await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'valid' });
+      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'valid' });
       answer = 'hang';
-      expect((await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'unavailable' });
+      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'unavailable' });
       // A number that fails locally is not sent anywhere.
       const before = asked.length;
-      await as(vies.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456789B01' }).expect(200);
+      await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456789B01' }).expect(200);
       expect(asked.length).toBe(before);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await vies.close();
     }
   });
 });

@@ -40,7 +40,9 @@ describe('organizations', () => {
   });
 
   test('POST rejects unknown fields and bad names with 400 and creates nothing', async () => {
-    const before = await t.admin.query('select count(*)::int as n from public.organizations');
+    // Counted among the caller's own: other suites create organizations on this database meanwhile.
+    const created = 'select count(*)::int as n from public.organizations where created_by = $1';
+    const before = await t.admin.query(created, [owner.userId]);
     const unknown = await as(t.app, owner).post('/api/v1/organizations').send({ name: 'Valid', plan: 'pro' });
     expectProblem(unknown, 400);
     expect(unknown.body.errors[0].path).toBe('/body/plan');
@@ -49,7 +51,7 @@ describe('organizations', () => {
     expectProblem(await as(t.app, owner).post('/api/v1/organizations').send({}), 400);
     const bad = await as(t.app, owner).post('/api/v1/organizations').set('Content-Type', 'application/json').send('{"name":');
     expectProblem(bad, 400);
-    const after = await t.admin.query('select count(*)::int as n from public.organizations');
+    const after = await t.admin.query(created, [owner.userId]);
     expect(after.rows[0].n).toBe(before.rows[0].n);
   });
 

@@ -42,7 +42,9 @@ const eventBody = (overrides: Record<string, unknown> = {}) => ({
   conditions: { matchAll: true, filters: [{ field: 'environment', operator: 'equals', value: 'production' }] },
   ...overrides,
 });
-const countReflexes = async () => Number((await t.admin.query('select count(*) from public.reflexes')).rows[0].count);
+// Of this suite's organizations only: other suites create reflexes on the shared database meanwhile.
+const countReflexes = async () =>
+  Number((await t.admin.query('select count(*) from public.reflexes where organization_id = any($1::uuid[])', [[orgA, orgB]])).rows[0].count);
 
 describe('create and read', () => {
   test('POST creates an event reflex owned by the caller; GET shows it with its skill', async () => {

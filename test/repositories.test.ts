@@ -106,9 +106,11 @@ describe('POST /api/v1/repositories/validate-url', () => {
   });
 
   test('stores nothing; 400 only when the body breaks the schema; 401 without a token', async () => {
-    const before = await t.admin.query('select count(*)::int as n from public.project_repositories');
+    // In the caller's organization: other suites add repositories on the shared database meanwhile.
+    const stored = 'select count(*)::int as n from public.project_repositories where organization_id = $1';
+    const before = await t.admin.query(stored, [orgId]);
     await api(alice).post('/api/v1/repositories/validate-url').send({ url: 'https://github.com/acme/api' }).expect(200);
-    const after = await t.admin.query('select count(*)::int as n from public.project_repositories');
+    const after = await t.admin.query(stored, [orgId]);
     expect(after.rows[0].n).toBe(before.rows[0].n);
 
     for (const body of [{}, { url: 'https://github.com/a/b', extra: true }, { url: 'x'.repeat(2001) }, [{ url: 'https://github.com/a/b' }]]) {

@@ -38,7 +38,9 @@ const api = (app = t) => as(app.app, alice, orgId);
 
 describe('POST /api/v1/skills/test with the template runner', () => {
   test('renders placeholders, applies defaults, counts tokens with the tokenizer, costs nothing, stores nothing', async () => {
-    const before = (await t.admin.query('select count(*)::int as n from public.skill_executions')).rows[0].n;
+    // In this suite's organization: other suites queue executions on the shared database meanwhile.
+    const stored = 'select count(*)::int as n from public.skill_executions where organization_id = $1';
+    const before = (await t.admin.query(stored, [orgId])).rows[0].n;
     const res = await api()
       .post('/api/v1/skills/test')
       .send({
@@ -68,7 +70,7 @@ describe('POST /api/v1/skills/test with the template runner', () => {
       errorMessage: null,
     });
     expect(res.body.promptTokens).toBeGreaterThan(10);
-    const after = (await t.admin.query('select count(*)::int as n from public.skill_executions')).rows[0].n;
+    const after = (await t.admin.query(stored, [orgId])).rows[0].n;
     expect(after).toBe(before);
   });
 

@@ -47,7 +47,16 @@ interface BeginRow {
   organization_role: OrganizationRole | null;
 }
 
-function identitySql(identity: Identity, options: TransactionOptions): string {
+/**
+ * The SQL text that opens a request's transaction under `identity`, sent in
+ * one round trip: for a signed-in user, first the API call is metered (in a
+ * transaction of its own) unless `meterApiCall` is false; then BEGIN, the
+ * transaction-local claims and statement timeout, SET LOCAL ROLE, and the
+ * organization the request acts in (its last statement returns
+ * known, organization_id, organization_role). Every value goes in escaped as a
+ * literal; a role outside DATABASE_ROLES throws. Pure: no connection needed.
+ */
+export function identitySql(identity: Identity, options: TransactionOptions): string {
   if (!DATABASE_ROLES.includes(identity.role)) throw new Error(`refusing database role ${String(identity.role)}`);
   const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));

@@ -7,7 +7,7 @@ import { signHs256, type TokenClaims } from '../../src/auth/jwt';
 import { createTokenVerifier } from '../../src/auth/verifier';
 import { NO_BACKGROUND_WORK } from '../../src/background';
 import { migrationVersions, runDbmate } from '../../src/db/migrations';
-import { urlAs } from '../../src/db/roles';
+import { applyDeploymentSettings, urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
 import { createApp, type AppDeps } from '../../src/app';
 import { createScratchDatabase } from './scratch-database';
@@ -33,7 +33,8 @@ export interface TestApp {
 /**
  * The real app on the real test database, with request and response
  * validation on. That database counts usage but refuses nothing (its
- * deployment settings say so); quota tests use createQuotaTestApp.
+ * deployment settings say so); quota tests use createQuotaTestApp, suites
+ * whose passes claim work across organizations createIsolatedTestApp.
  */
 export function createTestApp(overrides: Partial<AppDeps> = {}): TestApp {
   return assembleTestApp(appDatabaseUrl(), databaseUrl(), overrides);
@@ -68,19 +69,34 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
   };
 }
 
+export interface IsolatedDatabaseOptions {
+  /** Plan quotas refuse past their limits (as in production); off by default, as on the shared test database. */
+  quotasEnforced?: boolean;
+}
+
 /**
- * The real app on a database of its own, migrated from nothing, where plan
- * quotas refuse past their limits as in production. Its own database also
- * keeps background passes (scheduler, billing roll-over) of other suites from
- * claiming its rows, and its from theirs. Call close() to drop it.
+ * The real app on a database of its own, migrated from nothing: for suites
+ * whose background passes (scheduler, billing roll-over) claim work across
+ * every organization, so that they see only their own rows and other suites
+ * never see theirs. Quotas are off unless asked for, written to
+ * app.deployment_settings as the owner does at start-up. Each one costs a
+ * migration run: use it only where the shared database cannot do. Call
+ * close() to drop it.
  */
-export async function createQuotaTestApp(overrides: Partial<AppDeps> = {}): Promise<TestApp> {
-  const scratch = await createScratchDatabase('quota');
-  await runDbmate(scratch.url, ['up', '--strict'], { quiet: true });
-  await scratch.client.end();
+export async function createIsolatedTestApp(options: IsolatedDatabaseOptions = {}, overrides: Partial<AppDeps> = {}): Promise<TestApp> {
+  const quotasEnforced = options.quotasEnforced ?? false;
+  const scratch = await createScratchDatabase(quotasEnforced ? 'quota' : 'isolated');
+  try {
+    await runDbmate(scratch.url, ['up', '--strict'], { quiet: true });
+    await applyDeploymentSettings(scratch.url, { quotasEnforced });
+    await scratch.client.end();
+  } catch (error) {
+    await scratch.drop();
+    throw error;
+  }
   const login = new URL(appDatabaseUrl());
   const t = assembleTestApp(urlAs(scratch.url, decodeURIComponent(login.username), decodeURIComponent(login.password)), scratch.url, {
-    quotasEnabled: true,
+    quotasEnabled: quotasEnforced,
     ...overrides,
   });
   return {
@@ -90,6 +106,11 @@ export async function createQuotaTestApp(overrides: Partial<AppDeps> = {}): Prom
       await scratch.drop();
     },
   };
+}
+
+/** The real app on a database of its own where plan quotas refuse past their limits, as in production. */
+export function createQuotaTestApp(overrides: Partial<AppDeps> = {}): Promise<TestApp> {
+  return createIsolatedTestApp({ quotasEnforced: true }, overrides);
 }
 
 export function token(email: string, options: Partial<MintOptions> = {}): string {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DEFAULT_JSON_LIMITS, jsonLimitBreach, type JsonLimits } from '../src/json-limits';
+import { DEFAULT_JSON_LIMITS, jsonLimitBreach, type JsonLimits } from './json-limits';
 
 // The byte scan that guards every JSON body, as a pure function.
 const bytes = (text: string) => Buffer.from(text, 'utf8');

@@ -1,8 +1,5 @@
 import fc from 'fast-check';
-import { CONDITION_LIMITS, evaluateConditions, validateConditions, valueAtPath, type Conditions } from '../src/reflexes/conditions';
-import { validateReflexDefinition } from '../src/reflexes/definition';
-import { globMatches } from '../src/reflexes/glob';
-import { matchReflex } from '../src/reflexes/triggers';
+import { CONDITION_LIMITS, evaluateConditions, validateConditions, valueAtPath, type Conditions } from './conditions';
 
 const payload = {
   action: 'opened',
@@ -134,63 +131,62 @@ describe('validation of conditions', () => {
   });
 });
 
-describe('triggers', () => {
-  test('file globs: ** spans folders, * and ? stay in one', () => {
-    expect(globMatches('docs/**/*.md', 'docs/a/b/c.md')).toBe(true);
-    expect(globMatches('docs/**/*.md', 'docs/c.md')).toBe(true);
-    expect(globMatches('docs/*.md', 'docs/a/c.md')).toBe(false);
-    expect(globMatches('src/?.ts', 'src/a.ts')).toBe(true);
-    expect(globMatches('src/?.ts', 'src/ab.ts')).toBe(false);
-    expect(globMatches('a+b(1).txt', 'a+b(1).txt')).toBe(true);
-    expect(globMatches('a.txt', 'abtxt')).toBe(false);
+describe('edges of paths, values and limits', () => {
+  test('numbers and booleans are compared as their JSON text', () => {
+    const values = { ratio: 1.5, big: 1e21, negative: -0, yes: true };
+    expect(evaluateConditions(one('equals', 'ratio', '1.5'), values).matched).toBe(true);
+    expect(evaluateConditions(one('equals', 'big', '1e+21'), values).matched).toBe(true);
+    expect(evaluateConditions(one('equals', 'negative', '0'), values).matched).toBe(true);
+    expect(evaluateConditions(one('equals', 'yes', 'true'), values).filters[0]).toMatchObject({ matched: true, actual: 'true' });
   });
 
-  test('event reflexes compare name and, when they name one, source', () => {
-    const reflex = { triggerType: 'event' as const, triggerConfig: { eventName: 'deploy', source: 'ci' }, conditions: { matchAll: true, filters: [] } };
-    expect(matchReflex(reflex, { eventName: 'deploy', source: 'ci', payload: {} }).matched).toBe(true);
-    expect(matchReflex(reflex, { eventName: 'deploy', source: 'cd', payload: {} }).matched).toBe(false);
-    expect(matchReflex(reflex, { eventName: 'deploy', payload: {} }).matched).toBe(false);
-    const anySource = { ...reflex, triggerConfig: { eventName: 'deploy' } };
-    expect(matchReflex(anySource, { eventName: 'deploy', source: 'anything', payload: {} }).matched).toBe(true);
-  });
-
-  test('email reflexes compare the sender (any case) and their patterns', () => {
-    const reflex = {
-      triggerType: 'email' as const,
-      triggerConfig: { fromAddress: 'alerts@example.com', subjectPattern: '^\\[ALERT\\]' },
-      conditions: { matchAll: true, filters: [] },
-    };
-    expect(matchReflex(reflex, { payload: { fromAddress: 'Alerts@Example.com', subject: '[ALERT] disk' } }).matched).toBe(true);
-    expect(matchReflex(reflex, { payload: { fromAddress: 'alerts@example.com', subject: 'disk' } }).matched).toBe(false);
-  });
-
-  test('schedule is refused as a reflex, with a pointer to habits', () => {
-    const checked = validateReflexDefinition({ triggerType: 'schedule', triggerConfig: { cron: '* * * * *' } });
-    expect(checked.errors).toEqual([{ path: '/body/triggerType', message: expect.stringMatching(/habit/) }]);
-  });
-
-  test('each trigger type checks its own config', () => {
-    const bad: Array<[string, unknown, string]> = [
-      ['webhook', { method: 'PUT' }, '/body/triggerConfig/method'],
-      ['webhook', { secret: 'mine' }, '/body/triggerConfig/secret'],
-      ['webhook', { url: 'ftp://x' }, '/body/triggerConfig/url'],
-      ['email', { subjectPattern: 'x' }, '/body/triggerConfig/fromAddress'],
-      ['email', { fromAddress: 'a@b.co', bodyPattern: '(' }, '/body/triggerConfig/bodyPattern'],
-      ['file_change', { paths: [] }, '/body/triggerConfig/paths'],
-      ['file_change', { paths: ['*.md'], events: ['rename'] }, '/body/triggerConfig/events'],
-      ['api_call', { endpoint: 'no-slash', method: 'GET' }, '/body/triggerConfig/endpoint'],
-      ['event', { source: 'ci' }, '/body/triggerConfig/eventName'],
-      ['event', 'deploy', '/body/triggerConfig'],
-    ];
-    for (const [triggerType, triggerConfig, path] of bad) {
-      const checked = validateReflexDefinition({ triggerType, triggerConfig });
-      expect(checked.errors.map((e) => e.path)).toEqual([path]);
+  test('array indexes are plain decimal numbers inside the array', () => {
+    const list = { items: ['a', 'b'] };
+    expect(valueAtPath(list, 'items.1')).toEqual({ found: true, value: 'b' });
+    for (const index of ['2', '-1', '1.0', ' 1', '+1', '0x1', 'length', '9999999999']) {
+      expect(valueAtPath(list, `items.${index}`)).toEqual({ found: false });
     }
-    expect(validateReflexDefinition({ triggerType: 'file_change', triggerConfig: { paths: ['docs/**'] } }).definition).toEqual({
-      triggerType: 'file_change',
-      triggerConfig: { paths: ['docs/**'], events: ['create', 'modify', 'delete'] },
-      conditions: { matchAll: true, filters: [] },
-      isActive: true,
-    });
+    expect(valueAtPath('text', 'length')).toEqual({ found: false });
+  });
+
+  test('a path through a scalar finds nothing; the empty-looking key of an object is a key like any other', () => {
+    expect(valueAtPath({ a: 'x' }, 'a.b')).toEqual({ found: false });
+    expect(valueAtPath({ a: { b: null } }, 'a.b')).toEqual({ found: true, value: null });
+    expect(valueAtPath({ 'a b': 1 }, 'a b')).toEqual({ found: true, value: 1 });
+  });
+
+  test('field paths: length, segment count and empty segments have limits', () => {
+    const field = (value: string) => validateConditions({ filters: [{ field: value, operator: 'equals', value: 'x' }] }, '/c').errors;
+    expect(field('a'.repeat(CONDITION_LIMITS.fieldLength))).toEqual([]);
+    expect(field('a'.repeat(CONDITION_LIMITS.fieldLength + 1))).toEqual([expect.objectContaining({ path: '/c/filters/0/field' })]);
+    expect(field(Array(CONDITION_LIMITS.pathSegments).fill('a').join('.'))).toEqual([]);
+    expect(field(Array(CONDITION_LIMITS.pathSegments + 1).fill('a').join('.'))).toEqual([expect.objectContaining({ path: '/c/filters/0/field' })]);
+    for (const bad of ['', '.a', 'a.', 'a..b']) expect(field(bad)).toHaveLength(1);
+  });
+
+  test('values longer than the limit are refused when saved; the limit itself is fine', () => {
+    const value = (length: number) => validateConditions({ filters: [{ field: 'a', operator: 'contains', value: 'v'.repeat(length) }] }, '/c');
+    expect(value(CONDITION_LIMITS.valueLength).errors).toEqual([]);
+    expect(value(CONDITION_LIMITS.valueLength + 1).errors).toEqual([expect.objectContaining({ path: '/c/filters/0/value' })]);
+  });
+
+  test('shapes that are not conditions at all are one error each', () => {
+    expect(validateConditions(null, '/c').errors).toEqual([{ path: '/c', message: expect.any(String) }]);
+    expect(validateConditions([], '/c').errors).toEqual([{ path: '/c', message: expect.any(String) }]);
+    expect(validateConditions({ filters: 'a=b' }, '/c').errors).toEqual([{ path: '/c/filters', message: expect.any(String) }]);
+    expect(validateConditions({ filters: ['a=b'] }, '/c').errors).toEqual([{ path: '/c/filters/0', message: expect.any(String) }]);
+  });
+
+  test('a valid set of filters comes back as given, matchAll false kept', () => {
+    const filters = [
+      { field: 'a.b', operator: 'regex', value: '^x+$' },
+      { field: 'c', operator: 'endsWith', value: '' },
+    ];
+    expect(validateConditions({ matchAll: false, filters }, '/c')).toEqual({ value: { matchAll: false, filters }, errors: [] });
+  });
+
+  test('a stored regex longer than the pattern limit never matches (it could not have been saved)', () => {
+    const overlong = `${'a'.repeat(CONDITION_LIMITS.patternLength)}|x`;
+    expect(evaluateConditions(one('regex', 'v', overlong), { v: 'x' }).matched).toBe(false);
   });
 });
