@@ -32,6 +32,8 @@ export interface Config {
   publicBaseUrl: string | undefined;
   /** TRUST_PROXY: which proxies' X-Forwarded-* headers Express believes (req.ip, req.protocol); false: none. */
   trustProxy: TrustProxy;
+  /** CORS_ORIGINS: the browser origins that may call the API from another origin; '*' for any. */
+  corsOrigins: CorsOrigins;
   /** Largest body a signed reflex webhook (and an event) may send. */
   webhookMaxBodyBytes: number;
   /** How far a webhook's signed timestamp may be from the server's clock. */
@@ -135,6 +137,41 @@ function trustProxy(env: NodeJS.ProcessEnv): TrustProxy {
   return entries;
 }
 
+/** Origins a browser may call the API from: a list, or any ('*'). */
+export type CorsOrigins = readonly string[] | '*';
+
+/** The usual local development servers of a web app (Vite, its preview, Create React App, Next.js). */
+export const DEFAULT_CORS_ORIGINS: readonly string[] = [
+  'http://localhost:5173',
+  'http://127.0.0.1:5173',
+  'http://localhost:4173',
+  'http://localhost:3000',
+  'http://127.0.0.1:3000',
+];
+
+/** An origin as a browser sends it: scheme, host and port only, no path. */
+function asOrigin(entry: string): string | undefined {
+  try {
+    const url = new URL(entry);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/+$/, '')) return undefined;
+    return url.origin;
+  } catch {
+    return undefined;
+  }
+}
+
+export function corsOrigins(env: NodeJS.ProcessEnv): CorsOrigins {
+  const raw = text('CORS_ORIGINS', env);
+  if (raw === undefined) return DEFAULT_CORS_ORIGINS;
+  if (raw === '*') return '*';
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const origins = entries.map(asOrigin);
+  if (origins.some((origin) => origin === undefined)) {
+    throw new Error(`CORS_ORIGINS must be * or origins such as https://app.example.com (scheme, host and port, no path) separated by commas, got "${raw}"`);
+  }
+  return origins as string[];
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = text('DATABASE_URL', env);
   const supabaseUrl = text('SUPABASE_URL', env)?.replace(/\/+$/, '');
@@ -165,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
     publicBaseUrl: publicBaseUrl(env),
     trustProxy: trustProxy(env),
+    corsOrigins: corsOrigins(env),
     webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
     quotasEnabled: bool('QUOTAS_ENABLED', true, env),

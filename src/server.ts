@@ -98,6 +98,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
       trustProxy: config.trustProxy,
+      corsOrigins: config.corsOrigins,
       quotasEnabled: config.quotasEnabled,
       skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
     });

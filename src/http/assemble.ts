@@ -2,9 +2,10 @@ import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { bearerAuthHandler } from '../auth/identity';
 import type { TokenVerifier } from '../auth/verifier';
-import type { TrustProxy } from '../config';
+import { DEFAULT_CORS_ORIGINS, type CorsOrigins, type TrustProxy } from '../config';
 import { problems } from '../problems';
 import { loadContract } from './contract';
+import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
 import { errorHandler } from './problems';
@@ -17,6 +18,8 @@ export interface HttpSettings {
   logRequests: boolean;
   /** TRUST_PROXY, Express's `trust proxy` (default false: X-Forwarded-* headers are not believed). */
   trustProxy?: TrustProxy;
+  /** CORS_ORIGINS: browser origins allowed to call the API (default: the usual local development servers). */
+  corsOrigins?: CorsOrigins;
 }
 
 /** What the composition root plugs into the HTTP stack. */
@@ -43,6 +46,8 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   // Which proxies may say who the client is (req.ip) and how it connected
   // (req.protocol). Our own URLs never come from request headers either way.
   app.set('trust proxy', deps.trustProxy ?? false);
+  // First: a browser's preflight must be answered before anything can refuse it.
+  app.use(cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS));
 
   if (deps.logRequests) {
     app.use((req, res, next) => {

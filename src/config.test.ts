@@ -1,0 +1,20 @@
+import { corsOrigins, DEFAULT_CORS_ORIGINS, loadConfig } from './config';
+
+describe('CORS_ORIGINS', () => {
+  test('defaults to the usual local development servers', () => {
+    expect(corsOrigins({})).toEqual(DEFAULT_CORS_ORIGINS);
+    expect(loadConfig({}).corsOrigins).toContain('http://localhost:5173');
+  });
+
+  test('takes origins separated by commas, trimmed, a trailing slash forgiven', () => {
+    expect(corsOrigins({ CORS_ORIGINS: ' https://app.example.com/ , http://localhost:8080' })).toEqual(['https://app.example.com', 'http://localhost:8080']);
+  });
+
+  test("'*' means any origin", () => {
+    expect(corsOrigins({ CORS_ORIGINS: '*' })).toBe('*');
+  });
+
+  test.each(['app.example.com', 'https://app.example.com/path', 'ftp://files.example.com', 'https://a.example.com,*'])('refuses %s', (value) => {
+    expect(() => corsOrigins({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS/);
+  });
+});
