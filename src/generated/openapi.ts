@@ -526,7 +526,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The unfinished ingestion, if any */
+        /**
+         * The unfinished ingestion, if any
+         * @description The ingestion that has neither completed nor failed, or `null` when none runs (a screen that polls gets 200 either way).
+         */
         get: operations["getCurrentIngestion"];
         put?: never;
         post?: never;
@@ -5354,13 +5357,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The ingestion that is running. */
+            /** @description The ingestion that is running, or null. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Ingestion"];
+                    "application/json": components["schemas"]["Ingestion"] | null;
                 };
             };
             400: components["responses"]["BadRequest"];

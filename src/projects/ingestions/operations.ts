@@ -34,11 +34,11 @@ export async function startIngestion(tx: RequestTransaction, projectId: string, 
   return toIngestion(inserted.rows[0]!);
 }
 
-export async function currentIngestion(tx: RequestTransaction, projectId: string): Promise<Ingestion> {
+/** The unfinished ingestion, or null when none runs (the project itself must be visible: else 404). */
+export async function currentIngestion(tx: RequestTransaction, projectId: string): Promise<Ingestion | null> {
   const access = await loadProjectAccess(tx, projectId);
   const found = await tx.query<IngestionRow>(CURRENT_INGESTION, [access.projectId]);
-  if (found.rowCount === 0) throw problems.notFound('This project has no unfinished ingestion.');
-  return toIngestion(found.rows[0]!);
+  return found.rowCount === 0 ? null : toIngestion(found.rows[0]!);
 }
 
 /**
