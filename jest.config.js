@@ -27,6 +27,8 @@ module.exports = {
       displayName: 'integration',
       roots: ['<rootDir>/test'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
+      // The browser test needs Chromium and a server of its own: `npm run test:browser`.
+      testPathIgnorePatterns: ['<rootDir>/test/browser/'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
