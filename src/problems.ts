@@ -6,6 +6,25 @@ import type { components } from './generated/openapi';
 
 export type ProblemBody = components['schemas']['Problem'];
 export type FieldError = components['schemas']['FieldError'];
+/** The machine-readable codes the contract lists. */
+export type ProblemCode = ProblemBody['code'];
+
+/** The code of each kind of problem, unless a problem names its exact case. */
+const CODE_OF_KIND: Record<string, ProblemCode> = {
+  validation: 'validation_failed',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  'not-found': 'not_found',
+  'method-not-allowed': 'method_not_allowed',
+  conflict: 'conflict',
+  gone: 'gone',
+  'too-large': 'payload_too_large',
+  'unsupported-media-type': 'unsupported_media_type',
+  unprocessable: 'unprocessable',
+  'quota-exceeded': 'quota_exceeded',
+  internal: 'internal_error',
+  unavailable: 'service_unavailable',
+};
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -25,6 +44,9 @@ const TITLES: Record<number, string> = {
 
 /** An error that leaves the API as an RFC 9457 problem document. */
 export class Problem extends Error {
+  /** What a client branches on: the kind's code, or the exact case's (see `because`). */
+  code: ProblemCode;
+
   constructor(
     readonly status: number,
     readonly kind: string,
@@ -33,11 +55,19 @@ export class Problem extends Error {
     readonly headers: Record<string, string> = {},
   ) {
     super(detail);
+    this.code = CODE_OF_KIND[kind] ?? (status >= 500 ? 'internal_error' : 'bad_request');
+  }
+
+  /** Names the exact case, for clients that branch on more than the kind. */
+  because(code: ProblemCode): this {
+    this.code = code;
+    return this;
   }
 
   toBody(instance?: string): ProblemBody {
     return {
       type: `/problems/${this.kind}`,
+      code: this.code,
       title: TITLES[this.status] ?? 'Error',
       status: this.status,
       detail: this.message,

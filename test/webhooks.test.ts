@@ -57,7 +57,7 @@ function deliver(reflexId: string, secret: string, body: unknown, options: { tim
 /** Every refusal is the same document, whatever the reason. */
 function expectRefused(res: request.Response): void {
   expectProblem(res, 401);
-  expect(res.body).toEqual({ type: '/problems/unauthorized', title: 'Unauthorized', status: 401, detail: 'The delivery was not accepted.', instance: expect.stringMatching(/^\/api\/v1\/hooks\/reflexes\//) });
+  expect(res.body).toEqual({ type: '/problems/unauthorized', code: 'unauthorized', title: 'Unauthorized', status: 401, detail: 'The delivery was not accepted.', instance: expect.stringMatching(/^\/api\/v1\/hooks\/reflexes\//) });
 }
 
 describe('signed deliveries', () => {

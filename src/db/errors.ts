@@ -1,4 +1,4 @@
-import { Problem, problems, type FieldError } from '../problems';
+import { Problem, problems, type FieldError, type ProblemCode } from '../problems';
 
 /** What node-postgres attaches to a failed statement. */
 export interface DatabaseError extends Error {
@@ -14,6 +14,8 @@ export interface UniqueConstraintMeaning {
   field?: string;
   /** A machine-readable code on the field error (e.g. `unique`). */
   code?: string;
+  /** The problem's own code, naming the case (e.g. `project_name_taken`). */
+  problemCode?: ProblemCode;
 }
 
 const uniqueConstraints = new Map<string, UniqueConstraintMeaning>();
@@ -46,7 +48,8 @@ export function uniqueViolation(error: unknown, field?: string): Problem | undef
   const errors: FieldError[] | undefined = path
     ? [{ path, message: meaning.detail, ...(meaning.code ? { code: meaning.code } : {}) }]
     : undefined;
-  return problems.conflict(meaning.detail, errors);
+  const conflict = problems.conflict(meaning.detail, errors);
+  return meaning.problemCode ? conflict.because(meaning.problemCode) : conflict;
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EPIPE', 'EHOSTUNREACH']);

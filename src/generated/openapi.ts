@@ -2049,6 +2049,13 @@ export interface components {
              * @description Identifies the kind of problem.
              */
             type: string;
+            /**
+             * @description A stable, machine-readable code a client can branch on. Most follow the status (`validation_failed`,
+             *     `not_found`, `quota_exceeded` ...); some name the exact case (`project_name_taken` ...). New codes may be
+             *     added; a client should treat an unknown one by its status.
+             * @enum {string}
+             */
+            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "file_path_taken" | "skill_name_taken";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -3864,6 +3871,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/validation",
+                 *       "code": "validation_failed",
                  *       "title": "Bad Request",
                  *       "status": 400,
                  *       "detail": "The request does not match the API contract.",
@@ -3888,6 +3896,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/unauthorized",
+                 *       "code": "unauthorized",
                  *       "title": "Unauthorized",
                  *       "status": 401,
                  *       "detail": "the token has expired"
@@ -3905,6 +3914,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/forbidden",
+                 *       "code": "forbidden",
                  *       "title": "Forbidden",
                  *       "status": 403,
                  *       "detail": "You may read this project but not change it."
@@ -3922,6 +3932,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/not-found",
+                 *       "code": "not_found",
                  *       "title": "Not Found",
                  *       "status": 404,
                  *       "detail": "There is no such project."
@@ -3939,6 +3950,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/conflict",
+                 *       "code": "project_name_taken",
                  *       "title": "Conflict",
                  *       "status": 409,
                  *       "detail": "A project with this name already exists in this organization (names are compared case-insensitively)."
@@ -3956,6 +3968,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/unprocessable",
+                 *       "code": "unprocessable",
                  *       "title": "Unprocessable Content",
                  *       "status": 422,
                  *       "detail": "A value breaks a rule of this resource."
@@ -3973,6 +3986,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/gone",
+                 *       "code": "gone",
                  *       "title": "Gone",
                  *       "status": 410,
                  *       "detail": "This invitation has expired; ask for a new one."
@@ -3992,6 +4006,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/unavailable",
+                 *       "code": "service_unavailable",
                  *       "title": "Service Unavailable",
                  *       "status": 503,
                  *       "detail": "The database is unavailable right now; try again shortly."
@@ -4017,6 +4032,7 @@ export interface components {
                 /**
                  * @example {
                  *       "type": "/problems/quota-exceeded",
+                 *       "code": "quota_exceeded",
                  *       "title": "Too Many Requests",
                  *       "status": 429,
                  *       "detail": "The free plan allows 10 oracle queries per day; the quota resets at 2026-11-27T00:00:00Z."
@@ -7358,6 +7374,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "/problems/unauthorized",
+                     *       "code": "unauthorized",
                      *       "title": "Unauthorized",
                      *       "status": 401,
                      *       "detail": "The delivery was not accepted."
@@ -7433,6 +7450,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "type": "/problems/unauthorized",
+                     *       "code": "unauthorized",
                      *       "title": "Unauthorized",
                      *       "status": 401,
                      *       "detail": "The delivery was not accepted."

@@ -247,5 +247,6 @@ registerUniqueConstraints({
   projects_organization_name_key: {
     detail: 'A project with this name already exists in this organization (names are compared case-insensitively).',
     field: '/body/name',
+    problemCode: 'project_name_taken',
   },
 });

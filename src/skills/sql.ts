@@ -137,7 +137,9 @@ export function skillListQuery(organizationId: string, filters: ListFilters, pag
 
 export const NAME_TAKEN = 'You already have a skill with this name (names are compared case-insensitively).';
 
-registerUniqueConstraints({ skills_owner_name_key: { detail: NAME_TAKEN, field: '/body/name', code: 'unique' } });
+registerUniqueConstraints({
+  skills_owner_name_key: { detail: NAME_TAKEN, field: '/body/name', code: 'unique', problemCode: 'skill_name_taken' },
+});
 
 /** A duplicate name as a 409 on the name at `path` (one item of a batch has its own); other errors pass through. */
 export function skillNameConflict(error: unknown, path = '/body/name'): unknown {

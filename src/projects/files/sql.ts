@@ -109,5 +109,5 @@ export function fileListQuery(projectId: string, filters: FileListFilters, page:
 }
 
 registerUniqueConstraints({
-  project_files_project_id_path_key: { detail: 'A file with this path is already registered in the project.', field: '/body/path' },
+  project_files_project_id_path_key: { detail: 'A file with this path is already registered in the project.', field: '/body/path', problemCode: 'file_path_taken' },
 });

@@ -186,5 +186,5 @@ export function updateIngestionSql(assignments: readonly string[]): string {
 }
 
 registerUniqueConstraints({
-  ingestion_progress_one_unfinished_key: { detail: 'An ingestion of this project is still unfinished.' },
+  ingestion_progress_one_unfinished_key: { detail: 'An ingestion of this project is still unfinished.', problemCode: 'ingestion_unfinished' },
 });

@@ -127,5 +127,8 @@ export function invitationListQuery(projectId: string, page: PageRequest, sort: 
 }
 
 registerUniqueConstraints({
-  project_invitations_pending_email_key: { detail: 'This address already has a pending invitation to the project.' },
+  project_invitations_pending_email_key: {
+    detail: 'This address already has a pending invitation to the project.',
+    problemCode: 'invitation_already_pending',
+  },
 });

@@ -166,6 +166,9 @@ export function memberListQuery(projectId: string, filters: Pick<ListQuery, 'rol
 }
 
 registerUniqueConstraints({
-  project_members_project_id_user_id_key: { detail: 'This user is already a member of the project.' },
-  project_members_project_email_key: { detail: 'Someone with this email is already a member of the project.' },
+  project_members_project_id_user_id_key: { detail: 'This user is already a member of the project.', problemCode: 'project_member_exists' },
+  project_members_project_email_key: {
+    detail: 'Someone with this email is already a member of the project.',
+    problemCode: 'project_member_email_exists',
+  },
 });

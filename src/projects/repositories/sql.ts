@@ -126,5 +126,6 @@ registerUniqueConstraints({
   project_repositories_project_id_repository_url_branch_key: {
     detail: 'This repository and branch are already connected to the project.',
     field: '/body/repositoryUrl',
+    problemCode: 'repository_already_connected',
   },
 });
