@@ -153,6 +153,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts over the organization's projects
+         * @description The dashboard's figures over the projects the caller can see in the organization (private projects of
+         *     others are not counted for plain members): how many, how many by status, their optimized tokens and files.
+         */
+        get: operations["getOrganizationProjectStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}": {
         parameters: {
             query?: never;
@@ -2608,6 +2629,16 @@ export interface components {
             /** @description The current (unfinished) ingestion, else the latest, else null. */
             ingestion?: components["schemas"]["Ingestion"] | null;
         };
+        /** @description The frontend's ProjectStats. */
+        OrganizationProjectStats: {
+            totalProjects: number;
+            activeProjects: number;
+            processingProjects: number;
+            errorProjects: number;
+            /** @description The projects' optimized tokens added up. */
+            totalTokens: number;
+            totalFiles: number;
+        };
         ProjectStats: {
             /** Format: uuid */
             projectId: string;
@@ -4442,6 +4473,45 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["ProjectNameVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getOrganizationProjectStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The counts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "totalProjects": 12,
+                     *       "activeProjects": 9,
+                     *       "processingProjects": 1,
+                     *       "errorProjects": 1,
+                     *       "totalTokens": 1048576,
+                     *       "totalFiles": 2431
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OrganizationProjectStats"];
                 };
             };
             400: components["responses"]["BadRequest"];

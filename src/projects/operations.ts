@@ -8,6 +8,7 @@ import { canBeStored, NAME_TAKEN, projectNameProblems } from './name';
 import {
   DELETE_PROJECT,
   insertProjectSql,
+  ORGANIZATION_PROJECT_STATS,
   PROJECT_NAME_TAKEN,
   projectColumnValues,
   projectDetailQuery,
@@ -19,6 +20,7 @@ import {
   type ProjectDetail,
   type ProjectDetailRow,
   type ProjectInclude,
+  type OrganizationProjectStatsRow,
   type ProjectRow,
 } from './sql';
 import { PROJECT_STATS, toProjectStats, type ProjectStats, type ProjectStatsRow } from './stats';
@@ -58,6 +60,19 @@ export async function getProject(tx: RequestTransaction, projectId: string, incl
   const found = await tx.query<ProjectDetailRow>(projectDetailQuery(include), [projectId]);
   if (found.rowCount === 0) throw problems.notFound(PROJECT_NOT_FOUND);
   return toProjectDetail(found.rows[0]!, include);
+}
+
+/** The dashboard's counts (the frontend's ProjectStats) over the projects the caller can see. */
+export async function organizationProjectStats(tx: RequestTransaction): Promise<ResponseBody<'getOrganizationProjectStats', 200>> {
+  const row = (await tx.query<OrganizationProjectStatsRow>(ORGANIZATION_PROJECT_STATS, [requireOrganization(tx)])).rows[0]!;
+  return {
+    totalProjects: row.total_projects,
+    activeProjects: row.active_projects,
+    processingProjects: row.processing_projects,
+    errorProjects: row.error_projects,
+    totalTokens: row.total_tokens,
+    totalFiles: row.total_files,
+  };
 }
 
 export async function getProjectStats(tx: RequestTransaction, projectId: string): Promise<ProjectStats> {

@@ -8,6 +8,7 @@ import {
   getProject,
   getProjectStats,
   listProjects,
+  organizationProjectStats,
   updateProject,
 } from './operations';
 
@@ -26,6 +27,11 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
 
   route(router, 'validateProjectName', async ({ body, req, res }) => {
     res.json(await inTransaction(req, (tx) => checkProjectName(tx, body)));
+  });
+
+  // Before /projects/{projectId}: Express matches in order.
+  route(router, 'getOrganizationProjectStats', async ({ req, res }) => {
+    res.json(await inTransaction(req, organizationProjectStats));
   });
 
   route(router, 'getProject', async ({ params, query, req, res }) => {

@@ -80,6 +80,24 @@ export function updateProjectSql(columns: readonly string[]): string {
 export const DELETE_PROJECT = 'delete from public.projects where id = $1';
 
 /** Whether another project of the selected organization has this name ($1), leaving out project $2 (or null). */
+/** $1 organization: the dashboard's counts over the projects the caller can see (row level security decides which). */
+export const ORGANIZATION_PROJECT_STATS = `select count(*)::int as total_projects,
+    (count(*) filter (where p.status = 'active'))::int as active_projects,
+    (count(*) filter (where p.status = 'processing'))::int as processing_projects,
+    (count(*) filter (where p.status = 'error'))::int as error_projects,
+    coalesce(sum(p.optimized_tokens), 0)::bigint as total_tokens,
+    coalesce(sum(p.total_files), 0)::bigint as total_files
+  from public.projects p where p.organization_id = $1`;
+
+export interface OrganizationProjectStatsRow {
+  total_projects: number;
+  active_projects: number;
+  processing_projects: number;
+  error_projects: number;
+  total_tokens: number;
+  total_files: number;
+}
+
 export const PROJECT_NAME_TAKEN = 'select app.project_name_taken($1, $2) as taken';
 
 /**
