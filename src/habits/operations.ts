@@ -4,7 +4,7 @@ import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery } from '../http/route';
 import { problems } from '../problems';
 import { describeCron } from './cron';
-import { insertHabit, nextRunFor, validateHabitDefinition } from './definition';
+import { insertHabit, nextRunFor, validateHabitDefinition, type ValidHabitDefinition } from './definition';
 import {
   DELETE_HABIT,
   HABIT_BY_ID,
@@ -83,13 +83,13 @@ export function listUpcomingRuns(tx: RequestTransaction, query: UpcomingQuery): 
 }
 
 /** Checked before any SQL: a bad schedule or time zone is the caller's 400, whatever else holds. */
-export function checkNewHabit(body: CreateBody) {
+export function checkNewHabit(body: CreateBody): ValidHabitDefinition {
   const { errors, definition } = validateHabitDefinition(body);
   if (!definition) throw problems.validation('The habit definition is not valid.', errors);
   return definition;
 }
 
-export async function createHabit(tx: RequestTransaction, body: CreateBody, definition: ReturnType<typeof checkNewHabit>): Promise<Habit> {
+export async function createHabit(tx: RequestTransaction, body: CreateBody, definition: ValidHabitDefinition): Promise<Habit> {
   const organizationId = requireOrganization(tx);
   const userId = requireUser(tx);
   await requireSkill(tx, body.skillId);
