@@ -1,6 +1,6 @@
 import Decimal from 'decimal.js';
 import fc from 'fast-check';
-import { fromCents, money, Money, roundCents, sum, toAmount, toCents, ZERO } from './money';
+import { fromCents, money, Money, roundCents, sum, toAmount, toCents, toWholeEuros, ZERO } from './money';
 
 describe('money', () => {
   test('amounts print with two decimals and never through a float', () => {
@@ -103,5 +103,26 @@ describe('cents and sums', () => {
         expect(sum(cents.map(fromCents)).equals(fromCents(total))).toBe(true);
       }),
     );
+  });
+});
+
+describe('the frontend\'s numbers', () => {
+  test('invoice cents are exact for every stored amount (property), and an amount past 2^53 cents is refused', () => {
+    expect(toCents(money('29.00'))).toBe(2900);
+    expect(toCents(money('0.10'))).toBe(10);
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 12n - 1n }), (cents) => {
+        const amount = money(`${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`);
+        expect(BigInt(toCents(amount))).toBe(cents);
+      }),
+    );
+    expect(() => toCents(money('100000000000000000.00'))).toThrow(/too many cents/);
+  });
+
+  test('plan prices are whole euros; a price with cents is refused rather than sent as a fraction', () => {
+    expect(toWholeEuros(money('29.00'))).toBe(29);
+    expect(toWholeEuros(money('-1.00'))).toBe(-1);
+    expect(toWholeEuros(money('0'))).toBe(0);
+    expect(() => toWholeEuros(money('24.50'))).toThrow(/whole number of euros/);
   });
 });

@@ -37,7 +37,20 @@ export function fromCents(cents: number): Decimal {
 
 /** An exact amount to Stripe's integer cents. */
 export function toCents(value: Decimal): number {
-  return roundCents(value).times(100).toNumber();
+  const cents = roundCents(value).times(100).toNumber();
+  if (!Number.isSafeInteger(cents)) throw new Error(`too many cents for a JSON number: ${value.toString()}`);
+  return cents;
+}
+
+/**
+ * A plan price as the frontend's JSON number. Catalogue prices are whole
+ * euros, and a whole number below 2^53 is exact as a JSON number; a price
+ * with cents would need a decision the catalogue has not asked for, so it is
+ * refused here rather than sent as a binary fraction.
+ */
+export function toWholeEuros(value: Decimal): number {
+  if (!value.isInteger() || !Number.isSafeInteger(value.toNumber())) throw new Error(`not a whole number of euros: ${value.toString()}`);
+  return value.toNumber();
 }
 
 export const ZERO = new Money(0);

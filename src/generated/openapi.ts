@@ -1591,7 +1591,7 @@ export interface paths {
         };
         /**
          * The plan catalogue
-         * @description The four tiers with monthly and annual prices (EUR, exact decimal strings) and limits. Any signed-in user may read it; no organization is needed. A price of "-1.00" means priced on request (enterprise) and a limit of -1 means unlimited, as the frontend expects.
+         * @description The four tiers with monthly and annual prices and limits. Prices are whole euros as JSON numbers (`price`, `annualPrice`, as the frontend reads them) and exact decimal strings beside them (`monthlyPrice`, `annualMonthlyPrice`, `annualTotalPrice`). Any signed-in user may read it; no organization is needed. A price of -1 ("-1.00") means priced on request (enterprise) and a limit of -1 means unlimited, as the frontend expects.
          */
         get: operations["listPlans"];
         put?: never;
@@ -1716,8 +1716,8 @@ export interface paths {
         put?: never;
         /**
          * Add a payment method
-         * @description A card (brand, last4, expMonth, expYear), a SEPA mandate (bankCode, last4, country) or a provider's payment method
-         *     id. Never a full card number or IBAN: a value that looks like one, in any field, is refused with 422 and is neither
+         * @description A card (cardBrand, cardLast4, cardExpMonth, cardExpYear), a SEPA mandate (sepaBankCode, sepaLast4, sepaCountry),
+         *     either with Stripe's payment method id (stripePaymentMethodId). Never a full card number or IBAN: a value that looks like one, in any field, is refused with 422 and is neither
          *     stored nor logged. The first method becomes the default. Owners and admins only.
          */
         post: operations["addPaymentMethod"];
@@ -1894,7 +1894,7 @@ export interface paths {
         get: operations["getBillingDetails"];
         /**
          * Replace the billing details
-         * @description A field left out becomes null. The VAT number (btwNumber) must belong to the country: a Dutch one is checked
+         * @description A field left out becomes null (PATCH changes only the fields sent). The VAT number (btwNumber) must belong to the country: a Dutch one is checked
          *     in full (format and check digits, 422 with the reason); another EU country's by its format. They decide the VAT
          *     of later invoices: Dutch 21% at home, reverse charge for a business elsewhere in the EU with a VAT number, none
          *     outside the EU. Owners and admins only.
@@ -1904,7 +1904,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change some of the billing details
+         * @description As the frontend saves: only the fields sent change, a field left out keeps its value and an explicit null clears it.
+         *     The result is checked as a whole, as PUT checks it (a VAT number must still fit the country). Owners and admins only.
+         */
+        patch: operations["patchBillingDetails"];
         trace?: never;
     };
     "/api/v1/billing/validate-btw": {
@@ -1918,7 +1923,7 @@ export interface paths {
         put?: never;
         /**
          * Check a Dutch VAT (BTW) number
-         * @description Checks the form (NL, 9 digits, B, 2 digits) and the check digits (the mod-11 test of companies or the mod-97 test of sole proprietors' numbers) locally and says why a number fails. An online VIES check is made only when the server enables it.
+         * @description Checks the form (NL, 9 digits, B, 2 digits) and the check digits (the mod-11 test of companies or the mod-97 test of sole proprietors' numbers) locally and says why a number fails (`errorMessage`, and each reason in `reasons`). An online VIES check is made only when the server enables it; the registered name and address come from VIES alone, so they are null without it (and for Dutch numbers, whose names and addresses VIES withholds).
          */
         post: operations["validateBtwNumber"];
         delete?: never;
@@ -3500,9 +3505,11 @@ export interface components {
          *       "name": "Pro",
          *       "description": "For professionals and small teams.",
          *       "currency": "EUR",
+         *       "price": 29,
+         *       "annualPrice": 24,
          *       "monthlyPrice": "29.00",
          *       "annualMonthlyPrice": "24.00",
-         *       "annualPrice": "288.00",
+         *       "annualTotalPrice": "288.00",
          *       "limits": {
          *         "apiCalls": 10000,
          *         "ingestions": 500,
@@ -3525,12 +3532,16 @@ export interface components {
             description: string;
             /** @enum {string} */
             currency: "EUR";
-            /** @description Price per month when billed monthly; "-1.00" means priced on request (enterprise). */
+            /** @description EUR per month when billed monthly, the same amount as monthlyPrice as a JSON number; -1 means priced on request (enterprise). */
+            price: number;
+            /** @description EUR per month when billed annually (24 for Pro), the same amount as annualMonthlyPrice as a JSON number; null when the plan has no annual billing. */
+            annualPrice: number | null;
+            /** @description Exact price per month when billed monthly; "-1.00" means priced on request (enterprise). */
             monthlyPrice: components["schemas"]["Money"];
-            /** @description Price per month when billed annually; null when the plan has no annual billing. */
+            /** @description Exact price per month when billed annually; null when the plan has no annual billing. */
             annualMonthlyPrice: components["schemas"]["Money"] | null;
-            /** @description What one year costs when billed annually (12 x annualMonthlyPrice); null without annual billing. */
-            annualPrice: components["schemas"]["Money"] | null;
+            /** @description What one year costs when billed annually (12 x annualMonthlyPrice), exact; null without annual billing. */
+            annualTotalPrice: components["schemas"]["Money"] | null;
             limits: components["schemas"]["PlanLimits"];
             features: string[];
             isPopular: boolean;
@@ -3554,6 +3565,11 @@ export interface components {
             id: string;
             /** Format: uuid */
             organizationId: string;
+            /**
+             * Format: uuid
+             * @description The organization's billing owner: its longest-standing owner (an organization always keeps one).
+             */
+            userId: string;
             planId: components["schemas"]["PlanTier"];
             status: components["schemas"]["SubscriptionStatus"];
             billingInterval: components["schemas"]["BillingInterval"];
@@ -3569,8 +3585,8 @@ export interface components {
             trialEnd: string | null;
             /** @description e.g. a Stripe customer id. */
             providerCustomerId: string | null;
-            /** @description e.g. a Stripe subscription id. */
-            providerSubscriptionId: string | null;
+            /** @description Stripe's subscription id (sub_...); null for a subscription Stripe does not run (free, or plans billed by this API). */
+            stripeSubscriptionId: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -3590,39 +3606,53 @@ export interface components {
             /** @description The invoice an upgrade issued (open, for payment); null for a scheduled change. */
             invoice: components["schemas"]["InvoiceDetail"] | null;
         };
+        /** @description The card fields are null on a SEPA mandate and the sepa fields on a card. */
         PaymentMethod: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             organizationId: string;
+            /**
+             * Format: uuid
+             * @description The organization's billing owner: its longest-standing owner (an organization always keeps one).
+             */
+            userId: string;
             type: components["schemas"]["PaymentMethodType"];
             /** @description Exactly one method is the default while any exist. */
             isDefault: boolean;
+            /** @description Stripe's payment method id (pm_...); null for a method recorded without Stripe. */
+            stripePaymentMethodId: string | null;
             cardBrand: components["schemas"]["CardBrand"] | null;
-            last4: string;
-            expMonth: number | null;
-            expYear: number | null;
-            bankCode: string | null;
-            country: string | null;
-            providerPaymentMethodId: string | null;
+            cardLast4: string | null;
+            cardExpMonth: number | null;
+            cardExpYear: number | null;
+            /** @description The card's issuing country, when known. */
+            cardCountry: string | null;
+            sepaBankCode: string | null;
+            sepaLast4: string | null;
+            sepaCountry: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
         };
-        /** @description A card needs cardBrand, last4, expMonth and expYear; a SEPA mandate bankCode, last4 and country. providerPaymentMethodId (e.g. pm_...) may accompany either. */
+        /** @description A card needs cardBrand, cardLast4, cardExpMonth and cardExpYear (cardCountry optional); a SEPA mandate sepaBankCode, sepaLast4 and sepaCountry. stripePaymentMethodId (pm_...) may accompany either. The names are those of the frontend's PaymentMethod. */
         PaymentMethodCreate: {
             type: components["schemas"]["PaymentMethodType"];
+            stripePaymentMethodId?: string;
             cardBrand?: components["schemas"]["CardBrand"];
-            /** @description The last four digits (only those). */
-            last4?: string;
-            expMonth?: number;
-            expYear?: number;
+            /** @description The last four digits of the card (only those). */
+            cardLast4?: string;
+            cardExpMonth?: number;
+            cardExpYear?: number;
+            /** @description ISO 3166-1 alpha-2 issuing country of the card. */
+            cardCountry?: string;
             /** @description The bank code (BIC or national code), not the account number. */
-            bankCode?: string;
+            sepaBankCode?: string;
+            /** @description The last four digits of the account (only those). */
+            sepaLast4?: string;
             /** @description ISO 3166-1 alpha-2 country of the account. */
-            country?: string;
-            providerPaymentMethodId?: string;
+            sepaCountry?: string;
             /**
              * @description Make it the default now (the first method always is).
              * @default false
@@ -3651,6 +3681,11 @@ export interface components {
             id: string;
             /** Format: uuid */
             organizationId: string;
+            /**
+             * Format: uuid
+             * @description The organization's billing owner: its longest-standing owner (an organization always keeps one).
+             */
+            userId: string;
             /** @description Sequential per year without gaps. */
             invoiceNumber: string;
             status: components["schemas"]["InvoiceStatus"];
@@ -3665,8 +3700,14 @@ export interface components {
             vatAmount: components["schemas"]["Money"];
             /** @description Gross, subtotal + vatAmount. */
             total: components["schemas"]["Money"];
-            amountDue: components["schemas"]["Money"];
-            amountPaid: components["schemas"]["Money"];
+            /** @description What is owed, in euro cents (Stripe's unit, as the frontend reads it): 2900 is EUR 29.00. */
+            amountDue: number;
+            /** @description What was paid, in euro cents. */
+            amountPaid: number;
+            /** @description amountDue as an exact amount in euros ("29.00"). */
+            amountDueEur: components["schemas"]["Money"];
+            /** @description amountPaid as an exact amount in euros. */
+            amountPaidEur: components["schemas"]["Money"];
             planId: components["schemas"]["PlanTier"] | null;
             billingInterval: components["schemas"]["BillingInterval"] | null;
             /** Format: date-time */
@@ -3683,7 +3724,8 @@ export interface components {
             invoiceUrl: string | null;
             /** @description Where this API serves the PDF. */
             pdfUrl: string;
-            providerInvoiceId: string | null;
+            /** @description Stripe's invoice id (in_...); null for an invoice this API issued itself. */
+            stripeInvoiceId: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -3698,6 +3740,11 @@ export interface components {
         BillingDetails: {
             /** Format: uuid */
             organizationId: string;
+            /**
+             * Format: uuid
+             * @description The organization's billing owner: its longest-standing owner (an organization always keeps one).
+             */
+            userId: string;
             companyName: string | null;
             /** @description VAT number (for Dutch companies the BTW-id, NL...B..). */
             btwNumber: string | null;
@@ -3733,10 +3780,16 @@ export interface components {
         BtwCheck: {
             btwNumber: string;
         };
-        BtwVerdict: {
+        BtwValidationResult: {
             /** @description The number as checked (spaces and dots removed, upper case). */
             btwNumber: string;
-            valid: boolean;
+            isValid: boolean;
+            /** @description The reasons in one sentence or more; null when valid. */
+            errorMessage: string | null;
+            /** @description The registered name as VIES gives it; null when VIES was not asked, did not answer, or withholds it (the Dutch tax office withholds names and addresses). */
+            companyName: string | null;
+            /** @description The registered address as VIES gives it (lines joined with ", "); null as for companyName. */
+            address: string | null;
             /**
              * @description Which check digits it passed: mod11 (companies) or mod97 (sole proprietors since 2020).
              * @enum {string|null}
@@ -3827,8 +3880,11 @@ export interface components {
         };
         UsageMetric: {
             type: components["schemas"]["UsageMetricType"];
-            /** @enum {string} */
-            unit: "calls" | "ingestions" | "GB" | "seats" | "queries";
+            /**
+             * @description The frontend's unit labels.
+             * @enum {string}
+             */
+            unit: "calls" | "imports" | "GB" | "members" | "queries/day";
             /**
              * @description What `current` counts over; `none` for levels (storage, seats).
              * @enum {string}
@@ -7755,10 +7811,11 @@ export interface operations {
                 /**
                  * @example {
                  *       "type": "card",
+                 *       "stripePaymentMethodId": "pm_1Abc",
                  *       "cardBrand": "visa",
-                 *       "last4": "4242",
-                 *       "expMonth": 12,
-                 *       "expYear": 2030
+                 *       "cardLast4": "4242",
+                 *       "cardExpMonth": 12,
+                 *       "cardExpYear": 2030
                  *     }
                  */
                 "application/json": components["schemas"]["PaymentMethodCreate"];
@@ -8064,6 +8121,47 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    patchBillingDetails: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "city": "Utrecht",
+                 *       "addressLine2": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["BillingDetailsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The details after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingDetails"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     validateBtwNumber: {
         parameters: {
             query?: never;
@@ -8088,7 +8186,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BtwVerdict"];
+                    "application/json": components["schemas"]["BtwValidationResult"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -2,8 +2,17 @@ import type { RequestTransaction } from '../../db/transaction';
 import type { RequestBody } from '../../http/route';
 import { requireBillingManager } from '../access';
 import { checkDutchVatNumber, normalizeVatNumber } from '../vat';
-import { btwVerdict, type BtwVerdict, type CleanDetails } from './rules';
-import { DETAILS_OF_ORGANIZATION, SAVE_DETAILS, toBillingDetails, type BillingDetails, type DetailsRow } from './sql';
+import { btwValidationResult, cleanDetails, mergeDetails, type BtwValidationResult, type CleanDetails } from './rules';
+import {
+  DETAILS_FOR_UPDATE,
+  DETAILS_OF_ORGANIZATION,
+  ENSURE_DETAILS_ROW,
+  SAVE_DETAILS,
+  storedDetails,
+  toBillingDetails,
+  type BillingDetails,
+  type DetailsRow,
+} from './sql';
 import { viesCheck, type ViesOptions } from './vies';
 
 const MANAGE = 'see and change its billing details';
@@ -11,11 +20,24 @@ const MANAGE = 'see and change its billing details';
 export async function getBillingDetails(tx: RequestTransaction): Promise<BillingDetails> {
   const organizationId = requireBillingManager(tx, MANAGE);
   const found = await tx.query<DetailsRow>(DETAILS_OF_ORGANIZATION, [organizationId]);
-  return toBillingDetails(organizationId, found.rows[0]);
+  return toBillingDetails(organizationId, found.rows[0]!);
 }
 
 export async function saveBillingDetails(tx: RequestTransaction, details: CleanDetails): Promise<BillingDetails> {
   const organizationId = requireBillingManager(tx, MANAGE);
+  return save(tx, organizationId, details);
+}
+
+/** Only the fields sent change; the merged whole is checked as PUT checks it (a bad one is a 422 and the transaction rolls back). */
+export async function patchBillingDetails(tx: RequestTransaction, patch: RequestBody<'patchBillingDetails'>): Promise<BillingDetails> {
+  const organizationId = requireBillingManager(tx, MANAGE);
+  await tx.query(ENSURE_DETAILS_ROW, [organizationId]);
+  const locked = await tx.query<DetailsRow>(DETAILS_FOR_UPDATE, [organizationId]);
+  const details = cleanDetails(mergeDetails(storedDetails(locked.rows[0]!), patch));
+  return save(tx, organizationId, details);
+}
+
+async function save(tx: RequestTransaction, organizationId: string, details: CleanDetails): Promise<BillingDetails> {
   const saved = await tx.query<DetailsRow>(SAVE_DETAILS, [
     organizationId,
     details.companyName,
@@ -28,12 +50,13 @@ export async function saveBillingDetails(tx: RequestTransaction, details: CleanD
     details.country,
     details.email,
   ]);
-  return toBillingDetails(organizationId, saved.rows[0]);
+  return toBillingDetails(organizationId, saved.rows[0]!);
 }
 
 /** Reads nothing of any organization; VIES is asked only about a number that passes the local check. */
-export async function checkBtwNumber(body: RequestBody<'validateBtwNumber'>, vies: ViesOptions): Promise<BtwVerdict> {
+export async function checkBtwNumber(body: RequestBody<'validateBtwNumber'>, vies: ViesOptions): Promise<BtwValidationResult> {
   const number = normalizeVatNumber(body.btwNumber);
   const local = checkDutchVatNumber(number);
-  return btwVerdict(number, local, local.valid ? await viesCheck(number, vies) : 'not_checked');
+  const online = local.valid ? await viesCheck(number, vies) : { result: 'not_checked' as const, companyName: null, address: null };
+  return btwValidationResult(number, local, online);
 }

@@ -89,7 +89,7 @@ export function renderInvoicePdf(invoice: InvoiceDetail, customer: InvoiceCustom
     ['Subtotal (net)', euro(invoice.subtotal)],
     [`VAT ${invoice.vatRate}%`, euro(invoice.vatAmount)],
     ['Total', euro(invoice.total)],
-    ['Paid', euro(invoice.amountPaid)],
+    ['Paid', euro(invoice.amountPaidEur)],
   ];
   for (const [label, amount] of totals) {
     const y = doc.y;

@@ -1,6 +1,7 @@
 import type { components, operations } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
-import { money, toAmount } from '../money';
+import { money, toAmount, toCents } from '../money';
+import { billingOwnerColumn } from '../owner';
 import type { BillingInterval, PlanId } from '../pricing';
 import type { VatTreatment } from '../vat';
 
@@ -26,6 +27,7 @@ export interface InvoiceCustomer {
 export interface InvoiceRow {
   id: string;
   organization_id: string;
+  billing_owner_id: string;
   invoice_number: string;
   status: InvoiceStatus;
   currency: 'EUR';
@@ -64,7 +66,8 @@ export interface InvoiceLineRow {
 
 export const INVOICE_COLUMNS = `i.id, i.organization_id, i.invoice_number, i.status, i.currency, i.description, i.vat_treatment,
   i.vat_rate, i.subtotal, i.vat_amount, i.total, i.amount_due, i.amount_paid, i.customer, i.plan_id, i.billing_interval,
-  i.period_start, i.period_end, i.issued_at, i.due_date, i.paid_at, i.invoice_url, i.provider_invoice_id, i.created_at, i.updated_at`;
+  i.period_start, i.period_end, i.issued_at, i.due_date, i.paid_at, i.invoice_url, i.provider_invoice_id, i.created_at, i.updated_at,
+  ${billingOwnerColumn('i.organization_id')}`;
 
 export const LINE_COLUMNS = 'l.id, l.position, l.description, l.quantity, l.unit_amount, l.amount, l.period_start, l.period_end';
 
@@ -74,6 +77,7 @@ export function toInvoice(row: InvoiceRow): Invoice {
   return {
     id: row.id,
     organizationId: row.organization_id,
+    userId: row.billing_owner_id,
     invoiceNumber: row.invoice_number,
     status: row.status,
     currency: row.currency,
@@ -83,8 +87,10 @@ export function toInvoice(row: InvoiceRow): Invoice {
     subtotal: toAmount(money(row.subtotal)),
     vatAmount: toAmount(money(row.vat_amount)),
     total: toAmount(money(row.total)),
-    amountDue: toAmount(money(row.amount_due)),
-    amountPaid: toAmount(money(row.amount_paid)),
+    amountDue: toCents(money(row.amount_due)),
+    amountPaid: toCents(money(row.amount_paid)),
+    amountDueEur: toAmount(money(row.amount_due)),
+    amountPaidEur: toAmount(money(row.amount_paid)),
     planId: row.plan_id,
     billingInterval: row.billing_interval,
     periodStart: row.period_start,
@@ -94,7 +100,7 @@ export function toInvoice(row: InvoiceRow): Invoice {
     paidAt: row.paid_at,
     invoiceUrl: row.invoice_url,
     pdfUrl: invoicePdfPath(row.id),
-    providerInvoiceId: row.provider_invoice_id,
+    stripeInvoiceId: row.provider_invoice_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -11,48 +11,53 @@ export function paymentMethodProblems(body: PaymentMethodCreate): FieldError[] {
   const forbid = (field: keyof PaymentMethodCreate) => {
     if (body[field] !== undefined) errors.push({ path: `/body/${field}`, message: `does not belong to a ${body.type} method` });
   };
-  if (body.last4 !== undefined && !/^[0-9]{4}$/.test(body.last4)) {
-    errors.push({ path: '/body/last4', message: 'must be exactly the last four digits' });
-  }
+  const match = (field: keyof PaymentMethodCreate, pattern: RegExp, message: string) => {
+    const value = body[field];
+    if (typeof value === 'string' && !pattern.test(value)) errors.push({ path: `/body/${field}`, message });
+  };
   if (body.type === 'card') {
     need('cardBrand', 'a card needs its brand');
-    need('last4', 'a card needs its last four digits');
-    need('expMonth', 'a card needs its expiry month');
-    need('expYear', 'a card needs its expiry year');
-    forbid('bankCode');
+    need('cardLast4', 'a card needs its last four digits');
+    need('cardExpMonth', 'a card needs its expiry month');
+    need('cardExpYear', 'a card needs its expiry year');
+    for (const field of SEPA_FIELDS) forbid(field);
   } else {
-    need('bankCode', 'a SEPA mandate needs the bank code');
-    need('last4', 'a SEPA mandate needs the last four digits of the account');
-    need('country', "a SEPA mandate needs the account's country");
-    forbid('cardBrand');
-    forbid('expMonth');
-    forbid('expYear');
+    need('sepaBankCode', 'a SEPA mandate needs the bank code');
+    need('sepaLast4', 'a SEPA mandate needs the last four digits of the account');
+    need('sepaCountry', "a SEPA mandate needs the account's country");
+    for (const field of CARD_FIELDS) forbid(field);
   }
-  if (body.bankCode !== undefined && !/^[A-Za-z0-9]{1,11}$/.test(body.bankCode)) {
-    errors.push({ path: '/body/bankCode', message: 'a bank code is 1 to 11 letters or digits (a BIC or national code)' });
-  }
-  if (body.country !== undefined && !/^[A-Za-z]{2}$/.test(body.country)) {
-    errors.push({ path: '/body/country', message: 'an ISO 3166-1 alpha-2 country code' });
-  }
-  if (body.providerPaymentMethodId !== undefined && !/^[A-Za-z0-9_]{3,255}$/.test(body.providerPaymentMethodId)) {
-    errors.push({ path: '/body/providerPaymentMethodId', message: "a provider's id such as pm_1Abc..." });
-  }
+  match('cardLast4', /^[0-9]{4}$/, 'must be exactly the last four digits');
+  match('sepaLast4', /^[0-9]{4}$/, 'must be exactly the last four digits');
+  match('sepaBankCode', /^[A-Za-z0-9]{1,11}$/, 'a bank code is 1 to 11 letters or digits (a BIC or national code)');
+  match('sepaCountry', /^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code');
+  match('cardCountry', /^[A-Za-z]{2}$/, 'an ISO 3166-1 alpha-2 country code');
+  match('stripePaymentMethodId', /^[A-Za-z0-9_]{3,255}$/, "Stripe's id such as pm_1Abc...");
   return errors;
 }
 
-/** The values stored for a new method: codes upper-cased, whatever the kind does not use null. */
+const CARD_FIELDS = ['cardBrand', 'cardLast4', 'cardExpMonth', 'cardExpYear', 'cardCountry'] as const;
+const SEPA_FIELDS = ['sepaBankCode', 'sepaLast4', 'sepaCountry'] as const;
+
+/**
+ * The values stored for a new method (the checks above have passed): one
+ * last4 and one country column serve both kinds, codes upper-cased, whatever
+ * the kind does not use null.
+ */
 export function paymentMethodValues(organizationId: string, body: PaymentMethodCreate): unknown[] {
+  const card = body.type === 'card';
+  const country = card ? body.cardCountry : body.sepaCountry;
   return [
     organizationId,
     body.type,
     body.isDefault ?? false,
-    body.cardBrand ?? null,
-    body.last4,
-    body.expMonth ?? null,
-    body.expYear ?? null,
-    body.bankCode?.toUpperCase() ?? null,
-    body.country?.toUpperCase() ?? null,
-    body.providerPaymentMethodId ?? null,
+    card ? body.cardBrand : null,
+    card ? body.cardLast4 : body.sepaLast4,
+    card ? body.cardExpMonth : null,
+    card ? body.cardExpYear : null,
+    card ? null : body.sepaBankCode!.toUpperCase(),
+    country?.toUpperCase() ?? null,
+    body.stripePaymentMethodId ?? null,
   ];
 }
 

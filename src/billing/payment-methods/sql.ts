@@ -1,5 +1,6 @@
 import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
+import { billingOwnerColumn } from '../owner';
 
 export type PaymentMethod = components['schemas']['PaymentMethod'];
 export type PaymentMethodCreate = components['schemas']['PaymentMethodCreate'];
@@ -7,6 +8,7 @@ export type PaymentMethodCreate = components['schemas']['PaymentMethodCreate'];
 export interface PaymentMethodRow {
   id: string;
   organization_id: string;
+  billing_owner_id: string;
   type: PaymentMethod['type'];
   is_default: boolean;
   card_brand: PaymentMethod['cardBrand'];
@@ -21,21 +23,27 @@ export interface PaymentMethodRow {
 }
 
 export const PAYMENT_METHOD_COLUMNS = `pm.id, pm.organization_id, pm.type, pm.is_default, pm.card_brand, pm.last4, pm.exp_month,
-  pm.exp_year, pm.bank_code, pm.country, pm.provider_payment_method_id, pm.created_at, pm.updated_at`;
+  pm.exp_year, pm.bank_code, pm.country, pm.provider_payment_method_id, pm.created_at, pm.updated_at,
+  ${billingOwnerColumn('pm.organization_id')}`;
 
+/** One table holds both kinds; the frontend names each kind's fields apart, so the other kind's are null. */
 export function toPaymentMethod(row: PaymentMethodRow): PaymentMethod {
+  const card = row.type === 'card';
   return {
     id: row.id,
     organizationId: row.organization_id,
+    userId: row.billing_owner_id,
     type: row.type,
     isDefault: row.is_default,
-    cardBrand: row.card_brand,
-    last4: row.last4,
-    expMonth: row.exp_month,
-    expYear: row.exp_year,
-    bankCode: row.bank_code,
-    country: row.country,
-    providerPaymentMethodId: row.provider_payment_method_id,
+    stripePaymentMethodId: row.provider_payment_method_id,
+    cardBrand: card ? row.card_brand : null,
+    cardLast4: card ? row.last4 : null,
+    cardExpMonth: card ? row.exp_month : null,
+    cardExpYear: card ? row.exp_year : null,
+    cardCountry: card ? row.country : null,
+    sepaBankCode: card ? null : row.bank_code,
+    sepaLast4: card ? null : row.last4,
+    sepaCountry: card ? null : row.country,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

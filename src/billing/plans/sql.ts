@@ -1,6 +1,6 @@
 import type { components } from '../../generated/openapi';
 import type { PageQuery, PageRequest } from '../../http/pagination';
-import { money, toAmount } from '../money';
+import { money, toAmount, toWholeEuros } from '../money';
 import { isCustomPriced, periodPrice, type PlanId, type PlanPrices } from '../pricing';
 
 export type Plan = components['schemas']['Plan'];
@@ -49,9 +49,11 @@ export function toPlan(row: PlanRow): Plan {
     name: row.name,
     description: row.description,
     currency: 'EUR',
+    price: toWholeEuros(money(row.monthly_price)),
+    annualPrice: row.annual_monthly_price === null ? null : toWholeEuros(money(row.annual_monthly_price)),
     monthlyPrice: toAmount(money(row.monthly_price)),
     annualMonthlyPrice: row.annual_monthly_price === null ? null : toAmount(money(row.annual_monthly_price)),
-    annualPrice: annual === null ? null : toAmount(annual),
+    annualTotalPrice: annual === null ? null : toAmount(annual),
     limits: {
       apiCalls: row.api_calls,
       ingestions: row.ingestions,

@@ -1,4 +1,5 @@
 import type { components } from '../../generated/openapi';
+import { billingOwnerColumn } from '../owner';
 import type { BillingInterval, PlanId } from '../pricing';
 
 export type Subscription = components['schemas']['Subscription'];
@@ -7,6 +8,7 @@ export type SubscriptionStatus = components['schemas']['SubscriptionStatus'];
 export interface SubscriptionRow {
   id: string;
   organization_id: string;
+  billing_owner_id: string;
   plan_id: PlanId;
   status: SubscriptionStatus;
   billing_interval: BillingInterval;
@@ -25,12 +27,14 @@ export interface SubscriptionRow {
 
 export const SUBSCRIPTION_COLUMNS = `s.id, s.organization_id, s.plan_id, s.status, s.billing_interval, s.current_period_start,
   s.current_period_end, s.cancel_at_period_end, s.scheduled_plan_id, s.scheduled_interval, s.trial_end,
-  s.provider_customer_id, s.provider_subscription_id, s.provider_synced_at, s.created_at, s.updated_at`;
+  s.provider_customer_id, s.provider_subscription_id, s.provider_synced_at, s.created_at, s.updated_at,
+  ${billingOwnerColumn('s.organization_id')}`;
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return {
     id: row.id,
     organizationId: row.organization_id,
+    userId: row.billing_owner_id,
     planId: row.plan_id,
     status: row.status,
     billingInterval: row.billing_interval,
@@ -43,7 +47,7 @@ export function toSubscription(row: SubscriptionRow): Subscription {
         : null,
     trialEnd: row.trial_end,
     providerCustomerId: row.provider_customer_id,
-    providerSubscriptionId: row.provider_subscription_id,
+    stripeSubscriptionId: row.provider_subscription_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

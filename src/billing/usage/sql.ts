@@ -54,10 +54,10 @@ export const USAGE_SQL = `
 
 const UNITS: Record<MetricType, UsageMetric['unit']> = {
   api_calls: 'calls',
-  ingestions: 'ingestions',
+  ingestions: 'imports',
   storage: 'GB',
-  seats: 'seats',
-  oracle_queries: 'queries',
+  seats: 'members',
+  oracle_queries: 'queries/day',
 };
 
 const PERIODS: Record<MetricType, UsageMetric['period']> = {
