@@ -65,7 +65,7 @@ describe('subscription', () => {
         scheduledChange: null,
         trialEnd: null,
         providerCustomerId: null,
-        providerSubscriptionId: null,
+        stripeSubscriptionId: null,
       });
       expect(new Date(res.body.currentPeriodEnd).getTime()).toBeGreaterThan(new Date(res.body.currentPeriodStart).getTime());
     }
@@ -87,7 +87,7 @@ describe('subscription', () => {
     expect(invoice).toMatchObject({ status: 'open', currency: 'EUR', vatTreatment: 'domestic', vatRate: '21.00', planId: 'teams' });
     expect(invoice.invoiceNumber).toMatch(/^INV-\d{4}-\d{6}$/);
     expect(invoice.lines.map((line: { amount: string }) => line.amount)).toEqual(['79.00', '-14.50']);
-    expect(invoice).toMatchObject({ subtotal: '64.50', vatAmount: '13.55', total: '78.05', amountDue: '78.05', amountPaid: '0.00' });
+    expect(invoice).toMatchObject({ subtotal: '64.50', vatAmount: '13.55', total: '78.05', amountDue: 7805, amountPaid: 0, amountDueEur: '78.05', amountPaidEur: '0.00' });
     expect(await planTier(org.id)).toBe('teams');
     // The new period starts now and runs a month.
     const { currentPeriodStart, currentPeriodEnd } = res.body.subscription;
@@ -263,16 +263,16 @@ describe('the end of a period', () => {
 });
 
 describe('payment methods', () => {
-  const card = (last4 = '4242') => ({ type: 'card', cardBrand: 'visa', last4, expMonth: 12, expYear: 2030 });
-  const sepa = { type: 'sepa_debit', bankCode: 'ABNANL2A', last4: '4300', country: 'NL' };
+  const card = (cardLast4 = '4242') => ({ type: 'card', cardBrand: 'visa', cardLast4, cardExpMonth: 12, cardExpYear: 2030 });
+  const sepa = { type: 'sepa_debit', sepaBankCode: 'ABNANL2A', sepaLast4: '4300', sepaCountry: 'NL' };
 
   test('the first becomes the default; a new default takes over; removing the default promotes another', async () => {
     const org = await newOrg();
     const first = await api(org.owner, org).post('/api/v1/billing/payment-methods').send(card()).expect(201);
-    expect(first.body).toMatchObject({ type: 'card', cardBrand: 'visa', last4: '4242', isDefault: true, bankCode: null });
+    expect(first.body).toMatchObject({ type: 'card', cardBrand: 'visa', cardLast4: '4242', isDefault: true, sepaBankCode: null, sepaLast4: null });
     expect(first.headers.location).toBe(`/api/v1/billing/payment-methods/${first.body.id}`);
     const second = await api(org.admin, org).post('/api/v1/billing/payment-methods').send(sepa).expect(201);
-    expect(second.body).toMatchObject({ type: 'sepa_debit', isDefault: false, bankCode: 'ABNANL2A', country: 'NL', cardBrand: null });
+    expect(second.body).toMatchObject({ type: 'sepa_debit', isDefault: false, sepaBankCode: 'ABNANL2A', sepaLast4: '4300', sepaCountry: 'NL', cardBrand: null, cardLast4: null });
     const third = await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ ...card('1111'), isDefault: true }).expect(201);
     expect(third.body.isDefault).toBe(true);
 
@@ -306,10 +306,10 @@ describe('payment methods', () => {
   test('a full card number or IBAN in any field is refused with 422 and never stored', async () => {
     const org = await newOrg();
     const bodies = [
-      { ...card(), last4: '4242424242424242' },
-      { ...card(), providerPaymentMethodId: '4111 1111 1111 1111' },
-      { ...sepa, bankCode: 'NL91ABNA0417164300' },
-      { ...sepa, country: 'NL91 ABNA 0417 1643 00' },
+      { ...card(), cardLast4: '4242424242424242' },
+      { ...card(), stripePaymentMethodId: '4111 1111 1111 1111' },
+      { ...sepa, sepaBankCode: 'NL91ABNA0417164300' },
+      { ...sepa, sepaCountry: 'NL91 ABNA 0417 1643 00' },
       { ...card(), unexpected: '5555-5555-5555-4444' },
     ];
     for (const body of bodies) {
@@ -325,9 +325,9 @@ describe('payment methods', () => {
 
   test('incomplete or mixed methods are 422; unknown fields 400', async () => {
     const org = await newOrg();
-    expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ type: 'card', last4: '4242' }), 422);
-    expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ ...sepa, expMonth: 1 }), 422);
-    expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ ...card(), last4: '42' }), 422);
+    expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ type: 'card', cardLast4: '4242' }), 422);
+    expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ ...sepa, cardExpMonth: 1 }), 422);
+    expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ ...card(), cardLast4: '42' }), 422);
     expectProblem(await api(org.owner, org).post('/api/v1/billing/payment-methods').send({ ...card(), cvc: '123' }), 400);
   });
 
@@ -368,6 +368,7 @@ describe('billing details', () => {
     const empty = await api(org.owner, org).get('/api/v1/billing/details').expect(200);
     expect(empty.body).toEqual({
       organizationId: org.id,
+      userId: org.owner.userId,
       companyName: null,
       btwNumber: null,
       kvkNumber: null,
@@ -413,16 +414,96 @@ describe('billing details', () => {
   });
 });
 
+describe('PATCH /billing/details', () => {
+  const full = {
+    companyName: 'Acme B.V.',
+    btwNumber: 'NL123456782B01',
+    kvkNumber: '12345678',
+    addressLine1: 'Keizersgracht 1',
+    addressLine2: '2nd floor',
+    city: 'Amsterdam',
+    postalCode: '1015 AA',
+    country: 'NL',
+    email: 'billing@acme.test',
+  };
+
+  test('changes only the fields sent; null clears one; nothing sent changes nothing', async () => {
+    const org = await newOrg();
+    await api(org.owner, org).put('/api/v1/billing/details').send(full).expect(200);
+    const patched = await api(org.admin, org).patch('/api/v1/billing/details').send({ city: 'Utrecht', addressLine2: null }).expect(200);
+    expect(patched.body).toEqual({ ...full, organizationId: org.id, userId: org.owner.userId, city: 'Utrecht', addressLine2: null, updatedAt: expect.any(String) });
+    const again = await api(org.owner, org).patch('/api/v1/billing/details').send({}).expect(200);
+    expect(again.body).toMatchObject({ ...full, city: 'Utrecht', addressLine2: null });
+    expect((await api(org.owner, org).get('/api/v1/billing/details').expect(200)).body).toMatchObject({ city: 'Utrecht', addressLine2: null, btwNumber: full.btwNumber });
+  });
+
+  test("the frontend's saves, one field at a time, build the details up from nothing", async () => {
+    const org = await newOrg();
+    await api(org.owner, org).patch('/api/v1/billing/details').send({ companyName: 'Step B.V.' }).expect(200);
+    await api(org.owner, org).patch('/api/v1/billing/details').send({ country: 'NL' }).expect(200);
+    const last = await api(org.owner, org).patch('/api/v1/billing/details').send({ btwNumber: 'nl123456782b01' }).expect(200);
+    expect(last.body).toMatchObject({ companyName: 'Step B.V.', country: 'NL', btwNumber: 'NL123456782B01', city: null });
+  });
+
+  test('the result is checked whole: a country that no longer fits the kept VAT number is 422 and changes nothing', async () => {
+    const org = await newOrg();
+    await api(org.owner, org).put('/api/v1/billing/details').send(full).expect(200);
+    const res = await api(org.owner, org).patch('/api/v1/billing/details').send({ country: 'DE', city: 'Berlin' });
+    expectProblem(res, 422);
+    expectProblem(await api(org.owner, org).patch('/api/v1/billing/details').send({ btwNumber: 'NL123456789B01' }), 422);
+    expectProblem(await api(org.owner, org).patch('/api/v1/billing/details').send({ kvkNumber: '1234567' }), 400);
+    expectProblem(await api(org.owner, org).patch('/api/v1/billing/details').send({ unknownField: 'x' }), 400);
+    expectProblem(await api(org.owner, org).patch('/api/v1/billing/details').send({ addressLine2: 'IBAN NL91ABNA0417164300' }), 422);
+    expect((await api(org.owner, org).get('/api/v1/billing/details').expect(200)).body).toMatchObject({ country: 'NL', city: 'Amsterdam', addressLine2: '2nd floor' });
+  });
+
+  test('a failed first save leaves no details behind', async () => {
+    const org = await newOrg();
+    expectProblem(await api(org.owner, org).patch('/api/v1/billing/details').send({ btwNumber: 'NL123456782B01' }), 422);
+    expect((await api(org.owner, org).get('/api/v1/billing/details').expect(200)).body.updatedAt).toBeNull();
+  });
+
+  test('members may not, and another organization changes only its own', async () => {
+    const org = await newOrg();
+    const other = await newOrg();
+    await api(org.owner, org).put('/api/v1/billing/details').send(full).expect(200);
+    expectProblem(await api(org.member, org).patch('/api/v1/billing/details').send({ city: 'Mine' }), 403);
+    expectProblem(await api(other.owner, org).patch('/api/v1/billing/details').send({ city: 'Theirs' }), 404);
+    const theirs = await api(other.owner, other).patch('/api/v1/billing/details').send({ city: 'Rotterdam' }).expect(200);
+    expect(theirs.body).toMatchObject({ organizationId: other.id, userId: other.owner.userId, city: 'Rotterdam', companyName: null });
+    expect((await api(org.owner, org).get('/api/v1/billing/details').expect(200)).body).toMatchObject({ city: 'Amsterdam', companyName: 'Acme B.V.' });
+  });
+
+  test('two partial changes at once both land', async () => {
+    const org = await newOrg();
+    await Promise.all([
+      api(org.owner, org).patch('/api/v1/billing/details').send({ companyName: 'Race B.V.' }).expect(200),
+      api(org.admin, org).patch('/api/v1/billing/details').send({ city: 'Delft' }).expect(200),
+    ]);
+    expect((await api(org.owner, org).get('/api/v1/billing/details').expect(200)).body).toMatchObject({ companyName: 'Race B.V.', city: 'Delft' });
+  });
+});
+
 describe('POST /billing/validate-btw', () => {
   test('says whether a Dutch VAT number is valid, by which scheme, or why not', async () => {
     const user = await newUser(t.app, 'btw');
     const valid = await as(t.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200);
-    expect(valid.body).toEqual({ btwNumber: 'NL123456782B01', valid: true, scheme: 'mod11', reasons: [], vies: 'not_checked' });
+    expect(valid.body).toEqual({
+      btwNumber: 'NL123456782B01',
+      isValid: true,
+      errorMessage: null,
+      companyName: null,
+      address: null,
+      scheme: 'mod11',
+      reasons: [],
+      vies: 'not_checked',
+    });
     const soleProprietor = await as(t.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL 0000.99998 B57' }).expect(200);
-    expect(soleProprietor.body).toMatchObject({ btwNumber: 'NL000099998B57', valid: true, scheme: 'mod97' });
+    expect(soleProprietor.body).toMatchObject({ btwNumber: 'NL000099998B57', isValid: true, scheme: 'mod97' });
     const wrong = await as(t.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456789B01' }).expect(200);
-    expect(wrong.body).toMatchObject({ valid: false, scheme: null });
+    expect(wrong.body).toMatchObject({ isValid: false, scheme: null, companyName: null, address: null });
     expect(wrong.body.reasons[0]).toMatch(/check digits/);
+    expect(wrong.body.errorMessage).toBe(wrong.body.reasons.join(' '));
     const form = await as(t.app, user).post('/api/v1/billing/validate-btw').send({ btwNumber: '123' }).expect(200);
     expect(form.body.reasons.length).toBeGreaterThan(0);
     expectProblem(await as(t.app, user).post('/api/v1/billing/validate-btw').send({}), 400);
@@ -433,6 +514,8 @@ describe('POST /billing/validate-btw', () => {
 describe('the optional VIES check', () => {
   test('when enabled, VIES can reject a well-formed number; a slow VIES leaves the local verdict', async () => {
     let answer: 'valid' | 'invalid' | 'hang' = 'invalid';
+    // What VIES says about the trader: Dutch numbers get "---" (the tax office shares nothing), others a name and address.
+    let trader: { name: string; address: string } = { name: '---', address: '---' };
     const asked: string[] = [];
     const server = http.createServer((req, res) => {
       let raw = '';
@@ -441,7 +524,7 @@ describe('the optional VIES check', () => {
         asked.push(raw);
         if (answer === 'hang') return; // never answers: the time limit must end the wait
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ valid: answer === 'valid' }));
+        res.end(JSON.stringify({ valid: answer === 'valid', ...(answer === 'valid' ? trader : {}) }));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -452,12 +535,24 @@ describe('the optional VIES check', () => {
     try {
       const user = await newUser(vies, 'vies');
       const rejected = await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200);
-      expect(rejected.body).toMatchObject({ valid: false, scheme: 'mod11', vies: 'invalid' });
+      expect(rejected.body).toMatchObject({ isValid: false, scheme: 'mod11', vies: 'invalid', companyName: null });
       expect(JSON.parse(asked[0]!)).toEqual({ countryCode: 'NL', vatNumber: '123456782B01' });
       answer = 'valid';
-      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'valid' });
+      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({
+        isValid: true,
+        vies: 'valid',
+        errorMessage: null,
+        companyName: null,
+        address: null,
+      });
+      trader = { name: 'ACME B.V.', address: 'KEIZERSGRACHT 00001\n1015AA AMSTERDAM\n' };
+      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({
+        isValid: true,
+        companyName: 'ACME B.V.',
+        address: 'KEIZERSGRACHT 00001, 1015AA AMSTERDAM',
+      });
       answer = 'hang';
-      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ valid: true, vies: 'unavailable' });
+      expect((await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456782B01' }).expect(200)).body).toMatchObject({ isValid: true, vies: 'unavailable', companyName: null, address: null });
       // A number that fails locally is not sent anywhere.
       const before = asked.length;
       await as(vies, user).post('/api/v1/billing/validate-btw').send({ btwNumber: 'NL123456789B01' }).expect(200);

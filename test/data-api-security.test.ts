@@ -132,7 +132,7 @@ beforeAll(async () => {
   ).body.id;
   ids.execution = (await b.post(`/api/v1/skills/${ids.skill}/execute`).send({ input: { text: 'x' } }).expect(202)).body.id;
   ids.paymentMethod = (
-    await b.post('/api/v1/billing/payment-methods').send({ type: 'card', cardBrand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 }).expect(201)
+    await b.post('/api/v1/billing/payment-methods').send({ type: 'card', cardBrand: 'visa', cardLast4: '4242', cardExpMonth: 12, cardExpYear: 2030 }).expect(201)
   ).body.id;
   await b.put('/api/v1/billing/details').send({ companyName: 'Victim B.V.', country: 'NL' }).expect(200);
 

@@ -63,7 +63,7 @@ describe('invoices', () => {
       total: '35.09',
       pdfUrl: `/api/v1/billing/invoices/${invoice.id}/pdf`,
       invoiceUrl: null,
-      providerInvoiceId: null,
+      stripeInvoiceId: null,
     });
     expect(list.body.data[0].lines).toBeUndefined();
     expect(list.body.data[0].dueDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
@@ -118,7 +118,7 @@ describe('invoices', () => {
 
     expectProblem(await api(other, org).post(`/api/v1/billing/invoices/${open.id}/mark-paid`), 403);
     const paid = await request(t.app).post(`/api/v1/billing/invoices/${open.id}/mark-paid`).set('Authorization', `Bearer ${serviceToken}`).expect(200);
-    expect(paid.body).toMatchObject({ id: open.id, status: 'paid', amountPaid: '35.09', amountDue: '35.09' });
+    expect(paid.body).toMatchObject({ id: open.id, status: 'paid', amountPaid: 3509, amountDue: 3509, amountPaidEur: '35.09', amountDueEur: '35.09' });
     expect(paid.body.paidAt).toEqual(expect.any(String));
     const again = await request(t.app).post(`/api/v1/billing/invoices/${open.id}/mark-paid`).set('Authorization', `Bearer ${serviceToken}`).expect(200);
     expect(again.body.paidAt).toBe(paid.body.paidAt);

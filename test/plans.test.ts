@@ -15,12 +15,12 @@ describe('GET /plans', () => {
     expect(res.body).toMatchObject({ total: 4, totalExact: true, page: 1, pageSize: 20, hasMore: false });
     expect(res.body.data.map((plan: { id: string }) => plan.id)).toEqual(['free', 'pro', 'teams', 'enterprise']);
     const [free, pro, teams, enterprise] = res.body.data;
-    expect(free).toMatchObject({ monthlyPrice: '0.00', annualMonthlyPrice: null, annualPrice: null, selfService: true, currency: 'EUR' });
+    expect(free).toMatchObject({ price: 0, annualPrice: null, monthlyPrice: '0.00', annualMonthlyPrice: null, annualTotalPrice: null, selfService: true, currency: 'EUR' });
     expect(free.limits).toEqual({ apiCalls: 1000, ingestions: 50, storageGb: 1, seats: 1, oracleQueries: 10 });
-    expect(pro).toMatchObject({ monthlyPrice: '29.00', annualMonthlyPrice: '24.00', annualPrice: '288.00', isPopular: true });
-    expect(teams).toMatchObject({ monthlyPrice: '79.00', annualMonthlyPrice: '66.00', annualPrice: '792.00' });
+    expect(pro).toMatchObject({ price: 29, annualPrice: 24, monthlyPrice: '29.00', annualMonthlyPrice: '24.00', annualTotalPrice: '288.00', isPopular: true });
+    expect(teams).toMatchObject({ price: 79, annualPrice: 66, monthlyPrice: '79.00', annualMonthlyPrice: '66.00', annualTotalPrice: '792.00' });
     expect(teams.limits.oracleQueries).toBe(-1);
-    expect(enterprise).toMatchObject({ monthlyPrice: '-1.00', annualPrice: null, selfService: false });
+    expect(enterprise).toMatchObject({ price: -1, annualPrice: null, monthlyPrice: '-1.00', annualTotalPrice: null, selfService: false });
     expect(enterprise.limits).toEqual({ apiCalls: -1, ingestions: -1, storageGb: -1, seats: -1, oracleQueries: -1 });
     expect(pro.features.length).toBeGreaterThan(0);
   });

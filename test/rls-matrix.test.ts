@@ -329,7 +329,7 @@ beforeAll(async () => {
   ]);
   ids.execution = (await a.post(`/api/v1/skills/${ids.skill}/execute`).send({ input: { text: 'x' } }).expect(202)).body.id;
   ids.paymentMethod = (
-    await a.post('/api/v1/billing/payment-methods').send({ type: 'card', cardBrand: 'visa', last4: '4242', expMonth: 12, expYear: 2030 }).expect(201)
+    await a.post('/api/v1/billing/payment-methods').send({ type: 'card', cardBrand: 'visa', cardLast4: '4242', cardExpMonth: 12, cardExpYear: 2030 }).expect(201)
   ).body.id;
   await a.put('/api/v1/billing/details').send({ companyName: 'Matrix A B.V.', country: 'NL' }).expect(200);
   ids.invoice = (

@@ -192,7 +192,7 @@ describe('the Stripe webhook', () => {
       provider_customer_id: `cus_${org.id.slice(0, 8)}`,
     });
     const visible = await as(paid.app, org.member, org.id).get('/api/v1/billing/subscription').expect(200);
-    expect(visible.body.providerSubscriptionId).toBe(`sub_${org.id.slice(0, 8)}`);
+    expect(visible.body.stripeSubscriptionId).toBe(`sub_${org.id.slice(0, 8)}`);
 
     // Something changes meanwhile; the re-delivered event must not undo it.
     await paid.admin.query("update public.subscriptions set status = 'past_due' where organization_id = $1", [org.id]);
@@ -271,8 +271,9 @@ describe('the Stripe webhook', () => {
       subtotal: '79.00',
       vatAmount: '16.59',
       total: '95.59',
-      amountDue: '95.59',
-      providerInvoiceId: `in_${org.id.slice(0, 8)}`,
+      amountDue: 9559,
+      amountDueEur: '95.59',
+      stripeInvoiceId: `in_${org.id.slice(0, 8)}`,
       invoiceUrl: 'https://invoice.stripe.com/i/test',
     });
     expect(list.body.data[0].invoiceNumber).toMatch(/^INV-\d{4}-\d{6}$/);
@@ -286,7 +287,7 @@ describe('the Stripe webhook', () => {
     await deliver(event('invoice.finalized', invoice(), t0 + 4)).expect(200);
     const after = await as(paid.app, org.owner, org.id).get('/api/v1/billing/invoices').expect(200);
     expect(after.body.data).toHaveLength(1);
-    expect(after.body.data[0]).toMatchObject({ status: 'paid', amountPaid: '95.59' });
+    expect(after.body.data[0]).toMatchObject({ status: 'paid', amountPaid: 9559, amountPaidEur: '95.59' });
     expect((await subscriptionRow(org.id)).status).toBe('active');
   });
 
@@ -305,7 +306,7 @@ describe('the Stripe webhook', () => {
     await deliver(attached).expect(200);
     const list = await as(paid.app, org.owner, org.id).get('/api/v1/billing/payment-methods').expect(200);
     expect(list.body.data).toEqual([
-      expect.objectContaining({ type: 'card', cardBrand: 'mastercard', last4: '4444', isDefault: true, providerPaymentMethodId: method.id }),
+      expect.objectContaining({ type: 'card', cardBrand: 'mastercard', cardLast4: '4444', cardCountry: 'NL', sepaCountry: null, isDefault: true, stripePaymentMethodId: method.id }),
     ]);
     await deliver(event('payment_method.detached', { ...method, customer: null }, t0 + 5)).expect(200);
     // Stripe re-sends an attachment from before the detachment, as a new delivery of a different event.

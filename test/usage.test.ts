@@ -62,11 +62,11 @@ describe('GET /billing/usage', () => {
     expect(apiCalls.trend[0]!.date).toBe(utcDay(-29));
     expect(apiCalls.trend[29]).toEqual({ date: utcDay(), value: 1 });
     expect(apiCalls.trend.slice(0, 29).every((p) => p.value === 0)).toBe(true);
-    expect(metric(res.body, 'seats')).toMatchObject({ unit: 'seats', period: 'none', current: 1, limit: 1, percentage: 100, resetsAt: null });
+    expect(metric(res.body, 'seats')).toMatchObject({ unit: 'members', period: 'none', current: 1, limit: 1, percentage: 100, resetsAt: null });
     expect(metric(res.body, 'storage')).toMatchObject({ unit: 'GB', current: 0, limit: 1, percentage: 0, resetsAt: null });
-    expect(metric(res.body, 'ingestions')).toMatchObject({ unit: 'ingestions', current: 0, limit: 50 });
+    expect(metric(res.body, 'ingestions')).toMatchObject({ unit: 'imports', current: 0, limit: 50 });
     const oracle = metric(res.body, 'oracle_queries');
-    expect(oracle).toMatchObject({ unit: 'queries', period: 'day', current: 0, limit: 10 });
+    expect(oracle).toMatchObject({ unit: 'queries/day', period: 'day', current: 0, limit: 10 });
     const now2 = new Date();
     expect(oracle.resetsAt).toBe(new Date(Date.UTC(now2.getUTCFullYear(), now2.getUTCMonth(), now2.getUTCDate() + 1)).toISOString());
   });

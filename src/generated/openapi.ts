@@ -3762,6 +3762,7 @@ export interface components {
              */
             updatedAt: string | null;
         };
+        /** @description An empty or all-blank string is the same as null (a form field the user cleared). */
         BillingDetailsUpdate: {
             companyName?: string | null;
             /** @description Spaces and dots are removed and letters upper-cased. */

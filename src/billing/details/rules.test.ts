@@ -20,6 +20,10 @@ describe('partial billing details', () => {
     expect(merged).toEqual({ ...STORED, city: 'Utrecht', addressLine2: null });
   });
 
+  test("an emptied form field (the frontend sends '') clears like null", () => {
+    expect(cleanDetails(mergeDetails(STORED, { kvkNumber: '', addressLine2: '  ' }))).toEqual({ ...STORED, kvkNumber: null, addressLine2: null });
+  });
+
   test('nothing sent changes nothing', () => {
     expect(cleanDetails(mergeDetails(STORED, {}))).toEqual(STORED);
   });
