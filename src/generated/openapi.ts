@@ -2049,6 +2049,8 @@ export interface paths {
          *     (skill executions) per day (UTC); storage (decimal GB, 10^9 bytes, of registered project files) and
          *     seats (members) are current levels. `limit` is -1 when the plan has no limit. `trend` has the last
          *     30 days (UTC), oldest first: units used that day, or the level at the end of that day.
+         *     `metrics` is the frontend's `UsageMetric[]` (its fields, and its unit labels in `unit`); the
+         *     object around it carries the plan and billing month the metrics belong to.
          *
          *     Every signed-in request counts as an API call of the organization it acts in and carries
          *     `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` for that quota (none on
