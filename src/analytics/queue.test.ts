@@ -79,7 +79,12 @@ describe('createAnalyticsQueue', () => {
     await queue.flush();
     expect(written.map((g) => g.identity.userId)).toEqual(['u2']);
     expect(queue.counters()).toEqual({ accepted: 3, dropped: 0, stored: 1, failed: 2 });
-    expect(log).toEqual([expect.stringMatching(/2 events not written: new row violates/)]);
+    expect(log).toEqual([expect.stringMatching(/2 events not written \(2 so far\): new row violates/)]);
+    // A second failure within the minute is counted, not logged again.
+    queue.enqueue(batch('u3', 'refused', 1));
+    await queue.flush();
+    expect(queue.counters().failed).toBe(3);
+    expect(log).toHaveLength(1);
     await queue.close();
   });
 

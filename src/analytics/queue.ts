@@ -66,6 +66,7 @@ export function createAnalyticsQueue(options: AnalyticsQueueOptions): AnalyticsQ
   let running: Promise<void> = Promise.resolve();
   let closed = false;
   let lastDropLog = 0;
+  let lastFailureLog = 0;
   const counters: AnalyticsCounters = { accepted: 0, dropped: 0, stored: 0, failed: 0 };
 
   async function writeAll(batches: QueuedBatch[]): Promise<void> {
@@ -75,7 +76,14 @@ export function createAnalyticsQueue(options: AnalyticsQueueOptions): AnalyticsQ
         counters.stored += group.events.length;
       } catch (error) {
         counters.failed += group.events.length;
-        options.log(`analytics: ${group.events.length} events not written: ${error instanceof Error ? error.message : String(error)}`);
+        // A caller naming an organization that is not theirs fails every flush: say so once a minute at most.
+        const now = Date.now();
+        if (now - lastFailureLog > 60_000) {
+          lastFailureLog = now;
+          options.log(
+            `analytics: ${group.events.length} events not written (${counters.failed} so far): ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
       }
     }
   }
