@@ -1,5 +1,8 @@
 import type { Express } from 'express';
 import type pg from 'pg';
+import { analyticsRouter } from './analytics/routes';
+import { storeEvents } from './analytics/operations';
+import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from './analytics/queue';
 import type { BackgroundWork } from './background';
 import { refusePaymentSecrets } from './billing/card-data';
 import { rateLimitHeaders } from './billing/quotas/headers';
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
   const wakeExecutions = () => deps.background.wake('executions');
   const webhooks = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
   const skills = deps.skills ?? defaultSkills();
+  const analytics = deps.background.analytics ?? defaultAnalytics(deps);
 
   return assembleHttpApp(deps, {
     // A skill bundle (up to 1000 skills with their habits and reflexes) holds more values than any other body.
@@ -94,8 +98,14 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));
       app.use(API_BASE, skillsRouter(inTransaction));
       app.use(API_BASE, executionsRouter(inTransaction));
+      app.use(API_BASE, analyticsRouter(analytics));
     },
   });
+}
+
+/** An app assembled without background work (tests) queues product events of its own, written every second. */
+function defaultAnalytics(deps: AppDeps): AnalyticsQueue {
+  return createAnalyticsQueue({ ...DEFAULT_QUEUE_SIZES, store: storeEvents(deps.pool, deps.statementTimeoutMs), log: console.error });
 }
 
 /** The server passes its configured runner; an app assembled without one (tests) gets the defaults (SKILL_RUNNER ...). */

@@ -28,6 +28,8 @@ export interface Config {
   schedulerIntervalMs: number;
   /** Due habits one scheduler pass claims at most. */
   schedulerBatchSize: number;
+  /** Days product analytics events are kept before the analytics-retention loop deletes them. */
+  analyticsRetentionDays: number;
   /** The API's public address (e.g. https://api.example.com), for the webhook URLs reflexes show; never taken from a request's Host. */
   publicBaseUrl: string | undefined;
   /** TRUST_PROXY: which proxies' X-Forwarded-* headers Express believes (req.ip, req.protocol); false: none. */
@@ -200,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backgroundWork: bool('BACKGROUND_WORK', true, env),
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
+    analyticsRetentionDays: int('ANALYTICS_RETENTION_DAYS', 90, env, 1, 3650)!,
     publicBaseUrl: publicBaseUrl(env),
     trustProxy: trustProxy(env),
     corsOrigins: corsOrigins(env),

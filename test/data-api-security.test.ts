@@ -215,6 +215,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
         ['habit in B', `insert into public.habits (organization_id, skill_id, user_id, schedule_cron, next_run_at) values ($1, $2, $3, '* * * * *', now())`, [orgB, ids.skill, attacker.userId]],
         ['payment method in B', `insert into public.payment_methods (organization_id, type, card_brand, last4, exp_month, exp_year) values ($1, 'card', 'visa', '1111', 1, 2030)`, [orgB]],
         ['billing details of B', `insert into public.billing_details (organization_id, company_name) values ($1, 'Owned')`, [orgB]],
+        ['analytics event in B', `insert into public.analytics_events (user_id, organization_id, type, occurred_at) values ($1, $2, 'planted', now())`, [attacker.userId, orgB]],
+        ['analytics event as B owner', `insert into public.analytics_events (user_id, type, occurred_at) values ($1, 'planted', now())`, [victim.userId]],
       ];
       for (const [label, sql, params] of refused) expectRefused(await attempt(sql, params), label);
     }, true);
@@ -285,7 +287,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
   });
 
   test('functions for the back office only are not executable by signed-in users', async () => {
-    const privileged = ['plan_limit', 'add_usage', 'quotas_enforced', 'start_reflex_run'];
+    const privileged = ['plan_limit', 'add_usage', 'quotas_enforced', 'start_reflex_run', 'purge_analytics_events'];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
               has_function_privilege('service_role', p.oid, 'execute') as service
@@ -297,10 +299,13 @@ describe("writes every grant allows, on the other organization's rows", () => {
       add_usage: [false, false],
       quotas_enforced: [false, false],
       start_reflex_run: [false, true],
+      purge_analytics_events: [false, true],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
       expectRefused(await attempt('select app.start_reflex_run($1, $2)', [ids.reflexA, {}]), 'start a reflex run', '42501');
+      expectRefused(await attempt('select app.purge_analytics_events(1, 100000)'), 'purge analytics events', '42501');
+      expectRefused(await attempt('delete from public.analytics_events'), 'delete analytics events', '42501');
       expectRefused(await attempt('select * from app.deployment_settings'), 'read the quota switch', '42501');
       expectRefused(await attempt('update app.deployment_settings set quotas_enforced = false'), 'turn quotas off', '42501');
       expectRefused(await attempt('select secret from public.reflex_secrets'), 'read webhook secrets', '42501');

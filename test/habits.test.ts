@@ -245,7 +245,7 @@ async function memberOf(): Promise<TestUser> {
 describe('DELETE /api/v1/habits/{habitId}', () => {
   test('the owner deletes it (204), it is gone (404); its executions stay', async () => {
     const habit = await createHabit(bob);
-    await api(bob).post(`/api/v1/habits/${habit.id}/run`).expect(202);
+    await api(bob).post(`/api/v1/habits/${habit.id}/run-now`).expect(202);
     await api(bob).delete(`/api/v1/habits/${habit.id}`).expect(204);
     expectProblem(await api(bob).get(`/api/v1/habits/${habit.id}`), 404);
     expectProblem(await api(bob).delete(`/api/v1/habits/${habit.id}`), 404);
@@ -301,11 +301,16 @@ describe('POST /api/v1/habits/{habitId}/activate and /deactivate', () => {
   });
 });
 
-describe('POST /api/v1/habits/{habitId}/run', () => {
+describe('POST /api/v1/habits/{habitId}/run-now', () => {
   test('queues a habit execution as the caller with the config; the schedule does not move; 202 with Location', async () => {
     const habit = await createHabit(alice, { config: { repository: 'core' } });
-    const res = await api(bob).post(`/api/v1/habits/${habit.id}/run`).expect(202);
+    const res = await api(bob).post(`/api/v1/habits/${habit.id}/run-now`).expect(202);
     expect(res.body).toMatchObject({
+      executionId: res.body.execution.id,
+      status: 'queued',
+      message: `Habit "${habit.scheduleDescription}" queued for immediate execution.`,
+    });
+    expect(res.body.execution).toMatchObject({
       id: expect.any(String),
       organizationId: orgId,
       skillId,
@@ -317,21 +322,21 @@ describe('POST /api/v1/habits/{habitId}/run', () => {
       costCents: '0.0000',
       output: null,
     });
-    expect(res.headers.location).toBe(`/api/v1/executions/${res.body.id}`);
+    expect(res.headers.location).toBe(`/api/v1/executions/${res.body.executionId}`);
     const after = (await api(bob).get(`/api/v1/habits/${habit.id}`).expect(200)).body;
-    expect(after).toMatchObject({ nextRunAt: habit.nextRunAt, runCount: 1, lastRunAt: res.body.createdAt });
+    expect(after).toMatchObject({ nextRunAt: habit.nextRunAt, runCount: 1, lastRunAt: res.body.execution.createdAt });
   });
 
   test('an inactive habit can be run; an inactive skill cannot (409); unknown habit 404', async () => {
     const habit = await createHabit(alice, { isActive: false });
-    await api(alice).post(`/api/v1/habits/${habit.id}/run`).expect(202);
+    await api(alice).post(`/api/v1/habits/${habit.id}/run-now`).expect(202);
     expect((await storedHabit(habit.id)).next_run_at).toBeNull();
 
     const dormant = await newSkill(orgId, alice, { active: false });
     const blocked = await createHabit(alice, { skillId: dormant });
-    expectProblem(await api(alice).post(`/api/v1/habits/${blocked.id}/run`), 409);
+    expectProblem(await api(alice).post(`/api/v1/habits/${blocked.id}/run-now`), 409);
     expect((await storedHabit(blocked.id)).run_count).toBe(0);
-    expectProblem(await api(alice).post(`/api/v1/habits/${randomUUID()}/run`), 404);
+    expectProblem(await api(alice).post(`/api/v1/habits/${randomUUID()}/run-now`), 404);
   });
 });
 
@@ -365,7 +370,7 @@ describe('GET /api/v1/habits/{habitId}/stats', () => {
       lastErrorMessage: null,
     });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i += 1) ids.push((await api(alice).post(`/api/v1/habits/${habit.id}/run`).expect(202)).body.id);
+    for (let i = 0; i < 5; i += 1) ids.push((await api(alice).post(`/api/v1/habits/${habit.id}/run-now`).expect(202)).body.executionId);
     // The worker's part, as service_role would write it.
     await t.admin.query("update public.skill_executions set status = 'completed', duration_ms = 100 where id = $1", [ids[0]]);
     await t.admin.query("update public.skill_executions set status = 'completed', duration_ms = 201 where id = $1", [ids[1]]);
@@ -394,10 +399,11 @@ describe('POST /api/v1/habits/validate-cron', () => {
     expect(res.body).toEqual({
       cron: '30 2 * * *',
       timezone: 'Europe/Amsterdam',
-      valid: true,
-      reason: null,
+      isValid: true,
+      error: null,
       description: 'At 02:30 every day (Europe/Amsterdam)',
-      nextRuns: [
+      nextRuns: ['2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z', '2026-04-01T00:30:00.000Z'],
+      nextRunsLocal: [
         { at: '2026-03-28T01:30:00.000Z', local: '2026-03-28T02:30:00+01:00' },
         // 02:30 does not exist on the day clocks go forward: the run comes at 03:00 CEST.
         { at: '2026-03-29T01:00:00.000Z', local: '2026-03-29T03:00:00+02:00' },
@@ -410,10 +416,10 @@ describe('POST /api/v1/habits/validate-cron', () => {
 
   test('defaults to UTC and now', async () => {
     const res = await api(alice).post('/api/v1/habits/validate-cron').send({ cron: '*/10 * * * *' }).expect(200);
-    expect(res.body).toMatchObject({ valid: true, timezone: 'UTC', description: 'Every 10 minutes (UTC)' });
+    expect(res.body).toMatchObject({ isValid: true, timezone: 'UTC', description: 'Every 10 minutes (UTC)' });
     expect(res.body.nextRuns).toHaveLength(5);
-    expect(Date.parse(res.body.nextRuns[0].at)).toBeGreaterThan(Date.now() - 1000);
-    expect(res.body.nextRuns[0].local).toMatch(/\+00:00$/);
+    expect(Date.parse(res.body.nextRuns[0])).toBeGreaterThan(Date.now() - 1000);
+    expect(res.body.nextRunsLocal[0].local).toMatch(/\+00:00$/);
   });
 
   test.each([
@@ -423,8 +429,8 @@ describe('POST /api/v1/habits/validate-cron', () => {
     ['0 9 * * *', 'Atlantis/Capital', /time zone/],
   ])('judges %s in %s invalid with a reason, never a 4xx', async (cron, timezone, reason) => {
     const res = await api(alice).post('/api/v1/habits/validate-cron').send({ cron, timezone }).expect(200);
-    expect(res.body).toMatchObject({ valid: false, description: null, nextRuns: [] });
-    expect(res.body.reason).toMatch(reason);
+    expect(res.body).toMatchObject({ isValid: false, description: null, nextRuns: [], nextRunsLocal: [] });
+    expect(res.body.error).toMatch(reason);
   });
 
   test('400 for a body that breaks the contract, or a preview start out of range', async () => {
@@ -485,7 +491,7 @@ describe('another organization', () => {
       expectProblem(await outsider.patch(`/api/v1/habits/${habit.id}`).send({ config: { pwned: true } }), 404);
       expectProblem(await outsider.post(`/api/v1/habits/${habit.id}/deactivate`), 404);
       expectProblem(await outsider.post(`/api/v1/habits/${habit.id}/activate`), 404);
-      expectProblem(await outsider.post(`/api/v1/habits/${habit.id}/run`), 404);
+      expectProblem(await outsider.post(`/api/v1/habits/${habit.id}/run-now`), 404);
       expectProblem(await outsider.post(`/api/v1/habits/${habit.id}/reset-errors`), 404);
       expectProblem(await outsider.get(`/api/v1/habits/${habit.id}/stats`), 404);
       expectProblem(await outsider.delete(`/api/v1/habits/${habit.id}`), 404);

@@ -111,7 +111,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.plan_limit(uuid,usage_metric_type)',
     'app.quotas_enforced()',
   ];
-  const backOffice = ['app.start_reflex_run(uuid,jsonb)'];
+  const backOffice = ['app.purge_analytics_events(integer,integer)', 'app.start_reflex_run(uuid,jsonb)'];
   expect(functions.rows.filter((row) => !row.authenticated_exec).map((row) => row.name)).toEqual([...internal, ...backOffice].sort());
   expect(functions.rows.filter((row) => !row.service_exec).map((row) => row.name)).toEqual(internal);
 }

@@ -35,7 +35,7 @@ function withHeaders(test: request.Test): request.Test {
 
 describe('without PUBLIC_BASE_URL', () => {
   test('the webhook details give the path and no URL, whatever Host says', async () => {
-    const res = await withHeaders(as(t.app, owner, org).get(`/api/v1/reflexes/${reflexId}/webhook`)).expect(200);
+    const res = await withHeaders(as(t.app, owner, org).get(`/api/v1/reflexes/${reflexId}/webhook-info`)).expect(200);
     expect(res.body.url).toBeNull();
     expect(res.body.path).toBe(`/api/v1/hooks/reflexes/${reflexId}`);
     expect(JSON.stringify(res.body)).not.toMatch(/evil\.test/);
@@ -50,7 +50,7 @@ describe('without PUBLIC_BASE_URL', () => {
   test('nor does trusting a proxy make forwarded hosts count', async () => {
     const proxied = createTestApp({ trustProxy: ['loopback'] });
     try {
-      const res = await withHeaders(as(proxied.app, owner, org).get(`/api/v1/reflexes/${reflexId}/webhook`)).expect(200);
+      const res = await withHeaders(as(proxied.app, owner, org).get(`/api/v1/reflexes/${reflexId}/webhook-info`)).expect(200);
       expect(res.body.url).toBeNull();
       expect(JSON.stringify(res.body)).not.toMatch(/evil\.test/);
     } finally {
@@ -62,7 +62,7 @@ describe('without PUBLIC_BASE_URL', () => {
 test('with PUBLIC_BASE_URL the URL is made from it, never from Host', async () => {
   const configured = createTestApp({ reflexWebhooks: webhookSettings(loadConfig({ PUBLIC_BASE_URL: 'https://api.example.com/', DATABASE_URL: 'postgres://db.example.com/app' })) });
   try {
-    const res = await withHeaders(as(configured.app, owner, org).get(`/api/v1/reflexes/${reflexId}/webhook`)).expect(200);
+    const res = await withHeaders(as(configured.app, owner, org).get(`/api/v1/reflexes/${reflexId}/webhook-info`)).expect(200);
     expect(res.body.url).toBe(`https://api.example.com/api/v1/hooks/reflexes/${reflexId}`);
   } finally {
     await configured.close();

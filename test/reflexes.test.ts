@@ -80,7 +80,8 @@ describe('create and read', () => {
     expect(JSON.stringify(read.body)).not.toContain(res.body.secret);
     const list = await api(alice).get('/api/v1/reflexes').query({ triggerType: 'webhook' }).expect(200);
     expect(JSON.stringify(list.body)).not.toContain(res.body.secret);
-    const details = await api(bob).get(reflexUrl(res.body.id, '/webhook')).expect(200);
+    const details = await api(alice).get(reflexUrl(res.body.id, '/webhook-info')).expect(200);
+    expect(details.body.secret).toBeNull();
     expect(JSON.stringify(details.body)).not.toContain(res.body.secret);
   });
 
@@ -179,8 +180,8 @@ describe('change', () => {
     await api(bob).get(reflexUrl(reflex.id)).expect(200);
     await api(bob).post(reflexUrl(reflex.id, '/test')).send({}).expect(200);
     await api(bob).get(reflexUrl(reflex.id, '/stats')).expect(200);
-    await api(bob).get(reflexUrl(reflex.id, '/webhook')).expect(200);
     for (const res of [
+      await api(bob).get(reflexUrl(reflex.id, '/webhook-info')),
       await api(bob).patch(reflexUrl(reflex.id)).send({ isActive: false }),
       await api(bob).post(reflexUrl(reflex.id, '/deactivate')),
       await api(bob).post(reflexUrl(reflex.id, '/activate')),
@@ -262,9 +263,9 @@ describe('test, webhook details, secrets and stats', () => {
     expect(deleted.body.triggerChecks[0]).toEqual({ check: 'fileEvent', expected: 'create', actual: 'delete', matched: false });
   });
 
-  test('GET /webhook gives the path (no URL without a public address), the scheme and when the secret was made; 409 for other triggers', async () => {
+  test('GET /webhook-info gives the path (no URL without a public address), the scheme, a sample and when the secret was made, never the secret; 409 for other triggers', async () => {
     const reflex = await createReflex(t, alice, orgA, { skillId: skillA, triggerType: 'webhook', triggerConfig: { method: 'POST' } });
-    const res = await api(bob).get(reflexUrl(reflex.id, '/webhook')).expect(200);
+    const res = await api(alice).get(reflexUrl(reflex.id, '/webhook-info')).expect(200);
     expect(res.body).toEqual({
       reflexId: reflex.id,
       url: null,
@@ -277,9 +278,11 @@ describe('test, webhook details, secrets and stats', () => {
       toleranceSeconds: 300,
       maxBodyBytes: 65536,
       secretCreatedAt: expect.any(String),
+      samplePayload: { event: 'example_event', data: { id: '123', action: 'created' } },
+      secret: null,
     });
     const other = await createReflex(t, alice, orgA, eventBody());
-    expectProblem(await api(alice).get(reflexUrl(other.id, '/webhook')), 409);
+    expectProblem(await api(alice).get(reflexUrl(other.id, '/webhook-info')), 409);
     expectProblem(await api(alice).post(reflexUrl(other.id, '/regenerate-secret')), 409);
   });
 
@@ -287,7 +290,7 @@ describe('test, webhook details, secrets and stats', () => {
     const configured = createTestApp({ reflexWebhooks: { publicBaseUrl: 'https://api.example.com', maxBodyBytes: 1000, toleranceSeconds: 60 } });
     try {
       const reflex = await createReflex(configured, alice, orgA, { skillId: skillA, triggerType: 'webhook', triggerConfig: {} });
-      const res = await as(configured.app, alice, orgA).get(reflexUrl(reflex.id, '/webhook')).expect(200);
+      const res = await as(configured.app, alice, orgA).get(reflexUrl(reflex.id, '/webhook-info')).expect(200);
       expect(res.body).toEqual(expect.objectContaining({ url: `https://api.example.com/api/v1/hooks/reflexes/${reflex.id}`, toleranceSeconds: 60, maxBodyBytes: 1000 }));
     } finally {
       await configured.close();
@@ -296,7 +299,7 @@ describe('test, webhook details, secrets and stats', () => {
 
   test('regenerate-secret shows a new secret once and moves secretCreatedAt', async () => {
     const reflex = await createReflex(t, alice, orgA, { skillId: skillA, triggerType: 'webhook', triggerConfig: {} });
-    const before = await api(alice).get(reflexUrl(reflex.id, '/webhook')).expect(200);
+    const before = await api(alice).get(reflexUrl(reflex.id, '/webhook-info')).expect(200);
     const res = await api(dana).post(reflexUrl(reflex.id, '/regenerate-secret')).expect(200);
     expect(res.body.secret).toMatch(/^whsec_/);
     expect(res.body.secret).not.toBe(reflex.secret);
@@ -356,7 +359,7 @@ describe('isolation between organizations', () => {
       await b.post(reflexUrl(reflexA.id, '/reset-errors')),
       await b.post(reflexUrl(reflexA.id, '/test')).send({}),
       await b.post(reflexUrl(reflexA.id, '/regenerate-secret')),
-      await b.get(reflexUrl(reflexA.id, '/webhook')),
+      await b.get(reflexUrl(reflexA.id, '/webhook-info')),
       await b.get(reflexUrl(reflexA.id, '/stats')),
     ]) {
       expectProblem(res, 404);

@@ -202,6 +202,15 @@ const CASES: Record<string, TableCase> = {
     insert: () => ({ sql: `insert into public.usage_daily (organization_id, metric, day, value) values ($1, 'api_calls', '2002-01-01', 1)`, params: [orgA] }),
     update: 'value = value',
   },
+  // Append-only product events: one's own, in an organization one belongs to; nobody reads or changes them.
+  analytics_events: {
+    target: byId('analyticsEvent'),
+    insert: (me) => ({
+      sql: `insert into public.analytics_events (user_id, organization_id, type, occurred_at) values ($1, $2, 'matrix_event', now())`,
+      params: [me, orgA],
+    }),
+    update: 'type = type',
+  },
 };
 
 function attemptSql(table: string, verb: Verb, me: string): { sql: string; params: unknown[] } {
@@ -347,6 +356,12 @@ beforeAll(async () => {
   ).rows[0]!.id;
   await t.admin.query(`insert into public.usage_counters (organization_id, metric, period_start, used) values ($1, 'api_calls', '2001-01-01', 1)`, [orgA]);
   await t.admin.query(`insert into public.usage_daily (organization_id, metric, day, value) values ($1, 'api_calls', '2001-01-01', 1)`, [orgA]);
+  ids.analyticsEvent = (
+    await t.admin.query<{ id: string }>(
+      `insert into public.analytics_events (user_id, organization_id, type, occurred_at) values ($1, $2, 'matrix_event', now()) returning id::text`,
+      [owner.userId, orgA],
+    )
+  ).rows[0]!.id;
 }, 60_000);
 afterAll(() => t.close());
 

@@ -153,6 +153,11 @@ usage_daily                owner     sees       denied   denied   denied
                            member    sees       denied   denied   denied
                            outsider  sees-none  denied   denied   denied
                            service   sees       allowed  allowed  allowed
+
+analytics_events           owner     denied     allowed  denied   denied
+                           member    denied     allowed  denied   denied
+                           outsider  denied     refused  denied   denied
+                           service   denied     denied   denied   denied
 `;
 
 /**

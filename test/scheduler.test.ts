@@ -316,7 +316,8 @@ describe('daylight saving time (Europe/Amsterdam, 30 2 * * *)', () => {
       .post('/api/v1/habits/validate-cron')
       .send({ cron: '30 2 * * *', timezone: zone, from: '2026-10-23T12:00:00Z' })
       .expect(200);
-    expect(res.body.nextRuns.slice(0, 3)).toEqual([
+    expect(res.body.nextRuns.slice(0, 3)).toEqual(['2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z', '2026-10-26T01:30:00.000Z']);
+    expect(res.body.nextRunsLocal.slice(0, 3)).toEqual([
       { at: '2026-10-24T00:30:00.000Z', local: '2026-10-24T02:30:00+02:00' },
       { at: '2026-10-25T00:30:00.000Z', local: '2026-10-25T02:30:00+02:00' },
       { at: '2026-10-26T01:30:00.000Z', local: '2026-10-26T02:30:00+01:00' },

@@ -1,4 +1,7 @@
 import type pg from 'pg';
+import { storeEvents } from '../analytics/operations';
+import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from '../analytics/queue';
+import { analyticsRetentionTask } from '../analytics/retention';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
 import { executionWorkerTask } from '../skills/worker';
@@ -16,6 +19,12 @@ export interface BackgroundDeps {
 export interface BackgroundWork {
   /** Runs the named loop's next pass now (no-op when it is not running here). */
   wake(name: string): void;
+  /**
+   * Product events waiting to be written; this process's API queues into it,
+   * and stop() writes what is left (before the pool closes). Absent: the API
+   * makes its own.
+   */
+  analytics?: AnalyticsQueue;
   stop(): Promise<void>;
 }
 
@@ -33,6 +42,9 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
     }),
   );
   tasks.push(billingPeriodsTask(deps.pool, deps.config.statementTimeoutMs));
+  tasks.push(
+    analyticsRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, retentionDays: deps.config.analyticsRetentionDays }),
+  );
   tasks.push(
     executionWorkerTask({
       pool: deps.pool,
@@ -52,10 +64,18 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   // Tasks may wake each other (the scheduler wakes the execution worker), so they get `wake` before the loops exist.
   const wake = (name: string) => loops.find((loop) => loop.name === name)?.wake();
   if (deps.config.backgroundWork) loops = backgroundTasks(deps, wake).map((task) => startLoop(task, deps.log));
+  // Not a loop: an API-only instance (BACKGROUND_WORK=false) still writes the events its requests accept.
+  const analytics = createAnalyticsQueue({
+    ...DEFAULT_QUEUE_SIZES,
+    store: storeEvents(deps.pool, deps.config.statementTimeoutMs),
+    log: deps.log,
+  });
   return {
     wake,
+    analytics,
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
+      await analytics.close();
     },
   };
 }

@@ -1073,11 +1073,33 @@ export interface paths {
         put?: never;
         /**
          * Check a schedule and preview its next runs
-         * @description Judges a cron expression and time zone without storing anything: whether they are valid (and why not),
-         *     a plain description, and the next five runs after `from` (default now), each in UTC and as the wall-clock
-         *     time in the time zone. An invalid expression is a verdict (`valid: false`), not an error.
+         * @description Judges a cron expression and time zone without storing anything: whether they are valid (`isValid`, and
+         *     why not in `error`), a plain description, and the next five runs after `from` (default now): `nextRuns`
+         *     as UTC instants, `nextRunsLocal` with each one's wall-clock time in the time zone. An invalid expression is
+         *     a verdict (`isValid: false`), not an error.
          */
         post: operations["validateHabitCron"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Figures over the organization's habits
+         * @description The dashboard of the organization's habits: how many there are, how many are active, the runs they have
+         *     queued in all, how many are failing (a failure streak of at least one), and the next five runs.
+         */
+        get: operations["getOrganizationHabitStats"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1192,7 +1214,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/habits/{habitId}/run": {
+    "/api/v1/habits/{habitId}/run-now": {
         parameters: {
             query?: never;
             header?: {
@@ -1212,9 +1234,10 @@ export interface paths {
          * @description Queues one execution of the habit's skill with the habit's config, as the caller, outside the schedule:
          *     `nextRunAt` does not move. It counts as a run (`runCount`, `lastRunAt`) and its outcome counts toward the
          *     failure streak like a scheduled one. Any member may run a habit, active or not; a habit whose skill is
-         *     inactive cannot run (409).
+         *     inactive cannot run (409). The answer names the execution (`executionId`, `status: queued`, a `message`)
+         *     and carries the execution itself.
          */
-        post: operations["runHabit"];
+        post: operations["runHabitNow"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1293,6 +1316,28 @@ export interface paths {
          *     in `secret` this once; it is never shown again (regenerate it if lost). `schedule` is refused: schedules are habits.
          */
         post: operations["createReflex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Figures over the organization's reflexes
+         * @description The dashboard of the organization's reflexes: how many there are, how many are active, the executions they
+         *     have started in all and by trigger type, how many are failing (a failure streak of at least one), and the
+         *     five most recently triggered.
+         */
+        get: operations["getOrganizationReflexStats"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1464,7 +1509,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/reflexes/{reflexId}/webhook": {
+    "/api/v1/reflexes/{reflexId}/webhook-info": {
         parameters: {
             query?: never;
             header?: {
@@ -1479,7 +1524,10 @@ export interface paths {
         };
         /**
          * How to deliver to a webhook reflex
-         * @description The URL to send to, how to sign a delivery and when the secret was made; never the secret. Webhook reflexes only (409 otherwise).
+         * @description The URL to send to, the method, a sample payload, how to sign a delivery and when the secret was made.
+         *     `secret` is always null: a webhook secret is shown once, when it is made (creating the reflex or
+         *     `regenerate-secret`), and is stored where no signed-in user can read it back. The reflex's owner and the
+         *     organization's owners and admins may call this (403 for other members); webhook reflexes only (409 otherwise).
          */
         get: operations["getReflexWebhook"];
         put?: never;
@@ -1576,6 +1624,32 @@ export interface paths {
          *     checked for depth (64 levels) and size (10,000 values) before the signature is: 400 or 413, not 401.
          */
         post: operations["receiveReflexWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report product events from the web app
+         * @description A batch of up to 100 events the web app observed (a step completed, an error shown ...), recorded for the
+         *     signed-in caller, and for the organization named in X-Organization-Id (which they must belong to) or for
+         *     none. The answer is 202 at once: the events are written in the background, in batches, and kept
+         *     ANALYTICS_RETENTION_DAYS (90 by default). Under extreme load a batch may be dropped rather than slow the app
+         *     down. A malformed batch (too many events, a property nested deeper than 5 levels, properties over 8 KiB as
+         *     JSON, a timestamp more than a day ahead or 30 days behind) is a 400 and nothing of it is kept. These calls
+         *     do not count toward the plan's API calls, and nothing reads the events back through this API.
+         */
+        post: operations["recordAnalyticsEvents"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3192,13 +3266,15 @@ export interface components {
             cron: string;
             /** @description The time zone as given, or its canonical spelling when valid. */
             timezone: string;
-            valid: boolean;
+            isValid: boolean;
             /** @description Why the expression or time zone cannot be used; null when valid. */
-            reason: string | null;
+            error: string | null;
             /** @description A plain description of the schedule; null when invalid. */
             description: string | null;
-            /** @description The next five runs; empty when invalid. */
-            nextRuns: {
+            /** @description The next five runs as UTC instants; empty when invalid. */
+            nextRuns: string[];
+            /** @description The same runs, each with its wall-clock time in the time zone; empty when invalid. */
+            nextRunsLocal: {
                 /**
                  * Format: date-time
                  * @description The instant in UTC.
@@ -3232,6 +3308,34 @@ export interface components {
         };
         UpcomingHabitRunPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["UpcomingHabitRun"][];
+        };
+        HabitRunNow: {
+            /** Format: uuid */
+            executionId: string;
+            /**
+             * @description queued: the execution waits for the worker (it is pending).
+             * @enum {string}
+             */
+            status: "queued" | "running";
+            /** @example Habit "Weekday mornings" queued for immediate execution. */
+            message: string;
+            execution: components["schemas"]["SkillExecution"];
+        };
+        OrganizationHabitStats: {
+            totalHabits: number;
+            activeHabits: number;
+            /** @description The habits' runCount summed: runs queued, scheduled or run now. */
+            totalRuns: number;
+            /** @description Habits whose last run (or runs) failed (consecutiveFailures above 0). */
+            failedHabits: number;
+            /** @description The five soonest next runs of active habits. */
+            upcomingRuns: {
+                /** Format: uuid */
+                habitId: string;
+                skillName: string;
+                /** Format: date-time */
+                nextRunAt: string;
+            }[];
         };
         ReflexConditionFilter: {
             /**
@@ -3414,6 +3518,15 @@ export interface components {
             maxBodyBytes: number;
             /** Format: date-time */
             secretCreatedAt: string | null;
+            /** @description An example body to send (any JSON object or array is accepted; its fields become the skill's input). */
+            samplePayload: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The webhook details without the secret, which is shown only when it is made. */
+        ReflexWebhookInfo: components["schemas"]["ReflexWebhook"] & {
+            /** @description Always null here: the secret was shown once, when made; regenerate-secret shows a new one. */
+            secret: null;
         };
         ReflexWebhookSecret: components["schemas"]["ReflexWebhook"] & {
             /** @description The new secret, shown this once. */
@@ -3436,6 +3549,35 @@ export interface components {
             };
             consecutiveFailures: number;
             lastErrorMessage: string | null;
+        };
+        ReflexTriggerCounts: {
+            webhook: number;
+            email: number;
+            file_change: number;
+            api_call: number;
+            schedule: number;
+            event: number;
+        };
+        OrganizationReflexStats: {
+            totalReflexes: number;
+            activeReflexes: number;
+            /** @description The reflexes' triggerCount summed: executions they started. */
+            totalTriggers: number;
+            /** @description Reflexes whose last execution (or executions) failed (consecutiveFailures above 0). */
+            failedReflexes: number;
+            /** @description totalTriggers by the reflexes' trigger type. */
+            triggersByType: components["schemas"]["ReflexTriggerCounts"];
+            /** @description totalReflexes by trigger type. */
+            reflexesByType: components["schemas"]["ReflexTriggerCounts"];
+            /** @description The five most recently triggered reflexes. */
+            recentTriggers: {
+                /** Format: uuid */
+                reflexId: string;
+                skillName: string;
+                /** Format: date-time */
+                triggeredAt: string;
+                triggerType: components["schemas"]["ReflexTriggerType"];
+            }[];
         };
         ReflexFiring: {
             /** Format: uuid */
@@ -3467,6 +3609,36 @@ export interface components {
             matched: boolean;
             /** Format: uuid */
             executionId: string | null;
+        };
+        AnalyticsEvent: {
+            /** @description What happened, in lower case (e.g. project_step_completed, ingestion_started). */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When it happened, by the browser's clock: at most a day ahead and 30 days behind the server's.
+             */
+            timestamp: string;
+            /**
+             * @description The persona the app had detected, if any.
+             * @enum {string|null}
+             */
+            persona?: "alex" | "maya" | "sam" | null;
+            /** @description The browser session's id. */
+            sessionId?: string | null;
+            /**
+             * @description Free-form details; at most 50 keys, 5 levels deep and 8 KiB as JSON.
+             * @default {}
+             */
+            properties: {
+                [key: string]: unknown;
+            };
+        };
+        AnalyticsEventBatch: {
+            events: components["schemas"]["AnalyticsEvent"][];
+        };
+        AnalyticsReceipt: {
+            /** @description Events queued for writing: the whole batch, or none when the queue was full. */
+            accepted: number;
         };
         /**
          * @description An exact amount in euros as a decimal string with two decimals (never a binary float).
@@ -6642,6 +6814,36 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getOrganizationHabitStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationHabitStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     listUpcomingHabitRuns: {
         parameters: {
             query?: {
@@ -6855,7 +7057,7 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
-    runHabit: {
+    runHabitNow: {
         parameters: {
             query?: never;
             header?: {
@@ -6878,7 +7080,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SkillExecution"];
+                    "application/json": components["schemas"]["HabitRunNow"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -7051,6 +7253,36 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getOrganizationReflexStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationReflexStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -7356,11 +7588,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReflexWebhook"];
+                    "application/json": components["schemas"]["ReflexWebhookInfo"];
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
@@ -7597,6 +7830,54 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    recordAnalyticsEvents: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         {
+                 *           "type": "project_step_completed",
+                 *           "timestamp": "2026-11-30T09:15:00Z",
+                 *           "persona": "maya",
+                 *           "sessionId": "1764494100000-k3j9x2m1q8",
+                 *           "properties": {
+                 *             "step": "basic_info",
+                 *             "time_to_complete": 12.5
+                 *           }
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["AnalyticsEventBatch"];
+            };
+        };
+        responses: {
+            /** @description Accepted; the events are written in the background. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsReceipt"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };

@@ -8,10 +8,11 @@ describe('previewCron', () => {
     expect(previewCron({ cron: '30 2 * * *', timezone: 'europe/amsterdam', from: '2026-03-27T12:00:00Z' })).toEqual({
       cron: '30 2 * * *',
       timezone: 'Europe/Amsterdam',
-      valid: true,
-      reason: null,
+      isValid: true,
+      error: null,
       description: 'At 02:30 every day (Europe/Amsterdam)',
-      nextRuns: [
+      nextRuns: ['2026-03-28T01:30:00.000Z', '2026-03-29T01:00:00.000Z', '2026-03-30T00:30:00.000Z', '2026-03-31T00:30:00.000Z', '2026-04-01T00:30:00.000Z'],
+      nextRunsLocal: [
         { at: '2026-03-28T01:30:00.000Z', local: '2026-03-28T02:30:00+01:00' },
         // 02:30 does not exist on the 29th: the first valid time after it.
         { at: '2026-03-29T01:00:00.000Z', local: '2026-03-29T03:00:00+02:00' },
@@ -24,24 +25,31 @@ describe('previewCron', () => {
 
   test('without `from` the runs start at now', () => {
     const verdict = previewCron({ cron: '0 * * * *', timezone: 'UTC' }, NOW);
-    expect(verdict).toMatchObject({ timezone: 'UTC', valid: true, description: 'Every hour (UTC)' });
-    expect(verdict.nextRuns.map((run) => run.at)).toEqual([13, 14, 15, 16, 17].map((hour) => `2026-03-27T${hour}:00:00.000Z`));
+    expect(verdict).toMatchObject({ timezone: 'UTC', isValid: true, description: 'Every hour (UTC)' });
+    expect(verdict.nextRuns).toEqual([13, 14, 15, 16, 17].map((hour) => `2026-03-27T${hour}:00:00.000Z`));
   });
 
   test('an unknown zone is a verdict that names it, with the zone echoed as given', () => {
     expect(previewCron({ cron: '* * * * *', timezone: 'Mars/Olympus_Mons' }, NOW)).toEqual({
       cron: '* * * * *',
       timezone: 'Mars/Olympus_Mons',
-      valid: false,
-      reason: expect.stringMatching(/"Mars\/Olympus_Mons" is not a known IANA time zone/),
+      isValid: false,
+      error: expect.stringMatching(/"Mars\/Olympus_Mons" is not a known IANA time zone/),
       description: null,
       nextRuns: [],
+      nextRunsLocal: [],
     });
   });
 
   test('an invalid schedule is a verdict too, with the zone made canonical', () => {
     const verdict = previewCron({ cron: '0 0 30 2 *', timezone: 'utc' }, NOW);
-    expect(verdict).toEqual({ cron: '0 0 30 2 *', timezone: 'UTC', valid: false, reason: expect.stringMatching(/never runs/), description: null, nextRuns: [] });
+    expect(verdict).toEqual({ cron: '0 0 30 2 *', timezone: 'UTC',
+      isValid: false,
+      error: expect.stringMatching(/never runs/),
+      description: null,
+      nextRuns: [],
+      nextRunsLocal: [],
+    });
   });
 
   test.each(['1969-12-31T23:59:59Z', '9999-01-01T00:00:00Z'])('a preview from %s is the caller’s 400, naming /body/from', (from) => {
@@ -56,7 +64,7 @@ describe('previewCron', () => {
   });
 
   test('the edges of the allowed range are no error', () => {
-    expect(previewCron({ cron: '0 0 1 1 *', timezone: 'UTC', from: '1970-01-01T00:00:00Z' }).nextRuns[0]!.at).toBe('1971-01-01T00:00:00.000Z');
-    expect(previewCron({ cron: '59 23 31 12 *', timezone: 'UTC', from: '9998-12-31T23:59:59Z' }).valid).toBe(true);
+    expect(previewCron({ cron: '0 0 1 1 *', timezone: 'UTC', from: '1970-01-01T00:00:00Z' }).nextRuns[0]).toBe('1971-01-01T00:00:00.000Z');
+    expect(previewCron({ cron: '59 23 31 12 *', timezone: 'UTC', from: '9998-12-31T23:59:59Z' }).isValid).toBe(true);
   });
 });

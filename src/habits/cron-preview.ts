@@ -8,8 +8,9 @@ export type CronVerdict = operations['validateHabitCron']['responses']['200']['c
 /**
  * What a schedule means and when it runs next: the answer of
  * POST /habits/validate-cron, computed without the database. An invalid
- * schedule or time zone is a verdict (valid: false, with the reason), not an
- * error; only a preview start outside 1970-9998 is the caller's 400.
+ * schedule or time zone is a verdict (isValid: false, with the reason in
+ * `error`), not an error response; only a preview start outside 1970-9998 is
+ * the caller's 400.
  */
 export function previewCron(check: CronCheck, now = new Date()): CronVerdict {
   const from = check.from ? new Date(check.from) : now;
@@ -20,19 +21,29 @@ export function previewCron(check: CronCheck, now = new Date()): CronVerdict {
     ]);
   }
   const timezone = canonicalTimezone(check.timezone ?? 'UTC');
-  const verdict: CronVerdict = { cron: check.cron, timezone: check.timezone ?? 'UTC', valid: false, reason: null, description: null, nextRuns: [] };
+  const verdict: CronVerdict = {
+    cron: check.cron,
+    timezone: check.timezone ?? 'UTC',
+    isValid: false,
+    error: null,
+    description: null,
+    nextRuns: [],
+    nextRunsLocal: [],
+  };
   if (!timezone) {
-    verdict.reason = `"${check.timezone}" is not a known IANA time zone (for example Europe/Amsterdam or UTC).`;
+    verdict.error = `"${check.timezone}" is not a known IANA time zone (for example Europe/Amsterdam or UTC).`;
     return verdict;
   }
   verdict.timezone = timezone;
   const parsed = parseCron(check.cron, timezone);
   if (!parsed.valid) {
-    verdict.reason = parsed.reason;
+    verdict.error = parsed.reason;
     return verdict;
   }
-  verdict.valid = true;
+  verdict.isValid = true;
   verdict.description = describeCron(check.cron, timezone);
-  verdict.nextRuns = parsed.cron.nextRuns(5, from).map((at) => ({ at: at.toISOString(), local: localTime(at, timezone) }));
+  const runs = parsed.cron.nextRuns(5, from);
+  verdict.nextRuns = runs.map((at) => at.toISOString());
+  verdict.nextRunsLocal = runs.map((at) => ({ at: at.toISOString(), local: localTime(at, timezone) }));
   return verdict;
 }

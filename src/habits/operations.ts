@@ -1,5 +1,5 @@
 import { asServiceRole, requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
-import { toExecution, type ExecutionRow, type SkillExecution } from '../executions/sql';
+import { toExecution, type ExecutionRow } from '../executions/sql';
 import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery } from '../http/route';
 import { problems } from '../problems';
@@ -12,16 +12,23 @@ import {
   HABIT_STATS,
   habitListQuery,
   INSERT_HABIT_EXECUTION,
+  ORGANIZATION_HABIT_TOTALS,
+  ORGANIZATION_SOONEST_RUNS,
   SKILL_EXISTS,
   toHabit,
   toHabitStats,
+  toOrganizationHabitStats,
   toUpcomingRun,
   updateHabitSql,
   upcomingRunsQuery,
   type Habit,
   type HabitRow,
+  type HabitRunNow,
   type HabitStats,
   type HabitStatsRow,
+  type HabitTotalsRow,
+  type OrganizationHabitStats,
+  type SoonestRunRow,
   type UpcomingHabitRun,
 } from './sql';
 
@@ -161,7 +168,7 @@ export async function resetHabitErrors(tx: RequestTransaction, habitId: string):
   return changeHabit(tx, current.id, ['consecutive_failures = 0', 'last_error_message = null'], []);
 }
 
-export async function runHabitNow(tx: RequestTransaction, habitId: string): Promise<SkillExecution> {
+export async function runHabitNow(tx: RequestTransaction, habitId: string): Promise<HabitRunNow> {
   // Not locked: a run now must not wait for (or block) the scheduler.
   const habit = await loadHabit(tx, habitId);
   const userId = requireUser(tx);
@@ -172,11 +179,25 @@ export async function runHabitNow(tx: RequestTransaction, habitId: string): Prom
   const inserted = await asServiceRole(tx, () =>
     tx.query<ExecutionRow>(INSERT_HABIT_EXECUTION, [habit.organization_id, habit.skill_id, userId, habit.id, JSON.stringify(habit.config)]),
   );
-  return toExecution(inserted.rows[0]!);
+  const execution = toExecution(inserted.rows[0]!);
+  return {
+    executionId: execution.id,
+    // A new run waits for the execution worker: "queued" in the frontend's words, "pending" in the execution's.
+    status: execution.status === 'running' ? 'running' : 'queued',
+    message: `Habit "${habit.schedule_description ?? habit.schedule_cron}" queued for immediate execution.`,
+    execution,
+  };
 }
 
 export async function habitStats(tx: RequestTransaction, habitId: string): Promise<HabitStats> {
   const habit = await loadHabit(tx, habitId);
   const counted = await tx.query<HabitStatsRow>(HABIT_STATS, [habit.id, habit.organization_id]);
   return toHabitStats(habit, counted.rows[0]!);
+}
+
+export async function organizationHabitStats(tx: RequestTransaction): Promise<OrganizationHabitStats> {
+  const organizationId = requireOrganization(tx);
+  const totals = await tx.query<HabitTotalsRow>(ORGANIZATION_HABIT_TOTALS, [organizationId]);
+  const soonest = await tx.query<SoonestRunRow>(ORGANIZATION_SOONEST_RUNS, [organizationId]);
+  return toOrganizationHabitStats(totals.rows[0]!, soonest.rows);
 }

@@ -12,6 +12,7 @@ import {
   habitStats,
   listHabits,
   listUpcomingRuns,
+  organizationHabitStats,
   resetHabitErrors,
   runHabitNow,
   updateHabit,
@@ -33,6 +34,11 @@ export function habitsRouter(inTransaction: RunInTransaction, options: { wakeExe
 
   route(router, 'validateHabitCron', async ({ body, res }) => {
     res.json(previewCron(body));
+  });
+
+  // Fixed paths (/habits/stats, /habits/upcoming) before /habits/{habitId}, which would take them for an id.
+  route(router, 'getOrganizationHabitStats', async ({ req, res }) => {
+    res.json(await inTransaction(req, (tx) => organizationHabitStats(tx)));
   });
 
   route(router, 'listUpcomingHabitRuns', async ({ query, req, res }) => {
@@ -64,10 +70,10 @@ export function habitsRouter(inTransaction: RunInTransaction, options: { wakeExe
     res.json(await inTransaction(req, (tx) => resetHabitErrors(tx, params.habitId)));
   });
 
-  route(router, 'runHabit', async ({ params, req, res }) => {
-    const execution = await inTransaction(req, (tx) => runHabitNow(tx, params.habitId));
+  route(router, 'runHabitNow', async ({ params, req, res }) => {
+    const run = await inTransaction(req, (tx) => runHabitNow(tx, params.habitId));
     options.wakeExecutions();
-    res.status(202).location(`/api/v1/executions/${execution.id}`).json(execution);
+    res.status(202).location(`/api/v1/executions/${run.executionId}`).json(run);
   });
 
   route(router, 'getHabitStats', async ({ params, req, res }) => {

@@ -5,6 +5,8 @@ import { EXECUTION_COLUMNS, type ExecutionStatusCounts } from '../executions/sql
 export type Habit = components['schemas']['Habit'];
 export type HabitStats = components['schemas']['HabitStats'];
 export type UpcomingHabitRun = components['schemas']['UpcomingHabitRun'];
+export type OrganizationHabitStats = components['schemas']['OrganizationHabitStats'];
+export type HabitRunNow = components['schemas']['HabitRunNow'];
 type SkillCategory = components['schemas']['SkillCategory'];
 type SkillOutputFormat = components['schemas']['SkillOutputFormat'];
 
@@ -214,3 +216,41 @@ export const INSERT_HABIT_EXECUTION = `insert into public.skill_executions as e
     (organization_id, skill_id, user_id, execution_type, reference_id, input)
   values ($1, $2, $3, 'habit', $4, $5)
   returning ${EXECUTION_COLUMNS}`;
+
+export interface HabitTotalsRow {
+  total_habits: number;
+  active_habits: number;
+  total_runs: number;
+  failed_habits: number;
+}
+
+/** The organization's habits counted in one pass ($1 the organization; its index on organization_id drives it). */
+export const ORGANIZATION_HABIT_TOTALS = `select count(*)::int as total_habits,
+    count(*) filter (where h.is_active)::int as active_habits,
+    coalesce(sum(h.run_count), 0)::bigint as total_runs,
+    count(*) filter (where h.consecutive_failures > 0)::int as failed_habits
+  from public.habits h
+  where h.organization_id = $1`;
+
+export interface SoonestRunRow {
+  habit_id: string;
+  skill_name: string;
+  next_run_at: string;
+}
+
+/** The five soonest runs, served by habits_organization_next_run_idx (inactive habits have no next run). */
+export const ORGANIZATION_SOONEST_RUNS = `select h.id as habit_id, s.name as skill_name, h.next_run_at
+  from ${HABIT_FROM}
+  where h.organization_id = $1 and h.next_run_at is not null
+  order by h.next_run_at asc, h.id asc
+  limit 5`;
+
+export function toOrganizationHabitStats(totals: HabitTotalsRow, soonest: SoonestRunRow[]): OrganizationHabitStats {
+  return {
+    totalHabits: totals.total_habits,
+    activeHabits: totals.active_habits,
+    totalRuns: totals.total_runs,
+    failedHabits: totals.failed_habits,
+    upcomingRuns: soonest.map((row) => ({ habitId: row.habit_id, skillName: row.skill_name, nextRunAt: row.next_run_at })),
+  };
+}

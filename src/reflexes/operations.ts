@@ -9,17 +9,24 @@ import {
   ACTIVATE_REFLEX,
   DEACTIVATE_REFLEX,
   DELETE_REFLEX,
+  ORGANIZATION_RECENT_TRIGGERS,
+  ORGANIZATION_REFLEX_TOTALS,
   REFLEX_ACCESS,
   REFLEX_EXECUTION_COUNTS,
   REFLEX_SECRET_CREATED_AT,
   reflexListQuery,
   RESET_REFLEX_ERRORS,
+  toOrganizationReflexStats,
   toReflex,
   toReflexWithSkill,
   UPDATE_REFLEX,
+  type OrganizationReflexStats,
+  type RecentTriggerRow,
   type Reflex,
   type ReflexAccessRow,
+  type ReflexTotalsByTypeRow,
 } from './sql';
+import { samplePayloadFor } from './sample-payload';
 import { dropWebhookSecret, insertReflex, issueWebhookSecret, requireSkillInOrganization } from './store';
 import { matchReflex, skillInputFor } from './triggers';
 
@@ -28,6 +35,7 @@ import { matchReflex, skillInputFor } from './triggers';
 
 type UpdateBody = RequestBody<'updateReflex'>;
 type ReflexWebhook = components['schemas']['ReflexWebhook'];
+type ReflexWebhookInfo = components['schemas']['ReflexWebhookInfo'];
 type ReflexStats = components['schemas']['ReflexStats'];
 type ReflexTestResult = components['schemas']['ReflexTestResult'];
 /** A webhook reflex's secret is shown once: in the answer that made it. */
@@ -66,7 +74,11 @@ async function changeState(tx: RequestTransaction, reflexId: string, statement: 
 }
 
 /** Where deliveries go: the path always, the absolute URL only when the public address is configured. */
-export function webhookDetails(settings: ReflexWebhookSettings, row: Pick<ReflexAccessRow, 'id' | 'trigger_config'>, secretCreatedAt: string | null): ReflexWebhook {
+export function webhookDetails(
+  settings: ReflexWebhookSettings,
+  row: Pick<ReflexAccessRow, 'id' | 'trigger_config' | 'conditions'>,
+  secretCreatedAt: string | null,
+): ReflexWebhook {
   const path = hookPath(row.id);
   return {
     reflexId: row.id,
@@ -80,6 +92,7 @@ export function webhookDetails(settings: ReflexWebhookSettings, row: Pick<Reflex
     toleranceSeconds: settings.toleranceSeconds,
     maxBodyBytes: settings.maxBodyBytes,
     secretCreatedAt,
+    samplePayload: samplePayloadFor({ matchAll: row.conditions.matchAll ?? true, filters: row.conditions.filters ?? [] }),
   };
 }
 
@@ -203,11 +216,24 @@ export async function regenerateReflexSecret(
   return { ...webhookDetails(settings, row, createdAt), secret };
 }
 
-export async function getReflexWebhook(tx: RequestTransaction, reflexId: string, settings: ReflexWebhookSettings): Promise<ReflexWebhook> {
-  const row = await loadReflex(tx, reflexId);
+/**
+ * How to deliver to a webhook reflex, for those who may manage it. `secret`
+ * is always null: the secret is shown once, when it is made, and lives where
+ * no signed-in user can read it back (004_reflex_webhooks), so it cannot be
+ * shown again; regenerate-secret makes a new one.
+ */
+export async function getReflexWebhook(tx: RequestTransaction, reflexId: string, settings: ReflexWebhookSettings): Promise<ReflexWebhookInfo> {
+  const row = await loadManaged(tx, reflexId);
   if (row.trigger_type !== 'webhook') throw problems.conflict(NOT_WEBHOOK);
   const created = await tx.query<{ created_at: string | null }>(REFLEX_SECRET_CREATED_AT, [row.id]);
-  return webhookDetails(settings, row, created.rows[0]?.created_at ?? null);
+  return { ...webhookDetails(settings, row, created.rows[0]?.created_at ?? null), secret: null };
+}
+
+export async function organizationReflexStats(tx: RequestTransaction): Promise<OrganizationReflexStats> {
+  const organizationId = requireOrganization(tx);
+  const byType = await tx.query<ReflexTotalsByTypeRow>(ORGANIZATION_REFLEX_TOTALS, [organizationId]);
+  const recent = await tx.query<RecentTriggerRow>(ORGANIZATION_RECENT_TRIGGERS, [organizationId]);
+  return toOrganizationReflexStats(byType.rows, recent.rows);
 }
 
 export async function reflexStats(tx: RequestTransaction, reflexId: string): Promise<ReflexStats> {

@@ -11,6 +11,7 @@ import {
   getReflex,
   getReflexWebhook,
   listReflexes,
+  organizationReflexStats,
   reflexStats,
   regenerateReflexSecret,
   resetReflexErrors,
@@ -30,6 +31,11 @@ export function reflexesRouter(inTransaction: RunInTransaction, settings: Reflex
     const definition = checkNewReflex(body);
     const created = await inTransaction(req, (tx) => createReflex(tx, body.skillId, definition));
     res.status(201).location(`/api/v1/reflexes/${created.id}`).json(created);
+  });
+
+  // /reflexes/stats before /reflexes/{reflexId}, which would take it for an id.
+  route(router, 'getOrganizationReflexStats', async ({ req, res }) => {
+    res.json(await inTransaction(req, (tx) => organizationReflexStats(tx)));
   });
 
   route(router, 'getReflex', async ({ params, req, res }) => {

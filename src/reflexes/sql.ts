@@ -164,3 +164,66 @@ export const SKILL_IN_ORGANIZATION = 'select 1 from public.skills s where s.id =
  */
 export const FIRE_REFLEX = 'select app.fire_reflex($1, $2) as id';
 export const START_REFLEX_RUN = 'select app.start_reflex_run($1, $2) as id';
+
+export type OrganizationReflexStats = components['schemas']['OrganizationReflexStats'];
+
+export interface ReflexTotalsByTypeRow {
+  trigger_type: ReflexTriggerType;
+  reflexes: number;
+  active: number;
+  triggers: number;
+  failing: number;
+}
+
+/** The organization's reflexes counted by trigger type ($1 the organization; at most six rows). */
+export const ORGANIZATION_REFLEX_TOTALS = `select r.trigger_type,
+    count(*)::int as reflexes,
+    count(*) filter (where r.is_active)::int as active,
+    coalesce(sum(r.trigger_count), 0)::bigint as triggers,
+    count(*) filter (where r.consecutive_failures > 0)::int as failing
+  from public.reflexes r
+  where r.organization_id = $1
+  group by r.trigger_type`;
+
+export interface RecentTriggerRow {
+  reflex_id: string;
+  skill_name: string;
+  last_triggered_at: string;
+  trigger_type: ReflexTriggerType;
+}
+
+/** The five most recently triggered reflexes. */
+export const ORGANIZATION_RECENT_TRIGGERS = `select r.id as reflex_id, s.name as skill_name, r.last_triggered_at, r.trigger_type
+  from public.reflexes r
+  join public.skills s on s.id = r.skill_id and s.organization_id = r.organization_id
+  where r.organization_id = $1 and r.last_triggered_at is not null
+  order by r.last_triggered_at desc, r.id desc
+  limit 5`;
+
+const noTriggers = (): OrganizationReflexStats['triggersByType'] => ({ webhook: 0, email: 0, file_change: 0, api_call: 0, schedule: 0, event: 0 });
+
+export function toOrganizationReflexStats(byType: ReflexTotalsByTypeRow[], recent: RecentTriggerRow[]): OrganizationReflexStats {
+  const stats: OrganizationReflexStats = {
+    totalReflexes: 0,
+    activeReflexes: 0,
+    totalTriggers: 0,
+    failedReflexes: 0,
+    triggersByType: noTriggers(),
+    reflexesByType: noTriggers(),
+    recentTriggers: recent.map((row) => ({
+      reflexId: row.reflex_id,
+      skillName: row.skill_name,
+      triggeredAt: row.last_triggered_at,
+      triggerType: row.trigger_type,
+    })),
+  };
+  for (const row of byType) {
+    stats.totalReflexes += row.reflexes;
+    stats.activeReflexes += row.active;
+    stats.totalTriggers += row.triggers;
+    stats.failedReflexes += row.failing;
+    stats.triggersByType[row.trigger_type] = row.triggers;
+    stats.reflexesByType[row.trigger_type] = row.reflexes;
+  }
+  return stats;
+}
