@@ -223,13 +223,15 @@ export async function performance(
   const params = windowParams(organizationId, window.from, window, query.skillId).slice(0, 4);
   const row = (await tx.query<PercentilesRow>(PERCENTILES, params)).rows[0]!;
   const hours = await tx.query<{ hour: number; avg_duration_ms: number }>(BY_HOUR, params);
-  const [p50, p90, p95, p99] = row.percentiles ?? [0, 0, 0, 0];
+  // Interpolation in binary floating point leaves noise (90.10000000000001): a microsecond is precise enough.
+  const [p50, p90, p95, p99] = (row.percentiles ?? [0, 0, 0, 0]).map((ms) => Math.round(ms * 1000) / 1000);
   const decided = row.completed + row.failed;
   return {
     from: window.from.toISOString(),
     to: window.to.toISOString(),
     sampleSize: row.sample_size,
     averageDurationMs: row.avg_duration_ms,
+    avgDurationMs: row.avg_duration_ms,
     p50DurationMs: p50 ?? 0,
     p90DurationMs: p90 ?? 0,
     p95DurationMs: p95 ?? 0,

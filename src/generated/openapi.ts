@@ -3433,7 +3433,8 @@ export interface components {
         };
         /**
          * @description Durations of the completed executions created in the window. Percentiles are PostgreSQL's
-         *     `percentile_cont` (linear interpolation between the two nearest durations), in milliseconds; all figures
+         *     `percentile_cont` (linear interpolation between the two nearest durations), in milliseconds rounded to the
+         *     microsecond; all figures
          *     are 0 when nothing completed. `successRate` is a percentage (0-100) of completed among completed and failed,
          *     as the frontend shows it.
          */
@@ -3445,6 +3446,8 @@ export interface components {
             /** @description Completed executions with a duration. */
             sampleSize: number;
             averageDurationMs: number;
+            /** @description The same figure under the name the frontend's stats service reads (its executions service reads averageDurationMs). */
+            avgDurationMs: number;
             p50DurationMs: number;
             p90DurationMs: number;
             p95DurationMs: number;
