@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Response } from 'express';
 import type { RequestTransaction } from '../db/transaction';
 import { csvLine } from './rules';
@@ -69,9 +68,17 @@ export function csvRow(execution: SkillExecution): string {
 const CONTENT_TYPE: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
 
 /** Writes and, when the socket's buffer is full, waits until the client has read it (or has gone). */
-async function send(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+function send(res: Response, chunk: string): Promise<void> {
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const go = () => {
+      res.off('drain', go);
+      res.off('close', go);
+      resolve();
+    };
+    res.on('drain', go);
+    res.on('close', go);
+  });
 }
 
 /**
