@@ -211,7 +211,9 @@ describe('GET /executions/export of 100,000 executions', () => {
       const res = await as(t.app, owner, org)
         .get('/api/v1/executions/export?format=csv')
         .buffer(false)
-        .parse((stream: IncomingMessage, done: (error: Error | null, body: unknown) => void) => {
+        .parse((response, done) => {
+          // With buffering off, supertest hands the parser the incoming message itself.
+          const stream = response as unknown as IncomingMessage;
           // Counts as it reads, keeping nothing: the test's own side must not hold the file either.
           stream.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
