@@ -387,7 +387,7 @@ describe('rules of one’s own organization that only the database can keep', ()
     ).id;
     const endedA = (await old('failed', orgA, skill, colleague.userId)).id;
     const runningA = (await old('running', orgA, skill, colleague.userId)).id;
-    const endedB = (await old('completed', orgB, ids.skill, victim.userId)).id;
+    const endedB = (await old('completed', orgB, ids.skill!, victim.userId)).id;
     const before = await snapshotOf(orgB);
     await session(colleague, orgA, async (attempt) => {
       expectRefused(await attempt('select * from app.cleanup_executions(1)'), 'a plain member cleans up', '42501');

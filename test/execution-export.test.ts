@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import request from 'supertest';
@@ -241,4 +242,43 @@ describe('GET /executions/export of 100,000 executions', () => {
     expect(exportedMb).toBeGreaterThan(30);
     expect(liveGrowthMb).toBeLessThan(16);
   }, 180_000);
+
+  test('a client that leaves mid-file ends the export: the cursor\'s transaction rolls back and the connection returns', async () => {
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const received = await new Promise<number>((resolve, reject) => {
+        const req = http.get(
+          { host: '127.0.0.1', port, path: '/api/v1/executions/export?format=json', headers: { Authorization: `Bearer ${owner.token}`, 'X-Organization-Id': org } },
+          (res) => {
+            res.once('data', (chunk: Buffer) => {
+              req.destroy();
+              resolve(chunk.length);
+            });
+          },
+        );
+        req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      });
+      expect(received).toBeGreaterThan(0);
+      // Nothing of ours stays inside the export's transaction.
+      const deadline = Date.now() + 5000;
+      let open = 1;
+      while (Date.now() < deadline) {
+        open = (
+          await t.admin.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity
+             where datname = current_database() and pid <> pg_backend_pid() and state in ('active', 'idle in transaction')
+               and query ilike '%executions_export%'`,
+          )
+        ).rows[0]!.n;
+        if (open === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(open).toBe(0);
+      await as(t.app, owner, org).get('/api/v1/executions/recent?limit=1').expect(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
 });

@@ -65,11 +65,19 @@ export function csvRow(execution: SkillExecution): string {
   ]);
 }
 
+/** The client went away mid-export: the transaction rolls back and the connection returns to the pool. */
+export class ClientGone extends Error {
+  constructor() {
+    super('the client closed the export');
+  }
+}
+
 const CONTENT_TYPE: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
 
 /** Writes and, when the socket's buffer is full, waits until the client has read it (or has gone). */
 function send(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return Promise.resolve();
+  // A socket that has already closed will emit neither 'drain' nor 'close' again.
+  if (res.destroyed || res.write(chunk) || res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const go = () => {
       res.off('drain', go);
@@ -117,7 +125,7 @@ export async function streamExport(
       await send(res, format === 'csv' ? `${CSV_COLUMNS.join(',')}\r\n` : '[');
       started = true;
     }
-    if (res.destroyed) throw new Error('the client closed the export');
+    if (res.destroyed) throw new ClientGone();
     if (batch.rows.length === 0) break;
     let chunk = '';
     for (const row of batch.rows) {
@@ -126,6 +134,7 @@ export async function streamExport(
       written += 1;
     }
     await send(res, chunk);
+    if (res.destroyed) throw new ClientGone();
   }
   await tx.query(`close ${CURSOR}`);
   res.end(format === 'json' ? '\n]\n' : undefined);
