@@ -437,6 +437,53 @@ describe('the dashboards: /executions/stats, /cost-breakdown, /performance', () 
   });
 });
 
+describe('GET /executions/analytics (the frontend\'s stats service)', () => {
+  test('the last 7, 30 or 90 UTC days: overview, each day, by type and status, the skills run most', async () => {
+    const org = await newOrganization(t.app, alice, 'Analytics');
+    const busy = await newSkill(org, alice);
+    const quiet = await newSkill(org, alice);
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    await insertExecution(org, busy, { createdAt: ago(0), costCents: '0.0001', tokens: 10, durationMs: 100 });
+    await insertExecution(org, busy, { createdAt: ago(0), costCents: '0.0002', tokens: 20, durationMs: 300, type: 'api' });
+    await insertExecution(org, busy, { createdAt: ago(2), status: 'failed' });
+    await insertExecution(org, quiet, { createdAt: ago(3), status: 'pending' });
+    await insertExecution(org, quiet, { createdAt: ago(20), costCents: '5', tokens: 7 });
+
+    const week = await api(alice, org).get('/api/v1/executions/analytics?period=7d').expect(200);
+    expect(week.body.overview).toEqual({ totalRuns: 4, successRate: 67, avgTokens: 8, avgDurationMs: 200, totalCostCents: 0.0003, totalCostCentsExact: '0.0003' });
+    expect(week.body.executionsOverTime).toHaveLength(7);
+    expect(week.body.executionsOverTime[6]).toEqual({
+      date: new Date().toISOString().slice(0, 10),
+      count: 2,
+      successCount: 2,
+      failureCount: 0,
+      tokens: 30,
+      costCents: 0.0003,
+      costCentsExact: '0.0003',
+    });
+    expect(week.body.executionsByType).toEqual({ manual: 3, habit: 0, reflex: 0, api: 1 });
+    expect(week.body.executionsByStatus).toEqual({ pending: 1, running: 0, completed: 2, failed: 1, cancelled: 0 });
+    expect(week.body.skillBreakdown).toEqual([
+      { skillId: busy, name: expect.any(String), runs: 3 },
+      { skillId: quiet, name: expect.any(String), runs: 1 },
+    ]);
+
+    const month = await api(alice, org).get('/api/v1/executions/analytics').expect(200);
+    expect(month.body).toMatchObject({ period: '30d', overview: { totalRuns: 5, totalCostCentsExact: '5.0003' } });
+    expect(month.body.executionsOverTime).toHaveLength(30);
+    expect((await api(alice, org).get('/api/v1/executions/analytics?period=90d').expect(200)).body.executionsOverTime).toHaveLength(90);
+    const one = await api(alice, org).get(`/api/v1/executions/analytics?period=30d&skillId=${quiet}`).expect(200);
+    expect(one.body.overview).toMatchObject({ totalRuns: 2, successRate: 100 });
+    expect(one.body.skillBreakdown).toEqual([{ skillId: quiet, name: expect.any(String), runs: 2 }]);
+
+    const theirs = await api(carol, orgB).get('/api/v1/executions/analytics?period=90d').expect(200);
+    expect(theirs.body.skillBreakdown.filter((s: { skillId: string }) => s.skillId === busy || s.skillId === quiet)).toEqual([]);
+    expect((await api(carol, orgB).get(`/api/v1/executions/analytics?skillId=${busy}`).expect(200)).body.overview.totalRuns).toBe(0);
+    expectProblem(await api(carol, org).get('/api/v1/executions/analytics'), 404);
+    for (const query of ['period=1y', 'period=7', 'skillId=busy']) expectProblem(await api(alice, org).get(`/api/v1/executions/analytics?${query}`), 400);
+  });
+});
+
 describe('DELETE /executions/cleanup', () => {
   test('owners and admins delete ended executions older than N days; running ones and other organizations stay', async () => {
     const org = await newOrganization(t.app, alice, 'Retention');

@@ -196,6 +196,26 @@ describe('the statistics the frontend reads', () => {
     expect(res.body).toMatchObject({ p50DurationMs: 340, successRate: 50 });
   });
 
+  test('getSkillStats and getAggregatedStats of the stats service (GET /executions/analytics)', async () => {
+    for (const query of [{ period: '7d', skillId: skill }, { period: '30d' }]) {
+      const res = await api().get('/api/v1/executions/analytics').query(query).expect(200);
+      expectShape(res.body, { overview: 'object', executionsOverTime: 'array', executionsByType: 'object', executionsByStatus: 'object', skillBreakdown: 'array' }, 'SkillStatsResponse');
+      expectShape(
+        res.body.overview,
+        { totalRuns: 'number', successRate: 'number', avgTokens: 'number', avgDurationMs: 'number', totalCostCents: 'number' },
+        'SkillStatsOverview',
+      );
+      expectShape(
+        res.body.executionsOverTime[0],
+        { date: 'string', count: 'number', successCount: 'number', failureCount: 'number', tokens: 'number', costCents: 'number' },
+        'DailyExecution',
+      );
+      expectRecord(res.body.executionsByType, EXECUTION_TYPES, 'number', 'executionsByType');
+      expectRecord(res.body.executionsByStatus, EXECUTION_STATUSES, 'number', 'executionsByStatus');
+      expectShape(res.body.skillBreakdown[0], { skillId: 'string', name: 'string', runs: 'number' }, 'skillBreakdown[0]');
+    }
+  });
+
   test('retryExecution (POST /executions/{id}/retry) and cleanupOldExecutions (DELETE /executions/cleanup)', async () => {
     const retried = await api().post(`/api/v1/executions/${failedId}/retry`).expect(202);
     expectShape(retried.body, { newExecutionId: 'string', status: 'string' }, 'Retry');

@@ -240,3 +240,72 @@ export async function performance(
     durationByHour: hours.rows.map((hour) => ({ hour: hour.hour, avgDurationMs: hour.avg_duration_ms })),
   };
 }
+
+type Analytics = ResponseBody<'getExecutionAnalytics', 200>;
+type Period = Analytics['period'];
+
+const PERIOD_DAYS: Record<Period, number> = { '7d': 7, '30d': 30, '90d': 90 };
+const TOP_RUN_SKILLS = 10;
+
+// Runs per existing skill, most first; the names joined after grouping.
+const RUNS_BY_SKILL = `select g.skill_id, s.name, g.runs
+  from (
+    select e.skill_id, count(*)::int as runs from public.skill_executions e
+    where ${IN_WINDOW} and e.skill_id is not null group by e.skill_id
+  ) g join public.skills s on s.id = g.skill_id
+  order by g.runs desc, g.skill_id
+  limit ${TOP_RUN_SKILLS}`;
+
+/** The frontend's SkillStatsResponse over the last 7, 30 or 90 UTC days (today included), of one skill or all. */
+export async function analytics(
+  tx: RequestTransaction,
+  organizationId: string,
+  query: RequestQuery<'getExecutionAnalytics'>,
+  now: Date,
+): Promise<Analytics> {
+  const period: Period = query.period ?? '30d';
+  const window = dayWindow({}, now, PERIOD_DAYS[period]);
+  const params = windowParams(organizationId, window.from, window, query.skillId);
+  const totals = (await tx.query<OverviewRow>(OVERVIEW_TOTALS, params.slice(0, 4))).rows[0]!;
+  const days = await tx.query<{ date: string; count: number; success_count: number; failure_count: number; tokens: number; cost_cents: string }>(
+    perDay(`count(*)::int as count,
+      count(*) filter (where e.status = 'completed')::int as success_count,
+      count(*) filter (where e.status = 'failed')::int as failure_count,
+      coalesce(sum(e.tokens_used), 0)::bigint as tokens,
+      ${COST} as cost_cents`),
+    params,
+  );
+  const skills = await tx.query<{ skill_id: string; name: string; runs: number }>(RUNS_BY_SKILL, params.slice(0, 4));
+  const decided = totals.completed + totals.failed;
+  return {
+    period,
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
+    overview: {
+      totalRuns: totals.total,
+      successRate: decided === 0 ? 0 : Math.round((totals.completed / decided) * 100),
+      avgTokens: totals.total === 0 ? 0 : Math.round(totals.tokens_used / totals.total),
+      avgDurationMs: totals.avg_duration_ms,
+      totalCostCents: centsNumber(totals.cost_cents),
+      totalCostCentsExact: totals.cost_cents,
+    },
+    executionsOverTime: days.rows.map((day) => ({
+      date: day.date,
+      count: day.count,
+      successCount: day.success_count,
+      failureCount: day.failure_count,
+      tokens: day.tokens,
+      costCents: centsNumber(day.cost_cents),
+      costCentsExact: day.cost_cents,
+    })),
+    executionsByType: { manual: totals.manual, habit: totals.habit, reflex: totals.reflex, api: totals.api },
+    executionsByStatus: {
+      pending: totals.pending,
+      running: totals.running,
+      completed: totals.completed,
+      failed: totals.failed,
+      cancelled: totals.cancelled,
+    },
+    skillBreakdown: skills.rows.map((row) => ({ skillId: row.skill_id, name: row.name, runs: row.runs })),
+  };
+}

@@ -2,7 +2,7 @@ import express, { type Request, type Router } from 'express';
 import { requireOrganization } from '../db/transaction';
 import type { RunInTransaction } from '../http/context';
 import { route } from '../http/route';
-import { costBreakdown, executionOverview, performance } from './dashboards';
+import { analytics, costBreakdown, executionOverview, performance } from './dashboards';
 import { streamExport } from './export';
 import {
   cancelExecution,
@@ -53,6 +53,10 @@ export function executionsRouter(inTransaction: RunInTransaction, options: Execu
 
   route(router, 'getExecutionOverview', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => executionOverview(tx, requireOrganization(tx), query, new Date())));
+  });
+
+  route(router, 'getExecutionAnalytics', async ({ query, req, res }) => {
+    res.json(await inTransaction(req, (tx) => analytics(tx, requireOrganization(tx), query, new Date())));
   });
 
   route(router, 'listRecentExecutions', async ({ query, req, res }) => {

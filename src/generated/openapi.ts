@@ -1097,6 +1097,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Execution analytics over the last 7, 30 or 90 days (the frontend's stats service)
+         * @description The frontend's SkillStatsResponse: an overview, one entry per UTC day of the period (today included),
+         *     counts by type and status; with `skillId` the figures of that skill (the frontend's getSkillStats),
+         *     without it the organization's with the skills run most (getAggregatedStats). `successRate` is the
+         *     percentage (0-100) of completed among completed and failed runs.
+         */
+        get: operations["getExecutionAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/stats/by-skill": {
         parameters: {
             query?: never;
@@ -3457,6 +3480,51 @@ export interface components {
             durationByHour: {
                 hour: number;
                 avgDurationMs: number;
+            }[];
+        };
+        ExecutionAnalytics: {
+            /** @enum {string} */
+            period: "7d" | "30d" | "90d";
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            overview: {
+                totalRuns: number;
+                successRate: number;
+                /** @description Tokens per run. */
+                avgTokens: number;
+                /** @description Over completed runs; 0 when none. */
+                avgDurationMs: number;
+                totalCostCents: number;
+                totalCostCentsExact: string;
+            };
+            /** @description One entry per UTC day of the period, oldest first. */
+            executionsOverTime: {
+                /** Format: date */
+                date: string;
+                count: number;
+                /** @description Completed. */
+                successCount: number;
+                /** @description Failed. */
+                failureCount: number;
+                tokens: number;
+                costCents: number;
+                costCentsExact: string;
+            }[];
+            executionsByType: {
+                manual: number;
+                habit: number;
+                reflex: number;
+                api: number;
+            };
+            executionsByStatus: components["schemas"]["ExecutionStatusCounts"];
+            /** @description The skills run most in the period (existing skills), most runs first. */
+            skillBreakdown: {
+                /** Format: uuid */
+                skillId: string;
+                name: string;
+                runs: number;
             }[];
         };
         ExecutionCleanup: {
@@ -6979,6 +7047,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionCleanup"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionAnalytics: {
+        parameters: {
+            query?: {
+                /** @description How many days up to now. */
+                period?: "7d" | "30d" | "90d";
+                /** @description Only executions of this skill. */
+                skillId?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionAnalytics"];
                 };
             };
             400: components["responses"]["BadRequest"];
