@@ -1,6 +1,7 @@
 import type { RequestTransaction } from '../db/transaction';
 import type { RequestQuery, ResponseBody } from '../http/route';
 import { centsNumber, dayWindow, type DayWindow } from './rules';
+import { byStatus, STATUS_COUNTS, type ExecutionStatusCounts } from './sql';
 
 // The frontend's execution dashboards: the overview (/executions/stats), the
 // cost breakdown and the duration percentiles. Every statement is scoped to
@@ -19,12 +20,7 @@ const TOP_SKILLS = 100;
 const IN_WINDOW = `e.organization_id = $1 and ($2::timestamptz is null or e.created_at >= $2) and e.created_at <= $3
   and ($4::uuid is null or e.skill_id = $4)`;
 
-const OVERVIEW_TOTALS = `select count(*)::int as total,
-    count(*) filter (where e.status = 'pending')::int as pending,
-    count(*) filter (where e.status = 'running')::int as running,
-    count(*) filter (where e.status = 'completed')::int as completed,
-    count(*) filter (where e.status = 'failed')::int as failed,
-    count(*) filter (where e.status = 'cancelled')::int as cancelled,
+const OVERVIEW_TOTALS = `select ${STATUS_COUNTS},
     count(*) filter (where e.execution_type = 'manual')::int as manual,
     count(*) filter (where e.execution_type = 'habit')::int as habit,
     count(*) filter (where e.execution_type = 'reflex')::int as reflex,
@@ -51,13 +47,7 @@ function perDay(aggregates: string, extra = ''): string {
     order by d.day`;
 }
 
-interface OverviewRow {
-  total: number;
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
+interface OverviewRow extends ExecutionStatusCounts {
   manual: number;
   habit: number;
   reflex: number;
@@ -65,6 +55,10 @@ interface OverviewRow {
   tokens_used: number;
   cost_cents: string;
   avg_duration_ms: number;
+}
+
+function byType(row: OverviewRow): Overview['executionsByType'] {
+  return { manual: row.manual, habit: row.habit, reflex: row.reflex, api: row.api };
 }
 
 function windowParams(organizationId: string, from: Date | null, window: DayWindow, skillId?: string): unknown[] {
@@ -100,14 +94,8 @@ export async function executionOverview(
     totalCostCents: centsNumber(totals.cost_cents),
     totalCostCentsExact: totals.cost_cents,
     averageDurationMs: totals.avg_duration_ms,
-    executionsByType: { manual: totals.manual, habit: totals.habit, reflex: totals.reflex, api: totals.api },
-    executionsByStatus: {
-      pending: totals.pending,
-      running: totals.running,
-      completed: totals.completed,
-      failed: totals.failed,
-      cancelled: totals.cancelled,
-    },
+    executionsByType: byType(totals),
+    executionsByStatus: byStatus(totals),
     dailyExecutions: days.rows,
   };
 }
@@ -298,14 +286,8 @@ export async function analytics(
       costCents: centsNumber(day.cost_cents),
       costCentsExact: day.cost_cents,
     })),
-    executionsByType: { manual: totals.manual, habit: totals.habit, reflex: totals.reflex, api: totals.api },
-    executionsByStatus: {
-      pending: totals.pending,
-      running: totals.running,
-      completed: totals.completed,
-      failed: totals.failed,
-      cancelled: totals.cancelled,
-    },
+    executionsByType: byType(totals),
+    executionsByStatus: byStatus(totals),
     skillBreakdown: skills.rows.map((row) => ({ skillId: row.skill_id, name: row.name, runs: row.runs })),
   };
 }

@@ -171,13 +171,16 @@ export function skillExecutionListQuery(skillId: string, status: ExecutionStatus
   };
 }
 
-/** Per-status counts, tokens and cost over `public.skill_executions e`, for stats statements. */
-export const EXECUTION_AGGREGATES = `count(*)::int as total,
+/** Executions counted in total and per status over `public.skill_executions e` (an ExecutionStatusCounts row). */
+export const STATUS_COUNTS = `count(*)::int as total,
   count(*) filter (where e.status = 'pending')::int as pending,
   count(*) filter (where e.status = 'running')::int as running,
   count(*) filter (where e.status = 'completed')::int as completed,
   count(*) filter (where e.status = 'failed')::int as failed,
-  count(*) filter (where e.status = 'cancelled')::int as cancelled,
+  count(*) filter (where e.status = 'cancelled')::int as cancelled`;
+
+/** Per-status counts, tokens and cost over `public.skill_executions e`, for stats statements. */
+export const EXECUTION_AGGREGATES = `${STATUS_COUNTS},
   round(avg(e.duration_ms) filter (where e.status = 'completed'))::int as avg_duration_ms,
   coalesce(sum(e.prompt_tokens), 0)::bigint as prompt_tokens,
   coalesce(sum(e.completion_tokens), 0)::bigint as completion_tokens,
@@ -202,7 +205,7 @@ export interface AggregateRow extends ExecutionStatusCounts {
   cost_cents: string;
 }
 
-export function byStatus(row: AggregateRow): components['schemas']['ExecutionStatusCounts'] {
+export function byStatus(row: ExecutionStatusCounts): components['schemas']['ExecutionStatusCounts'] {
   return { pending: row.pending, running: row.running, completed: row.completed, failed: row.failed, cancelled: row.cancelled };
 }
 
