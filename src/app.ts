@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, skillBundleRouter(inTransaction));
       app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));
       app.use(API_BASE, skillsRouter(inTransaction));
-      app.use(API_BASE, executionsRouter(inTransaction));
+      app.use(API_BASE, executionsRouter(inTransaction, { wakeExecutions }));
       app.use(API_BASE, analyticsRouter(analytics));
     },
   });

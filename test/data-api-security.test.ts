@@ -237,6 +237,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       add_organization_member: { call: `select outcome from app.add_organization_member($1, $2, 'owner')`, params: [orgB, attacker.email], answer: 'forbidden' },
       billing_usage: { call: 'select count(*)::int as n from app.billing_usage($1)', params: [orgB], answer: 0 },
       can_delete_project: { call: 'select app.can_delete_project($1) as v', params: [ids.project], answer: false },
+      // Acts on the caller's own organization only (A, where nothing is a day old yet).
+      cleanup_executions: { call: 'select deleted_count::int as n from app.cleanup_executions(1)', params: [], answer: 0 },
       can_edit_project: { call: 'select app.can_edit_project($1) as v', params: [ids.project], answer: false },
       can_manage_owned: { call: 'select coalesce(app.can_manage_owned($1, $2), false) as v', params: [orgB, victim.userId], answer: false },
       can_manage_reflex: { call: 'select app.can_manage_reflex($1) as v', params: [ids.reflex], answer: false },
@@ -373,6 +375,42 @@ describe('rules of one’s own organization that only the database can keep', ()
       ids.reflexA,
     ]);
     expect(after).toEqual(before);
+  });
+
+  test('executions are deleted only by app.cleanup_executions: owners and admins, their organization, never unfinished runs', async () => {
+    const old = (status: string, org: string, skill: string, user: string) =>
+      one<{ id: string }>(
+        `insert into public.skill_executions (organization_id, skill_id, user_id, status, created_at) values ($1, $2, $3, $4, now() - interval '400 days') returning id`,
+        [org, skill, user, status],
+      );
+    // A skill of their own: the quota test below counts the runs of skillA.
+    const skill = (
+      await one<{ id: string }>(`insert into public.skills (organization_id, user_id, name, prompt_template) values ($1, $2, 'Old runs', 'Summarize {{text}} now.') returning id`, [
+        orgA,
+        colleague.userId,
+      ])
+    ).id;
+    const endedA = (await old('failed', orgA, skill, colleague.userId)).id;
+    const runningA = (await old('running', orgA, skill, colleague.userId)).id;
+    const endedB = (await old('completed', orgB, ids.skill!, victim.userId)).id;
+    const before = await snapshotOf(orgB);
+    await session(colleague, orgA, async (attempt) => {
+      expectRefused(await attempt('select * from app.cleanup_executions(1)'), 'a plain member cleans up', '42501');
+      expectRefused(await attempt('delete from public.skill_executions where id = $1', [endedA]), 'delete an execution directly', '42501');
+    });
+    await session(attacker, orgA, async (attempt) => {
+      expectRefused(await attempt('delete from public.skill_executions where id = $1', [endedA]), "an owner deletes directly", '42501');
+      expectRefused(await attempt('select * from app.cleanup_executions(0)'), 'a cutoff of now', '22023');
+      // Pointing the request at B by hand: the function asks the membership, not the setting alone.
+      await attempt(`select set_config('app.organization_id', $1, true)`, [orgB]);
+      expectRefused(await attempt('select * from app.cleanup_executions(1)'), "clean up B's executions", '42501');
+    }, true);
+    await session(attacker, orgA, async (attempt) => {
+      expect(rowsOf<{ n: number }>(await attempt('select deleted_count::int as n from app.cleanup_executions(1)'))[0]!.n).toBe(1);
+    }, true);
+    const left = await t.admin.query<{ id: string }>('select id from public.skill_executions where id = any($1::uuid[])', [[endedA, runningA, endedB]]);
+    expect(left.rows.map((r) => r.id).sort()).toEqual([runningA, endedB].sort());
+    expect(await snapshotOf(orgB)).toBe(before);
   });
 
   test('quotas hold whatever the session sets: no switch, no half-cleared claims', async () => {

@@ -100,19 +100,25 @@ describe('POST /api/v1/skills/{skillId}/execute', () => {
       referenceId: null,
       input: { text: 'the release' },
       output: null,
+      outputFormat: 'markdown',
+      outputJson: null,
       tokensUsed: 0,
       promptTokens: 0,
       completionTokens: 0,
       durationMs: null,
-      costCents: '0.0000',
+      costCents: 0,
+      costCentsExact: '0.0000',
       status: 'pending',
       errorMessage: null,
       errorCode: null,
-      executedAt: null,
+      executedAt: expect.stringMatching(ISO),
+      startedAt: null,
       completedAt: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
     });
+    // executedAt is when it was queued: the frontend's required timestamp.
+    expect(res.body.executedAt).toBe(res.body.createdAt);
     expect(res.headers.location).toBe(`/api/v1/executions/${res.body.id}`);
 
     await drain([orgId]);
@@ -120,10 +126,12 @@ describe('POST /api/v1/skills/{skillId}/execute', () => {
     expect(done.body).toMatchObject({
       status: 'completed',
       output: 'Summarize the release in 50 words.',
-      executedAt: expect.stringMatching(ISO),
+      executedAt: res.body.createdAt,
+      startedAt: expect.stringMatching(ISO),
       completedAt: expect.stringMatching(ISO),
       durationMs: expect.any(Number),
-      costCents: '0.0000',
+      costCents: 0,
+      costCentsExact: '0.0000',
       skill: { id: skill.id, name: skill.name, category: 'custom', outputFormat: 'markdown', isActive: true },
     });
     expect(done.body.promptTokens).toBeGreaterThan(0);
@@ -166,7 +174,9 @@ describe('POST /api/v1/skills/{skillId}/execute', () => {
     try {
       const skill = await createSkill(alice, { outputFormat: 'json' }, org);
       const res = await as(waiting.app, alice, org).post(`/api/v1/skills/${skill.id}/execute?wait=true`).send({ input: { text: 'now' } }).expect(200);
-      expect(res.body).toMatchObject({ status: 'completed', output: { prompt: 'Summarize now in 50 words.', input: { text: 'now', words: 50 } } });
+      const value = { prompt: 'Summarize now in 50 words.', input: { text: 'now', words: 50 } };
+      expect(res.body).toMatchObject({ status: 'completed', outputFormat: 'json', outputJson: value });
+      expect(JSON.parse(res.body.output)).toEqual(value);
       expect(res.body).not.toHaveProperty('skill');
     } finally {
       await loop.stop();

@@ -319,7 +319,8 @@ describe('POST /api/v1/habits/{habitId}/run-now', () => {
       referenceId: habit.id,
       input: { repository: 'core' },
       status: 'pending',
-      costCents: '0.0000',
+      costCents: 0,
+      costCentsExact: '0.0000',
       output: null,
     });
     expect(res.headers.location).toBe(`/api/v1/executions/${res.body.executionId}`);

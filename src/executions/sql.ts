@@ -1,6 +1,7 @@
 import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
 import type { RequestQuery, ResponseBody } from '../http/route';
+import { centsNumber, shownOutput, type CreatedWindow } from './rules';
 
 export type SkillExecution = components['schemas']['SkillExecution'];
 export type SkillSummary = components['schemas']['SkillSummary'];
@@ -15,6 +16,7 @@ export interface ExecutionRow {
   reference_id: string | null;
   input: Record<string, unknown>;
   output: unknown;
+  output_format: SkillSummary['outputFormat'] | null;
   tokens_used: number;
   prompt_tokens: number;
   completion_tokens: number;
@@ -38,7 +40,7 @@ export interface ExecutionWithSkillRow extends ExecutionRow {
 }
 
 export const EXECUTION_COLUMNS = `e.id, e.organization_id, e.skill_id, e.user_id, e.execution_type, e.reference_id, e.input,
-  e.output, e.tokens_used, e.prompt_tokens, e.completion_tokens, e.duration_ms, e.cost_cents, e.status,
+  e.output, e.output_format, e.tokens_used, e.prompt_tokens, e.completion_tokens, e.duration_ms, e.cost_cents, e.status,
   e.error_message, e.error_code, e.executed_at, e.completed_at, e.created_at, e.updated_at`;
 
 const SKILL_SUMMARY_COLUMNS = `s.name as skill_name, s.category as skill_category,
@@ -53,6 +55,12 @@ export const EXECUTION_WITH_SKILL = `select ${EXECUTION_COLUMNS}, ${SKILL_SUMMAR
   from public.skill_executions e left join public.skills s on s.id = e.skill_id
   where e.id = $1 and e.organization_id = $2`;
 
+/**
+ * The frontend's SkillExecution: `executedAt` is when the execution was
+ * created (the column executed_at is when a worker started it, shown as
+ * `startedAt`), money a number of cents beside its exact string, output as
+ * text beside the parsed value of a json run.
+ */
 export function toExecution(row: ExecutionRow): SkillExecution {
   return {
     id: row.id,
@@ -62,16 +70,19 @@ export function toExecution(row: ExecutionRow): SkillExecution {
     executionType: row.execution_type,
     referenceId: row.reference_id,
     input: row.input,
-    output: row.output ?? null,
+    ...shownOutput(row.output, row.output_format, row.status === 'completed'),
+    outputFormat: row.output_format,
     tokensUsed: row.tokens_used,
     promptTokens: row.prompt_tokens,
     completionTokens: row.completion_tokens,
     durationMs: row.duration_ms,
-    costCents: row.cost_cents,
+    costCents: centsNumber(row.cost_cents),
+    costCentsExact: row.cost_cents,
     status: row.status,
     errorMessage: row.error_message,
     errorCode: row.error_code,
-    executedAt: row.executed_at,
+    executedAt: row.created_at,
+    startedAt: row.executed_at,
     completedAt: row.completed_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -92,14 +103,12 @@ export function toExecutionWithSkill(row: ExecutionWithSkillRow): SkillExecution
   return { ...toExecution(row), skill };
 }
 
-type ListFilters = Pick<RequestQuery<'listExecutions'>, 'skillId' | 'status' | 'executionType' | 'from' | 'to'>;
+export type ListFilters = Pick<RequestQuery<'listExecutions'>, 'skillId' | 'status' | 'executionType' | 'referenceId'> & {
+  window?: CreatedWindow;
+};
 
-/**
- * Newest first. The organization leads, so skill_executions_organization_created_idx
- * (organization_id, created_at desc, id desc) serves the order; a skill filter
- * uses skill_executions_skill_created_idx instead.
- */
-export function executionListQuery(organizationId: string, filters: ListFilters, page: PageRequest): PageQuery<ExecutionWithSkillRow> {
+/** The WHERE of an organization's executions under `filters`, parameters from $1 (the organization). */
+export function executionFilter(organizationId: string, filters: ListFilters): { where: string; params: unknown[] } {
   const params: unknown[] = [organizationId];
   const where = ['e.organization_id = $1'];
   const add = (sql: string, value: unknown) => {
@@ -109,16 +118,41 @@ export function executionListQuery(organizationId: string, filters: ListFilters,
   if (filters.skillId !== undefined) add('e.skill_id = ?', filters.skillId);
   if (filters.status !== undefined) add('e.status = ?', filters.status);
   if (filters.executionType !== undefined) add('e.execution_type = ?', filters.executionType);
-  if (filters.from !== undefined) add('e.created_at >= ?', filters.from);
-  if (filters.to !== undefined) add('e.created_at < ?', filters.to);
+  if (filters.referenceId !== undefined) add('e.reference_id = ?', filters.referenceId);
+  const window = filters.window;
+  if (window?.from) add('e.created_at >= ?', window.from);
+  if (window?.before) add('e.created_at < ?', window.before);
+  if (window?.through) add('e.created_at <= ?', window.through);
+  return { where: where.join(' and '), params };
+}
+
+/**
+ * Newest first. The organization leads, so skill_executions_organization_created_idx
+ * (organization_id, created_at desc, id desc) serves the order; a skill filter
+ * uses skill_executions_skill_created_idx instead.
+ */
+export function executionListQuery(organizationId: string, filters: ListFilters, page: PageRequest): PageQuery<ExecutionWithSkillRow> {
+  const { where, params } = executionFilter(organizationId, filters);
   return {
     select: `${EXECUTION_COLUMNS}, ${SKILL_SUMMARY_COLUMNS}`,
-    fromWhere: `public.skill_executions e left join public.skills s on s.id = e.skill_id where ${where.join(' and ')}`,
+    fromWhere: `public.skill_executions e left join public.skills s on s.id = e.skill_id where ${where}`,
     params,
     orderBy: 'e.created_at desc, e.id desc',
     page,
   };
 }
+
+/** $1 organization, $2 how many: the latest executions with their skill. */
+export const RECENT_EXECUTIONS = `select ${EXECUTION_COLUMNS}, ${SKILL_SUMMARY_COLUMNS}
+  from public.skill_executions e left join public.skills s on s.id = e.skill_id
+  where e.organization_id = $1
+  order by e.created_at desc, e.id desc limit $2`;
+
+/** $1 organization, $2 how many: executions that have not ended (skill_executions_organization_status_idx). */
+export const UNFINISHED_EXECUTIONS = `select ${EXECUTION_COLUMNS}, ${SKILL_SUMMARY_COLUMNS}
+  from public.skill_executions e left join public.skills s on s.id = e.skill_id
+  where e.organization_id = $1 and e.status in ('pending', 'running')
+  order by e.created_at desc, e.id desc limit $2`;
 
 /** One skill's executions, newest first (skill_executions_skill_created_idx). */
 export function skillExecutionListQuery(skillId: string, status: ExecutionStatus | undefined, page: PageRequest): PageQuery<ExecutionRow> {
@@ -137,13 +171,16 @@ export function skillExecutionListQuery(skillId: string, status: ExecutionStatus
   };
 }
 
-/** Per-status counts, tokens and cost over `public.skill_executions e`, for stats statements. */
-export const EXECUTION_AGGREGATES = `count(*)::int as total,
+/** Executions counted in total and per status over `public.skill_executions e` (an ExecutionStatusCounts row). */
+export const STATUS_COUNTS = `count(*)::int as total,
   count(*) filter (where e.status = 'pending')::int as pending,
   count(*) filter (where e.status = 'running')::int as running,
   count(*) filter (where e.status = 'completed')::int as completed,
   count(*) filter (where e.status = 'failed')::int as failed,
-  count(*) filter (where e.status = 'cancelled')::int as cancelled,
+  count(*) filter (where e.status = 'cancelled')::int as cancelled`;
+
+/** Per-status counts, tokens and cost over `public.skill_executions e`, for stats statements. */
+export const EXECUTION_AGGREGATES = `${STATUS_COUNTS},
   round(avg(e.duration_ms) filter (where e.status = 'completed'))::int as avg_duration_ms,
   coalesce(sum(e.prompt_tokens), 0)::bigint as prompt_tokens,
   coalesce(sum(e.completion_tokens), 0)::bigint as completion_tokens,
@@ -168,7 +205,7 @@ export interface AggregateRow extends ExecutionStatusCounts {
   cost_cents: string;
 }
 
-export function byStatus(row: AggregateRow): components['schemas']['ExecutionStatusCounts'] {
+export function byStatus(row: ExecutionStatusCounts): components['schemas']['ExecutionStatusCounts'] {
   return { pending: row.pending, running: row.running, completed: row.completed, failed: row.failed, cancelled: row.cancelled };
 }
 

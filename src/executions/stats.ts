@@ -1,7 +1,7 @@
 import type { RequestTransaction } from '../db/transaction';
 import type { RequestQuery, ResponseBody } from '../http/route';
 import { problems } from '../problems';
-import type { ExecutionStatusCounts } from './sql';
+import { byStatus, STATUS_COUNTS, type ExecutionStatusCounts } from './sql';
 
 type ByPeriodQuery = RequestQuery<'getExecutionStatsByPeriod'>;
 type PeriodStats = ResponseBody<'getExecutionStatsByPeriod', 200>;
@@ -80,12 +80,7 @@ export async function periodStats(tx: RequestTransaction, organizationId: string
          select b.period_start, c.*
          from buckets b
          cross join lateral (
-           select count(*)::int as total,
-             count(*) filter (where e.status = 'pending')::int as pending,
-             count(*) filter (where e.status = 'running')::int as running,
-             count(*) filter (where e.status = 'completed')::int as completed,
-             count(*) filter (where e.status = 'failed')::int as failed,
-             count(*) filter (where e.status = 'cancelled')::int as cancelled,
+           select ${STATUS_COUNTS},
              coalesce(sum(e.tokens_used), 0)::bigint as tokens_used,
              coalesce(sum(e.cost_cents), 0)::numeric(20, 4)::text as cost_cents
            from public.skill_executions e
@@ -110,7 +105,7 @@ export async function periodStats(tx: RequestTransaction, organizationId: string
     buckets: rows.map((row) => ({
       periodStart: row.period_start,
       total: row.total,
-      byStatus: { pending: row.pending, running: row.running, completed: row.completed, failed: row.failed, cancelled: row.cancelled },
+      byStatus: byStatus(row),
       tokensUsed: row.tokens_used,
       costCents: row.cost_cents,
     })),

@@ -932,8 +932,186 @@ export interface paths {
         /**
          * Executions of the organization, newest first
          * @description Whatever started them (manual, api, habit, reflex). Every member sees all of them.
+         *     Two ways to page, one per request: `page`/`pageSize` (ours), or `limit`/`offset` (the frontend's; the
+         *     answer's `page` is then `offset / limit + 1`, rounded down). Sending both ways is a 400. The window is
+         *     `from` (inclusive) and `to` (exclusive), or the frontend's `startDate` and `endDate` (both inclusive);
+         *     `from` with `startDate`, or `to` with `endDate`, is a 400, and so is a window that ends before it starts.
          */
         get: operations["listExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's execution figures (the frontend's dashboard)
+         * @description Counts per status and type, tokens, cost and average duration of the executions created between
+         *     `startDate` and `endDate` (both inclusive; unbounded start and now by default), and one entry per UTC
+         *     day from `startDate` (or 13 days before the end) to the end, at most 366 days.
+         */
+        get: operations["getExecutionOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/recent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest executions, newest first
+         * @description A plain array (the frontend's shape), each with its skill's summary.
+         */
+        get: operations["listRecentExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/running": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Executions that have not ended (pending or running), newest first
+         * @description A plain array (the frontend's shape), each with its skill's summary; at most `limit` of them.
+         */
+        get: operations["listRunningExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/cost-breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What completed executions cost, by skill, by type and by day
+         * @description The window is `startDate` to `endDate` (both inclusive; by default the 30 days up to now), at most 366
+         *     days. Amounts are exact: numbers in euro cents and decimal strings beside them.
+         */
+        get: operations["getExecutionCostBreakdown"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Duration percentiles of completed executions
+         * @description p50, p90, p95 and p99 of `durationMs` computed by PostgreSQL (`percentile_cont`) over the completed
+         *     executions created between `startDate` and `endDate` (both inclusive; by default the 30 days up to now),
+         *     optionally of one skill.
+         */
+        get: operations["getExecutionPerformance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every matching execution as CSV or JSON, streamed
+         * @description Streams every execution the caller can see that matches the filters (any number, newest first), read
+         *     from the database in batches through a cursor of one transaction (so the file is one consistent
+         *     snapshot) and written as the client reads. CSV (RFC 4180): one header line, every cell that holds a
+         *     comma, quote or line break quoted, and a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+         *     return prefixed with `'` so that spreadsheets do not run it as a formula. JSON: an array of
+         *     SkillExecution (with `skill`). The file name is `executions-<date>.<format>`.
+         */
+        get: operations["exportExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/cleanup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete the organization's old executions (retention)
+         * @description Deletes the organization's executions created more than `olderThanDays` days ago, except pending and
+         *     running ones. Only the organization's owners and admins (the database refuses everyone else: 403).
+         */
+        delete: operations["cleanupExecutions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Execution analytics over the last 7, 30 or 90 days (the frontend's stats service)
+         * @description The frontend's SkillStatsResponse: an overview, one entry per UTC day of the period (today included),
+         *     counts by type and status; with `skillId` the figures of that skill (the frontend's getSkillStats),
+         *     without it the organization's with the skills run most (getAggregatedStats). `successRate` is the
+         *     percentage (0-100) of completed among completed and failed runs.
+         */
+        get: operations["getExecutionAnalytics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1030,6 +1208,90 @@ export interface paths {
          * @description Whoever started it and the organization's owners and admins may, and service tokens for the organization they name in X-Organization-Id. A runner call in progress is aborted and a result that arrives after the cancel is dropped. An execution that has ended is a 409.
          */
         post: operations["cancelExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{executionId}/retry": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a failed or cancelled execution again, as a new execution
+         * @description Queues a new pending execution of the same skill with the same input; the old one stays as it was.
+         *     A manual or api run comes back as the caller's manual run. A habit's run comes back as a run of that
+         *     habit and a reflex's as a run of that reflex, created the way "run now" and the reflex functions create
+         *     them (so they count for the habit or reflex); the habit or reflex must still exist, and a reflex run
+         *     may be retried by those who manage the reflex, or by any member for event and file_change reflexes
+         *     (which members fire anyway). Counts toward the plan's quota like any run (429 past it). An execution
+         *     that did not fail and was not cancelled is a 409, and so is an inactive skill, habit's skill or reflex.
+         */
+        post: operations["retryExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/habits/{habitId}/executions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The runs of one habit, newest first
+         * @description A habit the caller cannot see is a 404. Paged like GET /executions (page/pageSize or limit/offset).
+         */
+        get: operations["listHabitExecutions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reflexes/{reflexId}/executions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The runs of one reflex, newest first
+         * @description A reflex the caller cannot see is a 404. Paged like GET /executions (page/pageSize or limit/offset).
+         */
+        get: operations["listReflexExecutions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2778,6 +3040,13 @@ export interface components {
             outputFormat: components["schemas"]["SkillOutputFormat"];
             isActive: boolean;
         };
+        /**
+         * @description One run of a skill, as the web frontend's SkillExecution reads it. Money: `costCents` is a JSON number
+         *     in euro cents (the frontend's unit) converted exactly from the stored decimal (at most 14 significant
+         *     digits, so the number's shortest decimal form is the stored value), and `costCentsExact` the same
+         *     amount as an exact decimal string. Output: `output` is always text (or null before it completed); for
+         *     a run in the `json` format it is the JSON text of the result and `outputJson` the parsed value.
+         */
         SkillExecution: {
             /** Format: uuid */
             id: string;
@@ -2802,28 +3071,45 @@ export interface components {
             input: {
                 [key: string]: unknown;
             };
-            /** @description The result in the skill's output format (a string; for json, the parsed value); null until completed. */
-            output: unknown;
+            /** @description The result as text: the text itself, or for the json format the JSON text of the value; null until completed. */
+            output: string | null;
+            /** @description The skill's output format when the run started (null when its skill was gone before that). */
+            outputFormat: components["schemas"]["SkillOutputFormat"] | null;
+            /** @description For a completed run in the json format, the result as a JSON value (any type); null otherwise. */
+            outputJson: unknown;
             tokensUsed: number;
             promptTokens: number;
             completionTokens: number;
             durationMs: number | null;
             /**
-             * @description Exact decimal string, in euro cents (e.g. "0.0150").
+             * @description Euro cents as a JSON number (0.015 is 0.015 cents), exactly the stored amount.
+             * @example 0.015
+             */
+            costCents: number;
+            /**
+             * @description The same amount as an exact decimal string in euro cents.
              * @example 0.0150
              */
-            costCents: string;
+            costCentsExact: string;
             status: components["schemas"]["ExecutionStatus"];
             errorMessage: string | null;
             errorCode: string | null;
             /**
              * Format: date-time
-             * @description When it started running.
+             * @description When the execution was created (queued); always present.
              */
-            executedAt: string | null;
+            executedAt: string;
+            /**
+             * Format: date-time
+             * @description When a worker started running it; null while pending.
+             */
+            startedAt: string | null;
             /** Format: date-time */
             completedAt: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description The same instant as executedAt.
+             */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
@@ -3147,6 +3433,191 @@ export interface components {
                 tokensUsed: number;
                 costCents: string;
             }[];
+        };
+        /** @description One number per execution type. */
+        ExecutionTypeNumbers: {
+            manual: number;
+            habit: number;
+            reflex: number;
+            api: number;
+        };
+        /** @description One exact decimal string (euro cents) per execution type. */
+        ExecutionTypeAmounts: {
+            manual: string;
+            habit: string;
+            reflex: string;
+            api: string;
+        };
+        /**
+         * @description The organization's executions in a window, as the frontend's executions dashboard reads them. Totals
+         *     count every execution created in the window; `dailyExecutions` has one entry per UTC day of the window.
+         */
+        ExecutionOverview: {
+            /**
+             * Format: date-time
+             * @description The window's start (null when unbounded).
+             */
+            from: string | null;
+            /**
+             * Format: date-time
+             * @description The window's end (inclusive).
+             */
+            to: string;
+            totalExecutions: number;
+            /** @description Completed. */
+            successfulExecutions: number;
+            failedExecutions: number;
+            cancelledExecutions: number;
+            totalTokensUsed: number;
+            /** @description Euro cents, exactly the sum. */
+            totalCostCents: number;
+            totalCostCentsExact: string;
+            /** @description Over completed executions; 0 when none completed. */
+            averageDurationMs: number;
+            executionsByType: {
+                manual: number;
+                habit: number;
+                reflex: number;
+                api: number;
+            };
+            executionsByStatus: components["schemas"]["ExecutionStatusCounts"];
+            dailyExecutions: {
+                /**
+                 * Format: date
+                 * @description A UTC day.
+                 */
+                date: string;
+                count: number;
+                tokens: number;
+            }[];
+        };
+        /** @description Executions with their skill's summary, newest first. */
+        ExecutionList: components["schemas"]["SkillExecution"][];
+        /** @description The new execution a retry queued (the frontend reads `newExecutionId` and `status`). */
+        ExecutionRetry: {
+            /** Format: uuid */
+            newExecutionId: string;
+            /** @enum {string} */
+            status: "pending" | "running";
+            execution: components["schemas"]["SkillExecution"];
+        };
+        /**
+         * @description What completed executions cost in the window, in euro cents: each amount as a JSON number (the frontend's
+         *     unit, exactly the decimal sum) and beside it the exact decimal string (`...Exact`). `costBySkill` lists the
+         *     skills that still exist, dearest first (at most 100); executions of deleted skills count in the totals and
+         *     in `deletedSkillsCostCents`.
+         */
+        ExecutionCostBreakdown: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            totalCostCents: number;
+            totalCostCentsExact: string;
+            deletedSkillsCostCents: number;
+            deletedSkillsCostCentsExact: string;
+            costBySkill: {
+                /** Format: uuid */
+                skillId: string;
+                skillName: string;
+                costCents: number;
+                costCentsExact: string;
+                /** @description Completed executions. */
+                executionCount: number;
+            }[];
+            costByType: components["schemas"]["ExecutionTypeNumbers"];
+            costByTypeExact: components["schemas"]["ExecutionTypeAmounts"];
+            /** @description One entry per UTC day of the window, oldest first. */
+            costByDay: {
+                /** Format: date */
+                date: string;
+                costCents: number;
+                costCentsExact: string;
+            }[];
+        };
+        /**
+         * @description Durations of the completed executions created in the window. Percentiles are PostgreSQL's
+         *     `percentile_cont` (linear interpolation between the two nearest durations), in milliseconds rounded to the
+         *     microsecond; all figures
+         *     are 0 when nothing completed. `successRate` is a percentage (0-100) of completed among completed and failed,
+         *     as the frontend shows it.
+         */
+        ExecutionPerformance: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description Completed executions with a duration. */
+            sampleSize: number;
+            averageDurationMs: number;
+            /** @description The same figure under the name the frontend's stats service reads (its executions service reads averageDurationMs). */
+            avgDurationMs: number;
+            p50DurationMs: number;
+            p90DurationMs: number;
+            p95DurationMs: number;
+            p99DurationMs: number;
+            successRate: number;
+            /** @description 24 entries, UTC hours 0 to 23 of the executions' creation; 0 for an hour without any. */
+            durationByHour: {
+                hour: number;
+                avgDurationMs: number;
+            }[];
+        };
+        ExecutionAnalytics: {
+            /** @enum {string} */
+            period: "7d" | "30d" | "90d";
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            overview: {
+                totalRuns: number;
+                successRate: number;
+                /** @description Tokens per run. */
+                avgTokens: number;
+                /** @description Over completed runs; 0 when none. */
+                avgDurationMs: number;
+                totalCostCents: number;
+                totalCostCentsExact: string;
+            };
+            /** @description One entry per UTC day of the period, oldest first. */
+            executionsOverTime: {
+                /** Format: date */
+                date: string;
+                count: number;
+                /** @description Completed. */
+                successCount: number;
+                /** @description Failed. */
+                failureCount: number;
+                tokens: number;
+                costCents: number;
+                costCentsExact: string;
+            }[];
+            executionsByType: {
+                manual: number;
+                habit: number;
+                reflex: number;
+                api: number;
+            };
+            executionsByStatus: components["schemas"]["ExecutionStatusCounts"];
+            /** @description The skills run most in the period (existing skills), most runs first. */
+            skillBreakdown: {
+                /** Format: uuid */
+                skillId: string;
+                name: string;
+                runs: number;
+            }[];
+        };
+        ExecutionCleanup: {
+            deletedCount: number;
+            /** @description Storage the deleted rows took (MiB, 2 decimals; an estimate of the rows, not of the disk). */
+            freedSpaceMb: number;
+            olderThanDays: number;
+            /**
+             * Format: date-time
+             * @description Executions created before this instant were deleted, except pending and running ones.
+             */
+            cutoff: string;
         };
         /**
          * @description A five-field cron expression: minute hour day-of-month month day-of-week (seconds, years and nicknames are refused).
@@ -4327,6 +4798,14 @@ export interface components {
         Page: number;
         /** @description Items per page. */
         PageSize: number;
+        /** @description Created at or after this instant (the frontend's name; inclusive). Not together with `from`. */
+        ExecutionStartDate: string;
+        /** @description Created at or before this instant (the frontend's name; inclusive). Not together with `to`. */
+        ExecutionEndDate: string;
+        /** @description Items per page, the frontend's way (instead of pageSize; not together with page or pageSize). */
+        ExecutionLimit: number;
+        /** @description Items to skip, the frontend's way (instead of page; not together with page or pageSize). */
+        ExecutionOffset: number;
     };
     requestBodies: never;
     headers: never;
@@ -6512,6 +6991,16 @@ export interface operations {
                 from?: string;
                 /** @description Created before this instant. */
                 to?: string;
+                /** @description Created at or after this instant (the frontend's name; inclusive). Not together with `from`. */
+                startDate?: components["parameters"]["ExecutionStartDate"];
+                /** @description Created at or before this instant (the frontend's name; inclusive). Not together with `to`. */
+                endDate?: components["parameters"]["ExecutionEndDate"];
+                /** @description Only the runs of this habit or reflex. */
+                referenceId?: string;
+                /** @description Items per page, the frontend's way (instead of pageSize; not together with page or pageSize). */
+                limit?: components["parameters"]["ExecutionLimit"];
+                /** @description Items to skip, the frontend's way (instead of page; not together with page or pageSize). */
+                offset?: components["parameters"]["ExecutionOffset"];
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
@@ -6529,6 +7018,301 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SkillExecutionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionOverview: {
+        parameters: {
+            query?: {
+                /** @description Created at or after this instant (the frontend's name; inclusive). Not together with `from`. */
+                startDate?: components["parameters"]["ExecutionStartDate"];
+                /** @description Created at or before this instant (the frontend's name; inclusive). Not together with `to`. */
+                endDate?: components["parameters"]["ExecutionEndDate"];
+                /** @description Only executions of this skill. */
+                skillId?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionOverview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listRecentExecutions: {
+        parameters: {
+            query?: {
+                /** @description How many. */
+                limit?: number;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The executions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listRunningExecutions: {
+        parameters: {
+            query?: {
+                /** @description How many at most. */
+                limit?: number;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The executions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionCostBreakdown: {
+        parameters: {
+            query?: {
+                /** @description Created at or after this instant (the frontend's name; inclusive). Not together with `from`. */
+                startDate?: components["parameters"]["ExecutionStartDate"];
+                /** @description Created at or before this instant (the frontend's name; inclusive). Not together with `to`. */
+                endDate?: components["parameters"]["ExecutionEndDate"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The breakdown. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionCostBreakdown"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionPerformance: {
+        parameters: {
+            query?: {
+                /** @description Created at or after this instant (the frontend's name; inclusive). Not together with `from`. */
+                startDate?: components["parameters"]["ExecutionStartDate"];
+                /** @description Created at or before this instant (the frontend's name; inclusive). Not together with `to`. */
+                endDate?: components["parameters"]["ExecutionEndDate"];
+                /** @description Only executions of this skill. */
+                skillId?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionPerformance"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportExecutions: {
+        parameters: {
+            query?: {
+                /** @description The file format. */
+                format?: "csv" | "json";
+                /** @description Only executions of this skill. */
+                skillId?: string;
+                /** @description Only executions in this status. */
+                status?: components["schemas"]["ExecutionStatus"];
+                /** @description Only executions started this way. */
+                executionType?: components["schemas"]["ExecutionType"];
+                /** @description Only the runs of this habit or reflex. */
+                referenceId?: string;
+                /** @description Created at or after this instant. */
+                from?: string;
+                /** @description Created before this instant. */
+                to?: string;
+                /** @description Created at or after this instant (the frontend's name; inclusive). Not together with `from`. */
+                startDate?: components["parameters"]["ExecutionStartDate"];
+                /** @description Created at or before this instant (the frontend's name; inclusive). Not together with `to`. */
+                endDate?: components["parameters"]["ExecutionEndDate"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description attachment; filename="executions-2026-11-30.csv" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/json": components["schemas"]["ExecutionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cleanupExecutions: {
+        parameters: {
+            query?: {
+                /** @description Age in days beyond which executions are deleted. */
+                olderThanDays?: number;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionCleanup"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getExecutionAnalytics: {
+        parameters: {
+            query?: {
+                /** @description How many days up to now. */
+                period?: "7d" | "30d" | "90d";
+                /** @description Only executions of this skill. */
+                skillId?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionAnalytics"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6685,6 +7469,130 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    retryExecution: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued. */
+            202: {
+                headers: {
+                    /** @description URL of the new execution. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionRetry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listHabitExecutions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Items per page, the frontend's way (instead of pageSize; not together with page or pageSize). */
+                limit?: components["parameters"]["ExecutionLimit"];
+                /** @description Items to skip, the frontend's way (instead of page; not together with page or pageSize). */
+                offset?: components["parameters"]["ExecutionOffset"];
+                /** @description Only executions in this status. */
+                status?: components["schemas"]["ExecutionStatus"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The habit's id. */
+                habitId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of executions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecutionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listReflexExecutions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Items per page, the frontend's way (instead of pageSize; not together with page or pageSize). */
+                limit?: components["parameters"]["ExecutionLimit"];
+                /** @description Items to skip, the frontend's way (instead of page; not together with page or pageSize). */
+                offset?: components["parameters"]["ExecutionOffset"];
+                /** @description Only executions in this status. */
+                status?: components["schemas"]["ExecutionStatus"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The reflex's id. */
+                reflexId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of executions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SkillExecutionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];

@@ -16,6 +16,8 @@ export const MAX_OFFSET = 10_000;
 export interface PageRequest {
   page: number;
   pageSize: number;
+  /** Rows to skip when the client paged by offset (at most MAX_OFFSET); else (page - 1) * pageSize. */
+  offset?: number;
 }
 
 export interface PageQuery<Row> {
@@ -57,6 +59,7 @@ export async function paginate<Row extends QueryResultRow, Item>(
   map: (row: Row) => Item,
 ): Promise<Page<Item>> {
   const { page, pageSize } = query.page;
+  const offset = query.page.offset ?? (page - 1) * pageSize;
   const n = query.params.length;
   const sql = `
     select counted.total as "__total", page_rows.*
@@ -67,7 +70,7 @@ export async function paginate<Row extends QueryResultRow, Item>(
       order by ${query.orderBy}
       limit $${n + 1} offset $${n + 2}
     ) page_rows on true`;
-  const result = await tx.query(sql, [...query.params, pageSize + 1, (page - 1) * pageSize, EXACT_COUNT_LIMIT + 1]);
+  const result = await tx.query(sql, [...query.params, pageSize + 1, offset, EXACT_COUNT_LIMIT + 1]);
   const counted = (result.rows[0]?.__total as number | undefined) ?? 0;
   const rows = result.rows.filter((row) => row.__present === true);
   const hasMore = rows.length > pageSize;
