@@ -48,3 +48,12 @@ export async function loadEditableProject(tx: RequestTransaction, projectId: str
   requireEditor(access, what);
   return access;
 }
+
+/** A body's projectId, when the frontend sends one, must be the path's: a mismatch is a 400, never a silent pick. */
+export function requireSameProject(bodyProjectId: string | undefined, pathProjectId: string): void {
+  if (bodyProjectId !== undefined && bodyProjectId.toLowerCase() !== pathProjectId.toLowerCase()) {
+    throw problems.validation('The projectId in the body is not the project of the path.', [
+      { path: '/body/projectId', message: 'must be the project named in the path' },
+    ]);
+  }
+}

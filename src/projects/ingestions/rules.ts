@@ -1,6 +1,6 @@
 import type { Identity } from '../../auth/caller';
 import type { RequestBody } from '../../http/route';
-import { problems } from '../../problems';
+import { problems, type FieldError } from '../../problems';
 
 // The rules of a progress report that need no database: who may send one,
 // and how its fields go together (each value alone is the contract's).
@@ -28,4 +28,52 @@ export function checkProgressReport(body: RequestBody<'reportIngestionProgress'>
       }
     }
   }
+}
+
+/** The sources of a project as INGESTION_PLANNING reads them, for the checks and the estimate below. */
+export interface IngestionSources {
+  type: 'repository' | 'files' | 'manual';
+  repositories: number;
+  failedRepositories: readonly string[];
+  files: number;
+  fileBytes: number;
+}
+
+/**
+ * The pre-flight checks a start runs unless told to skip them: something to
+ * ingest for the project's type, and no repository whose last sync failed.
+ * Each problem is one field error; an empty list means the start may go on.
+ */
+export function preflightProblems(sources: IngestionSources): FieldError[] {
+  const found: FieldError[] = [];
+  if (sources.type === 'repository' && sources.repositories === 0) {
+    found.push({ path: '/body/skipValidation', message: 'the project has no repository: connect one first', code: 'no_repository' });
+  }
+  if (sources.type === 'files' && sources.files === 0) {
+    found.push({ path: '/body/skipValidation', message: 'the project has no file: register one first', code: 'no_file' });
+  }
+  for (const name of sources.failedRepositories) {
+    found.push({ path: '/body/skipValidation', message: `the repository ${name} is in status error: fix or remove it`, code: 'repository_error' });
+  }
+  return found;
+}
+
+/** Seconds an ingestion takes when history is no guide: a fixed start, then per repository, per file and per byte. */
+const BASE_SECONDS = 30;
+const SECONDS_PER_REPOSITORY = 20;
+const SECONDS_PER_FILE = 0.05;
+const BYTES_PER_SECOND = 2_000_000;
+
+/**
+ * How long an ingestion should take, in whole seconds (at least 1): the mean
+ * of the project's last completed ingestions when it has any (the same
+ * project on the same workers is the best guide), else a size-based guess.
+ */
+export function estimateDurationSeconds(sources: IngestionSources, meanSecondsOfRecent: number | null): number {
+  if (meanSecondsOfRecent !== null && Number.isFinite(meanSecondsOfRecent)) {
+    return Math.max(1, Math.ceil(meanSecondsOfRecent));
+  }
+  const guess =
+    BASE_SECONDS + SECONDS_PER_REPOSITORY * sources.repositories + SECONDS_PER_FILE * sources.files + sources.fileBytes / BYTES_PER_SECOND;
+  return Math.max(1, Math.ceil(guess));
 }
