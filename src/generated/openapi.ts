@@ -546,8 +546,8 @@ export interface paths {
         /**
          * Start an ingestion
          * @description The project becomes `processing`. 409 while another ingestion of the project is unfinished, and (unless
-         *     `forceReprocess`) when the latest one completed and nothing changed since. 422 when a pre-flight check fails
-         *     (unless `skipValidation`). Editors only.
+         *     `forceReprocess`) when the latest one completed and nothing changed since. 422 while a repository is in
+         *     status `error` (unless `skipValidation`). Editors only.
          */
         post: operations["startIngestion"];
         delete?: never;
@@ -2744,9 +2744,10 @@ export interface components {
              */
             projectId?: string;
             /**
-             * @description Skip the pre-flight checks: the project has a source of its type (a repository for `repository`, a file
-             *     for `files`), and every repository's URL passes the validate-url rule and is not in status `error`.
-             *     Without it a failing check is a 422 naming each problem.
+             * @description Skip the repository check: without it, a start is refused (422, one field error per repository) while
+             *     any of the project's repositories is in status `error`, i.e. known to be unreachable since its last
+             *     sync. No network call is made; URLs need no second look (they were judged when connected and cannot
+             *     change).
              * @default false
              */
             skipValidation: boolean;

@@ -40,8 +40,8 @@ const UP_TO_DATE =
   'The latest ingestion of this project completed and nothing has changed since; send forceReprocess: true to ingest it again.';
 
 /**
- * The body is optional: without one there is no message, the pre-flight
- * checks run and an up-to-date project is not ingested again.
+ * The body is optional: without one there is no message, the repository
+ * check runs and an up-to-date project is not ingested again.
  */
 export async function startIngestion(tx: RequestTransaction, projectId: string, body: RequestBody<'startIngestion'>): Promise<Started> {
   const userId = requireUser(tx);
@@ -49,7 +49,6 @@ export async function startIngestion(tx: RequestTransaction, projectId: string, 
   const access = await loadEditableProject(tx, projectId, 'start an ingestion');
   const planning = (await tx.query<IngestionPlanningRow>(INGESTION_PLANNING, [access.projectId])).rows[0]!;
   const sources: IngestionSources = {
-    type: planning.type,
     repositories: planning.repositories,
     failedRepositories: planning.failed_repositories,
     files: planning.files,

@@ -32,7 +32,6 @@ export function checkProgressReport(body: RequestBody<'reportIngestionProgress'>
 
 /** The sources of a project as INGESTION_PLANNING reads them, for the checks and the estimate below. */
 export interface IngestionSources {
-  type: 'repository' | 'files' | 'manual';
   repositories: number;
   failedRepositories: readonly string[];
   files: number;
@@ -40,22 +39,17 @@ export interface IngestionSources {
 }
 
 /**
- * The pre-flight checks a start runs unless told to skip them: something to
- * ingest for the project's type, and no repository whose last sync failed.
- * Each problem is one field error; an empty list means the start may go on.
+ * The pre-flight check a start runs unless told to skip it: every repository
+ * must be reachable as far as we know, i.e. none is in status error (its
+ * last sync failed). No network call is made. Each unreachable repository is
+ * one field error; an empty list means the start may go on.
  */
 export function preflightProblems(sources: IngestionSources): FieldError[] {
-  const found: FieldError[] = [];
-  if (sources.type === 'repository' && sources.repositories === 0) {
-    found.push({ path: '/body/skipValidation', message: 'the project has no repository: connect one first', code: 'no_repository' });
-  }
-  if (sources.type === 'files' && sources.files === 0) {
-    found.push({ path: '/body/skipValidation', message: 'the project has no file: register one first', code: 'no_file' });
-  }
-  for (const name of sources.failedRepositories) {
-    found.push({ path: '/body/skipValidation', message: `the repository ${name} is in status error: fix or remove it`, code: 'repository_error' });
-  }
-  return found;
+  return sources.failedRepositories.map((name) => ({
+    path: '/body/skipValidation',
+    message: `the repository ${name} is in status error (its last sync failed): fix or remove it, or skip validation`,
+    code: 'repository_unreachable',
+  }));
 }
 
 /** Seconds an ingestion takes when history is no guide: a fixed start, then per repository, per file and per byte. */

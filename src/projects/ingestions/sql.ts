@@ -150,7 +150,6 @@ export const INSERT_INGESTION = `insert into public.ingestion_progress as i (pro
   returning ${INGESTION_COLUMNS}`;
 
 export interface IngestionPlanningRow {
-  type: 'repository' | 'files' | 'manual';
   repositories: number;
   failed_repositories: string[];
   files: number;
@@ -163,7 +162,7 @@ export interface IngestionPlanningRow {
 
 /**
  * What starting an ingestion of project $1 needs to know, in one statement:
- * its sources (for the pre-flight checks and the estimate), whether the
+ * its sources (for the repository check and the estimate), whether the
  * latest ingestion completed with nothing changed since, and how long the
  * last completed ones took. A change is anything that moved updated_at after
  * that completion: the project's own (its settings, and its repository and
@@ -171,7 +170,7 @@ export interface IngestionPlanningRow {
  * a file's. The completion itself stamps the project at the same instant, so
  * it does not count.
  */
-export const INGESTION_PLANNING = `select p.type,
+export const INGESTION_PLANNING = `select
     (select count(*)::int from public.project_repositories r where r.project_id = p.id) as repositories,
     array(select r.repository_name from public.project_repositories r
           where r.project_id = p.id and r.status = 'error' order by r.created_at, r.id limit 20) as failed_repositories,
@@ -185,7 +184,7 @@ export const INGESTION_PLANNING = `select p.type,
     (select avg(extract(epoch from d.completed_at - d.started_at))::float8 from (
         select i.started_at, i.completed_at from public.ingestion_progress i
         where i.project_id = p.id and i.completed_at is not null
-        order by i.started_at desc limit 3
+        order by i.completed_at desc limit 3
       ) d) as mean_seconds
   from public.projects p
   left join lateral (
