@@ -2371,6 +2371,12 @@ export interface components {
             updatedAt: string;
         };
         ProjectCreate: {
+            /**
+             * Format: uuid
+             * @description The frontend's way to name the organization: without an X-Organization-Id header it picks the organization
+             *     (404 when the caller is not an active member of it); with the header it must be the same one (else 400).
+             */
+            organizationId?: string;
             name: components["schemas"]["ProjectName"];
             description?: string | null;
             type: components["schemas"]["ProjectType"];
@@ -2485,6 +2491,11 @@ export interface components {
             updatedAt: string;
         };
         RepositoryCreate: {
+            /**
+             * Format: uuid
+             * @description The frontend sends the project's id in the body too; when given it must be the path's (else 400).
+             */
+            projectId?: string;
             repositoryUrl: string;
             provider?: components["schemas"]["GitProvider"];
             repositoryName?: string;

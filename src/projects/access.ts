@@ -57,3 +57,18 @@ export function requireSameProject(bodyProjectId: string | undefined, pathProjec
     ]);
   }
 }
+
+/**
+ * The organization a new project goes to when the body names one (the
+ * frontend's CreateProjectRequest.organizationId): it stands in for a missing
+ * X-Organization-Id header, and must agree with one that is sent.
+ */
+export function organizationOfCreation(bodyOrganizationId: string | undefined, header: string | undefined): string | undefined {
+  if (bodyOrganizationId === undefined) return undefined;
+  if (header !== undefined && header.toLowerCase() !== bodyOrganizationId.toLowerCase()) {
+    throw problems.validation('The organizationId in the body is not the organization of the X-Organization-Id header.', [
+      { path: '/body/organizationId', message: 'must be the organization named in X-Organization-Id' },
+    ]);
+  }
+  return bodyOrganizationId;
+}
