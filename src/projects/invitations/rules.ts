@@ -62,7 +62,7 @@ export function notificationPreferences(level: NotificationLevel = 'real-time'):
  * `invitations` with a role and notification level each (the top-level role,
  * else viewer, for those without one). Exactly one of the two: else a 400.
  */
-export function inviteesOf(body: InviteBody): Invitee[] {
+export function inviteesOf(body: Pick<InviteBody, 'emails' | 'invitations' | 'role'>): Invitee[] {
   const fallbackRole = body.role ?? 'viewer';
   if (body.emails !== undefined && body.invitations === undefined) {
     return body.emails.map((email) => ({ email, role: fallbackRole, ...notificationPreferences() }));
