@@ -574,7 +574,7 @@ export interface paths {
         };
         /**
          * The unfinished ingestion, if any
-         * @description The ingestion that has neither completed nor failed, or `null` when none runs (a screen that polls gets 200 either way).
+         * @description The ingestion that is processing (neither completed, failed nor cancelled), or `null` when none is (a screen that polls gets 200 either way).
          */
         get: operations["getCurrentIngestion"];
         put?: never;
@@ -5767,7 +5767,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The ingestion that is running, or null. */
+            /** @description The processing ingestion, or null. */
             200: {
                 headers: {
                     [name: string]: unknown;
