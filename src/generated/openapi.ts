@@ -4076,7 +4076,11 @@ export interface components {
             /** @description Memberships, active or not (each takes a seat). */
             totalMembers: number;
             activeMembers: number;
-            /** @description Addresses with a live pending invitation to one of the organization's projects that belong to no member yet (each would take a seat on acceptance). */
+            /**
+             * @description Addresses with a live pending invitation to one of the organization's projects that belong to no member
+             *     yet (each would take a seat on acceptance), among the invitations the caller may see: all of them for
+             *     owners and admins, those of the projects they edit for others.
+             */
             pendingInvites: number;
             /** @description maxSeats - totalMembers - pendingInvites, at least 0; -1 when unlimited. */
             availableSeats: number;
