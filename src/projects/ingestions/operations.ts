@@ -1,6 +1,6 @@
 import { requireUser, type RequestTransaction } from '../../db/transaction';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
-import type { RequestBody, RequestQuery } from '../../http/route';
+import type { RequestBody, RequestQuery, ResponseBody } from '../../http/route';
 import { problems } from '../../problems';
 import { loadEditableProject, loadProjectAccess, requireSameProject } from '../access';
 import { estimateDurationSeconds, preflightProblems, type IngestionSources } from './rules';
@@ -8,11 +8,11 @@ import {
   CANCEL_INGESTION,
   CURRENT_INGESTION,
   INGESTION_PLANNING,
+  ingestionListQuery,
   ingestionStatus,
+  INSERT_INGESTION,
   LOCK_CURRENT_INGESTION,
   LOCK_INGESTION,
-  ingestionListQuery,
-  INSERT_INGESTION,
   progressAssignments,
   toIngestion,
   updateIngestionSql,
@@ -20,7 +20,6 @@ import {
   type IngestionPlanningRow,
   type IngestionRow,
 } from './sql';
-import type { ResponseBody } from '../../http/route';
 
 // Each operation of /projects/{projectId}/ingestions: given the request
 // transaction and the request's parts (typed from the contract), it checks,
