@@ -17,6 +17,7 @@ let serviceToken: string;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const ZERO_METRICS = { filesProcessed: 0, totalFiles: 0, tokensProcessed: 0, bytesProcessed: 0, chunksCreated: 0, errorsEncountered: 0 };
 const INGESTION_KEYS = [
+  'cancelledAt',
   'completedAt',
   'errorCode',
   'errorMessage',
@@ -91,11 +92,19 @@ async function ingestionRows(projectId: string) {
   return rows;
 }
 
-async function start(projectId: string, user: TestUser = alice, body?: object) {
+/**
+ * Starts one and returns the ingestion as reads show it (the start's own
+ * jobId and estimate checked and left out). It forces a reprocess unless
+ * told otherwise: most tests run one ingestion after another completed.
+ */
+async function start(projectId: string, user: TestUser = alice, body: object | undefined = { forceReprocess: true }) {
   const req = api(user).post(base(projectId));
   const res = body === undefined ? await req : await req.send(body);
   expect(res.status).toBe(201);
-  return res.body;
+  const { jobId, estimatedDurationSeconds, ...ingestion } = res.body;
+  expect(jobId).toBe(ingestion.id);
+  expect(estimatedDurationSeconds).toEqual(expect.any(Number));
+  return ingestion;
 }
 
 /** Moves an ingestion's start into the past; the guard trigger forbids that to every request, so it is bypassed here. */
@@ -115,21 +124,27 @@ async function backdate(ingestionId: string, seconds: number): Promise<void> {
 }
 
 describe('POST /api/v1/projects/{projectId}/ingestions', () => {
-  test('the creator starts one: 201, running, started by them; the project becomes processing', async () => {
+  test('the creator starts one: 201, processing, started by them, with its estimate; the project becomes processing', async () => {
     const project = await createProject();
     const res = await api(alice).post(base(project.id)).send({ message: 'Nightly re-index' }).expect(201);
-    expect(Object.keys(res.body).sort()).toEqual(INGESTION_KEYS);
+    expect(Object.keys(res.body).sort()).toEqual([...INGESTION_KEYS, 'estimatedDurationSeconds', 'jobId'].sort());
+    // No history and no repository or file: the size-based estimate's fixed start.
+    expect(res.body.estimatedDurationSeconds).toBe(30);
+    expect(Date.parse(res.body.estimatedCompletionAt) - Date.parse(res.body.startedAt)).toBeGreaterThanOrEqual(29_000);
     expect(res.body).toEqual({
       id: expect.any(String),
+      jobId: res.body.id,
+      estimatedDurationSeconds: 30,
       projectId: project.id,
-      status: 'running',
+      status: 'processing',
       phase: 'repository_fetch',
       progressPercent: 0,
       message: 'Nightly re-index',
       metrics: ZERO_METRICS,
       startedAt: expect.stringMatching(ISO),
-      estimatedCompletionAt: null,
+      estimatedCompletionAt: expect.stringMatching(ISO),
       completedAt: null,
+      cancelledAt: null,
       errorMessage: null,
       errorCode: null,
       originalTokens: null,
@@ -144,7 +159,7 @@ describe('POST /api/v1/projects/{projectId}/ingestions', () => {
   test('the body is optional; a project manager may start one', async () => {
     const project = await createProject();
     const res = await api(manager).post(base(project.id)).expect(201);
-    expect(res.body).toMatchObject({ message: null, startedBy: manager.userId, status: 'running' });
+    expect(res.body).toMatchObject({ message: '', startedBy: manager.userId, status: 'processing' });
   });
 
   test('viewers and auditors read but cannot start (403); nothing is stored', async () => {
@@ -213,7 +228,7 @@ describe('GET /api/v1/projects/{projectId}/ingestions', () => {
     const all = await api(viewer).get(base(project.id)).expect(200);
     expect(all.body).toMatchObject({ total: 3, totalExact: true, page: 1, pageSize: 20, hasMore: false });
     expect(all.body.data.map((i: { id: string }) => i.id)).toEqual([third.id, second.id, first.id]);
-    expect(all.body.data.map((i: { status: string }) => i.status)).toEqual(['running', 'failed', 'completed']);
+    expect(all.body.data.map((i: { status: string }) => i.status)).toEqual(['processing', 'failed', 'completed']);
 
     const page1 = await api(auditor).get(`${base(project.id)}?pageSize=2`).expect(200);
     expect(page1.body).toMatchObject({ total: 3, page: 1, pageSize: 2, hasMore: true });
@@ -275,7 +290,7 @@ describe('PATCH /api/v1/projects/{projectId}/ingestions/{ingestionId} (workers)'
     }).expect(200);
     expect(parsing.body).toMatchObject({
       id: started.id,
-      status: 'running',
+      status: 'processing',
       phase: 'parsing',
       progressPercent: 20,
       message: 'Parsing 100 files',
@@ -296,7 +311,7 @@ describe('PATCH /api/v1/projects/{projectId}/ingestions/{ingestionId} (workers)'
 
     // Staying in a phase is not going back.
     const same = await worker(project.id, started.id, { phase: 'chunking', progressPercent: 60, message: null }).expect(200);
-    expect(same.body).toMatchObject({ phase: 'chunking', progressPercent: 60, message: null });
+    expect(same.body).toMatchObject({ phase: 'chunking', progressPercent: 60, message: '' });
 
     const current = await api(viewer).get(`${base(project.id)}/current`).expect(200);
     expect(current.body).toEqual(same.body);
@@ -464,5 +479,199 @@ describe('isolation between organizations', () => {
     expectProblem(await worker(mine.body.id, started.id, { error: { message: 'sabotage' } }), 404);
     expect(await ingestionRows(project.id)).toEqual(before);
     expect((await projectRow(mine.body.id)).status).toBe('draft');
+  });
+});
+
+describe('starting again: forceReprocess', () => {
+  test('after a completed ingestion with nothing changed: 409 ingestion_up_to_date without it, 201 with it', async () => {
+    const project = await createProject();
+    const first = await start(project.id, alice, undefined);
+    await worker(project.id, first.id, { completed: true }).expect(200);
+    const refused = await api(alice).post(base(project.id)).send({});
+    expectProblem(refused, 409);
+    expect(refused.body.code).toBe('ingestion_up_to_date');
+    expect(await ingestionRows(project.id)).toHaveLength(1);
+    expect((await projectRow(project.id)).status).toBe('active');
+    await api(alice).post(base(project.id)).send({ forceReprocess: false }).expect(409);
+    const forced = await api(alice).post(base(project.id)).send({ forceReprocess: true }).expect(201);
+    expect(forced.body.status).toBe('processing');
+  });
+
+  test('a change after the completion (settings, a repository, a file) makes it due again without forcing', async () => {
+    const project = await createProject();
+    const editsSettings = async () => {
+      await api(alice).patch(`/api/v1/projects/${project.id}`).send({ description: `Changed ${randomUUID()}` }).expect(200);
+    };
+    const addsRepository = async () => {
+      await api(alice)
+        .post(`/api/v1/projects/${project.id}/repositories`)
+        .send({ repositoryUrl: `https://github.com/acme/r-${randomUUID().slice(0, 8)}` })
+        .expect(201);
+    };
+    const registersFile = async () => {
+      await api(alice)
+        .post(`/api/v1/projects/${project.id}/files`)
+        .send({ name: 'a.md', path: `docs/${randomUUID().slice(0, 8)}.md`, mimeType: 'text/markdown', sizeBytes: 10, checksum: 'a'.repeat(64), storageKey: `k/${randomUUID()}` })
+        .expect(201);
+    };
+    for (const change of [editsSettings, addsRepository, registersFile]) {
+      const run = await start(project.id);
+      await worker(project.id, run.id, { completed: true }).expect(200);
+      expectProblem(await api(alice).post(base(project.id)).send({}), 409);
+      await change();
+      await api(alice).post(base(project.id)).send({}).expect(201);
+      const current = (await api(alice).get(`${base(project.id)}/current`).expect(200)).body;
+      await worker(project.id, current.id, { completed: true }).expect(200);
+    }
+  });
+
+  test('after a failed or cancelled ingestion a retry needs no forcing', async () => {
+    const project = await createProject();
+    const failed = await start(project.id, alice, undefined);
+    await worker(project.id, failed.id, { error: { message: 'boom' } }).expect(200);
+    const retry = await api(alice).post(base(project.id)).send({}).expect(201);
+    await api(alice).post(`${base(project.id)}/${retry.body.id}/cancel`).expect(200);
+    await api(alice).post(base(project.id)).send({}).expect(201);
+  });
+});
+
+describe('starting: skipValidation and the repository check', () => {
+  test('a repository in status error refuses the start (422 naming it); skipValidation starts anyway', async () => {
+    const project = await createProject();
+    const repo = await api(alice)
+      .post(`/api/v1/projects/${project.id}/repositories`)
+      .send({ repositoryUrl: 'https://github.com/acme/broken-repo' })
+      .expect(201);
+    await api(alice).patch(`/api/v1/projects/${project.id}/repositories/${repo.body.id}`).send({ status: 'error' }).expect(200);
+    const refused = await api(manager).post(base(project.id)).send({ message: 'try' });
+    expectProblem(refused, 422);
+    expect(refused.body.errors).toEqual([expect.objectContaining({ path: '/body/skipValidation', message: expect.stringContaining('acme/broken-repo') })]);
+    expect(await ingestionRows(project.id)).toEqual([]);
+    await api(manager).post(base(project.id)).send({ skipValidation: false }).expect(422);
+    const skipped = await api(manager).post(base(project.id)).send({ skipValidation: true }).expect(201);
+    expect(skipped.body.status).toBe('processing');
+  });
+
+  test('the frontend sends projectId in the body: the path\'s is accepted, another is 400', async () => {
+    const project = await createProject();
+    const other = await createProject();
+    expectProblem(await api(alice).post(base(project.id)).send({ projectId: other.id }), 400);
+    expect(await ingestionRows(project.id)).toEqual([]);
+    await api(alice).post(base(project.id)).send({ projectId: project.id, skipValidation: false, forceReprocess: false }).expect(201);
+  });
+
+  test.each([
+    ['skipValidation as text', { skipValidation: 'yes' }],
+    ['forceReprocess as a number', { forceReprocess: 1 }],
+    ['a projectId that is no uuid', { projectId: 'abc' }],
+  ])('400 for %s, and nothing is stored', async (_label, body) => {
+    const project = await createProject();
+    expectProblem(await api(alice).post(base(project.id)).send(body), 400);
+    expect(await ingestionRows(project.id)).toEqual([]);
+  });
+});
+
+describe('the estimate', () => {
+  test('from the project\'s size without history; the mean of the last three completed runs with it', async () => {
+    const project = await createProject();
+    await api(alice).post(`/api/v1/projects/${project.id}/repositories`).send({ repositoryUrl: 'https://github.com/acme/sized' }).expect(201);
+    for (let i = 0; i < 2; i += 1) {
+      await api(alice)
+        .post(`/api/v1/projects/${project.id}/files`)
+        .send({ name: 'big.bin', path: `big-${i}.bin`, mimeType: 'application/octet-stream', sizeBytes: 10_000_000, checksum: 'b'.repeat(64), storageKey: `k/${randomUUID()}` })
+        .expect(201);
+    }
+    // 30 + 20 per repository + 0.05 per file + 20 MB at 2 MB/s = 60.1, rounded up.
+    const first = await api(alice).post(base(project.id)).send({}).expect(201);
+    expect(first.body.estimatedDurationSeconds).toBe(61);
+
+    const durations = [100, 200, 400, 900];
+    let last = first.body.id as string;
+    for (const [index, seconds] of durations.entries()) {
+      if (index > 0) last = (await start(project.id)).id;
+      await backdate(last, seconds);
+      await worker(project.id, last, { completed: true }).expect(200);
+    }
+    // The last three: 200, 400 and 900 seconds (and the moments each took to complete, so 500 or just over).
+    const next = await api(alice).post(base(project.id)).send({ forceReprocess: true }).expect(201);
+    expect(next.body.estimatedDurationSeconds).toBeGreaterThanOrEqual(500);
+    expect(next.body.estimatedDurationSeconds).toBeLessThanOrEqual(502);
+    const eta = Date.parse(next.body.estimatedCompletionAt) - Date.parse(next.body.startedAt);
+    expect(eta).toBeGreaterThanOrEqual(499_000);
+    expect(eta).toBeLessThan(512_000);
+  });
+});
+
+describe('cancelling', () => {
+  test('POST .../ingestions/{id}/cancel: processing becomes cancelled; the project goes back to draft; workers are refused', async () => {
+    const project = await createProject();
+    const started = await start(project.id, manager);
+    const res = await api(manager).post(`${base(project.id)}/${started.id}/cancel`).expect(200);
+    expect(res.body).toEqual({ success: true, ingestion: { ...started, status: 'cancelled', cancelledAt: expect.stringMatching(ISO), updatedAt: expect.any(String) } });
+    expect((await projectRow(project.id)).status).toBe('draft');
+    expect((await api(viewer).get(`${base(project.id)}/current`).expect(200)).body).toBeNull();
+    expectProblem(await worker(project.id, started.id, { progressPercent: 50 }), 409);
+    // Cancelling again, or cancelling a completed one, is a 409.
+    expectProblem(await api(manager).post(`${base(project.id)}/${started.id}/cancel`), 409);
+    const next = await start(project.id);
+    await worker(project.id, next.id, { completed: true }).expect(200);
+    const done = await api(alice).post(`${base(project.id)}/${next.id}/cancel`);
+    expectProblem(done, 409);
+    expect((await api(alice).get(base(project.id)).expect(200)).body.data.map((i: { status: string }) => i.status)).toEqual(['completed', 'cancelled']);
+  });
+
+  test('POST /projects/{id}/cancel-ingestion (the frontend\'s): the unfinished one; 409 when none; the project goes back to active after an earlier completion', async () => {
+    const project = await createProject();
+    expectProblem(await api(alice).post(`/api/v1/projects/${project.id}/cancel-ingestion`), 409);
+    const first = await start(project.id);
+    await worker(project.id, first.id, { completed: true }).expect(200);
+    const second = await start(project.id);
+    const res = await api(alice).post(`/api/v1/projects/${project.id}/cancel-ingestion`).expect(200);
+    expect(res.body).toMatchObject({ success: true, ingestion: { id: second.id, status: 'cancelled' } });
+    expect((await projectRow(project.id)).status).toBe('active');
+    expectProblem(await api(alice).post(`/api/v1/projects/${project.id}/cancel-ingestion`), 409);
+  });
+
+  test('viewers and auditors cannot cancel (403); malformed ids 400; unknown ones 404; nothing changes', async () => {
+    const project = await createProject();
+    const started = await start(project.id);
+    for (const user of [viewer, auditor]) {
+      expectProblem(await api(user).post(`${base(project.id)}/${started.id}/cancel`), 403);
+      expectProblem(await api(user).post(`/api/v1/projects/${project.id}/cancel-ingestion`), 403);
+    }
+    expectProblem(await api(alice).post(`${base(project.id)}/nope/cancel`), 400);
+    expectProblem(await api(alice).post(`/api/v1/projects/nope/cancel-ingestion`), 400);
+    expectProblem(await api(alice).post(`${base(project.id)}/${randomUUID()}/cancel`), 404);
+    expectProblem(await api(outsider).post(`${base(project.id)}/${started.id}/cancel`), 404);
+    expectProblem(await request(t.app).post(`/api/v1/projects/${project.id}/cancel-ingestion`), 401);
+    const [row] = await ingestionRows(project.id);
+    expect(row).toMatchObject({ completed_at: null, error_message: null });
+    expect((await projectRow(project.id)).status).toBe('processing');
+  });
+
+  test('the database keeps the transitions: a finished ingestion cannot be cancelled, nor a cancellation undone or backdated', async () => {
+    const project = await createProject();
+    const started = await start(project.id);
+    await worker(project.id, started.id, { completed: true }).expect(200);
+    await expect(t.admin.query('update public.ingestion_progress set cancelled_at = now() where id = $1', [started.id])).rejects.toMatchObject({ code: '55000' });
+    const second = await start(project.id);
+    await t.admin.query("update public.ingestion_progress set cancelled_at = now() - interval '1 day' where id = $1", [second.id]);
+    const { rows } = await t.admin.query('select cancelled_at > now() - interval \'1 minute\' as recent from public.ingestion_progress where id = $1', [second.id]);
+    expect(rows[0].recent).toBe(true);
+    await expect(t.admin.query('update public.ingestion_progress set cancelled_at = null where id = $1', [second.id])).rejects.toMatchObject({ code: '55000' });
+    await expect(
+      t.admin.query('update public.ingestion_progress set cancelled_at = now(), completed_at = now() where id = $1', [(await start(project.id)).id]),
+    ).rejects.toMatchObject({ code: '23514' });
+  });
+
+  test('isolation: another organization\'s owner gets 404 and the ingestion runs on', async () => {
+    const project = await createProject();
+    const started = await start(project.id);
+    for (const header of [undefined, otherOrgId, orgId]) {
+      const m = as(t.app, mallory, header);
+      expectProblem(await m.post(`${base(project.id)}/${started.id}/cancel`), 404);
+      expectProblem(await m.post(`/api/v1/projects/${project.id}/cancel-ingestion`), 404);
+    }
+    expect((await api(alice).get(`${base(project.id)}/current`).expect(200)).body.id).toBe(started.id);
   });
 });

@@ -91,6 +91,9 @@ describe('POST /projects/{projectId}/invitations', () => {
     const [result] = results;
     expect(result).toEqual({
       email,
+      status: 'sent',
+      memberId: result!.invitation!.id,
+      error: null,
       outcome: 'invited',
       token: expect.stringMatching(/^inv_[A-Za-z0-9_-]{43}$/),
       invitation: {
@@ -99,6 +102,9 @@ describe('POST /projects/{projectId}/invitations', () => {
         email: email.toLowerCase(),
         role: 'developer',
         message: 'Welcome aboard!',
+        notifyOnIngestion: true,
+        notifyOnError: true,
+        notifyOnTeamChanges: true,
         status: 'pending',
         invitedBy: owner.userId,
         expiresAt: expect.any(String),
@@ -505,5 +511,99 @@ describe('another organization', () => {
     expectProblem(await them.delete(`${invitationsUrl(theirs.id)}/${invitation.id}`), 404);
     const row = await t.admin.query('select status, token_hash from public.project_invitations where id = $1', [invitation.id]);
     expect(row.rows[0].status).toBe('pending');
+  });
+});
+
+describe("the frontend's form: one role and notification level per invitee", () => {
+  test('each invitee gets their role and preferences; the answer counts sent and failed', async () => {
+    const project = await createProject();
+    const member = await projectMember(project.id, 'developer');
+    const pendingOne = await inviteOne(project.id);
+    const [dev, aud, quiet] = [freshEmail('dev'), freshEmail('aud'), freshEmail('quiet')];
+    const res = await api(owner)
+      .post(invitationsUrl(project.id))
+      .send({
+        invitations: [
+          { email: dev, role: 'developer', notificationLevel: 'real-time' },
+          { email: aud, role: 'auditor', notificationLevel: 'daily' },
+          { email: quiet, role: 'viewer', notificationLevel: 'disabled' },
+          { email: member.email, role: 'viewer', notificationLevel: 'weekly' },
+          { email: pendingOne.email, role: 'viewer', notificationLevel: 'weekly' },
+          { email: 'not an email', role: 'viewer', notificationLevel: 'weekly' },
+        ],
+      })
+      .expect(200);
+    expect(res.body).toMatchObject({ success: false, totalSent: 3, totalFailed: 2 });
+    const byEmail = new Map(res.body.results.map((r: { email: string }) => [r.email, r]));
+    const prefs = (email: string) => {
+      const { role, notifyOnIngestion, notifyOnError, notifyOnTeamChanges } = (byEmail.get(email) as { invitation: Record<string, unknown> }).invitation;
+      return { role, notifyOnIngestion, notifyOnError, notifyOnTeamChanges };
+    };
+    expect(prefs(dev)).toEqual({ role: 'developer', notifyOnIngestion: true, notifyOnError: true, notifyOnTeamChanges: true });
+    expect(prefs(aud)).toEqual({ role: 'auditor', notifyOnIngestion: true, notifyOnError: true, notifyOnTeamChanges: false });
+    expect(prefs(quiet)).toEqual({ role: 'viewer', notifyOnIngestion: false, notifyOnError: false, notifyOnTeamChanges: false });
+    const memberRow = await t.admin.query('select id from public.project_members where project_id = $1 and user_id = $2', [project.id, member.userId]);
+    expect(byEmail.get(member.email)).toMatchObject({ status: 'failed', outcome: 'already_member', memberId: memberRow.rows[0].id, error: expect.any(String) });
+    expect(byEmail.get(pendingOne.email)).toMatchObject({ status: 'pending', outcome: 'already_invited', memberId: pendingOne.invitation.id });
+    expect(byEmail.get('not an email')).toMatchObject({ status: 'failed', outcome: 'invalid_email', memberId: null, error: expect.any(String) });
+    for (const email of [dev, aud, quiet]) expect(byEmail.get(email)).toMatchObject({ status: 'sent', error: null });
+
+    // All sent: success.
+    const clean = await api(owner).post(invitationsUrl(project.id)).send({ invitations: [{ email: freshEmail() }] }).expect(200);
+    expect(clean.body).toMatchObject({ success: true, totalSent: 1, totalFailed: 0 });
+    expect(clean.body.results[0].invitation).toMatchObject({ role: 'viewer', notifyOnTeamChanges: true });
+  });
+
+  test('accepting gives the membership the invitation\'s preferences', async () => {
+    const project = await createProject();
+    const email = freshEmail('digest');
+    const res = await api(owner)
+      .post(invitationsUrl(project.id))
+      .send({ invitations: [{ email, role: 'developer', notificationLevel: 'weekly' }] })
+      .expect(200);
+    const accepted = await stranger(email).accept(res.body.results[0].token).expect(200);
+    expect(accepted.body.member).toMatchObject({ role: 'developer', notifyOnIngestion: true, notifyOnError: true, notifyOnTeamChanges: false });
+  });
+
+  test('someone deactivated in the organization cannot walk back in with an invitation (403, nothing changes)', async () => {
+    const project = await createProject();
+    const sleeper = await newUser(t.app, 'i-sleeper');
+    await addMember(t, orgId, sleeper, 'member');
+    await t.admin.query("update public.organization_members set status = 'inactive' where organization_id = $1 and user_id = $2", [orgId, sleeper.userId]);
+    const { token: secret } = await inviteOne(project.id, sleeper.email);
+    const before = await snapshot(project.id);
+    const res = await request(t.app).post(ACCEPT).set('Authorization', `Bearer ${sleeper.token}`).send({ token: secret });
+    expectProblem(res, 403);
+    expect(res.body.detail).toMatch(/deactivated/);
+    expect(await snapshot(project.id)).toEqual(before);
+  });
+
+  test('400 for both forms, neither, an unknown level or an unknown field; 403 for an admin invitee from a manager', async () => {
+    const project = await createProject();
+    const manager = await projectMember(project.id, 'manager');
+    const before = await snapshot(project.id);
+    const email = freshEmail();
+    for (const body of [
+      { emails: [email], invitations: [{ email }] },
+      {},
+      { role: 'viewer' },
+      { invitations: [{ email, notificationLevel: 'hourly' }] },
+      { invitations: [{ email, colour: 'red' }] },
+      { invitations: [] },
+      { invitations: [{ role: 'viewer' }] },
+    ]) {
+      expectProblem(await api(owner).post(invitationsUrl(project.id)).send(body), 400);
+    }
+    expectProblem(await api(manager).post(invitationsUrl(project.id)).send({ invitations: [{ email, role: 'viewer' }, { email: freshEmail(), role: 'admin' }] }), 403);
+    expect(await snapshot(project.id)).toEqual(before);
+  });
+
+  test('another organization: 404 for the frontend\'s form too', async () => {
+    const project = await createProject();
+    const before = await snapshot(project.id);
+    for (const header of [undefined, outsiderOrg, orgId]) {
+      expectProblem(await as(t.app, outsider, header).post(invitationsUrl(project.id)).send({ invitations: [{ email: freshEmail() }] }), 404);
+    }
+    expect(await snapshot(project.id)).toEqual(before);
   });
 });

@@ -48,7 +48,7 @@ test('invitations sort by creation and by expiry', async () => {
 test('ingestions sort by start either way', async () => {
   const first = (await as(t.app, owner, org).post(`/api/v1/projects/${projectId}/ingestions`).expect(201)).body;
   await t.admin.query(`update public.ingestion_progress set completed_at = now() where id = $1`, [first.id]);
-  const second = (await as(t.app, owner, org).post(`/api/v1/projects/${projectId}/ingestions`).expect(201)).body;
+  const second = (await as(t.app, owner, org).post(`/api/v1/projects/${projectId}/ingestions`).send({ forceReprocess: true }).expect(201)).body;
   expect((await list('/ingestions')).body.data.map((i: { id: string }) => i.id)).toEqual([second.id, first.id]);
   expect((await list('/ingestions?sort=startedAt')).body.data.map((i: { id: string }) => i.id)).toEqual([first.id, second.id]);
   expectProblem(await as(t.app, owner, org).get(`/api/v1/projects/${projectId}/ingestions?sort=phase`), 400);

@@ -180,13 +180,38 @@ describe('POST /projects/{projectId}/members', () => {
     expect(await memberRows(project.id)).toEqual(before);
   });
 
-  test('422 for someone outside the organization or without an account: invite them instead', async () => {
+  test('422 for a userId of someone outside the organization or of nobody: invite them by email instead', async () => {
     const project = await createProject();
     const before = await memberRows(project.id);
-    for (const body of [{ userId: outsider.userId }, { email: outsider.email }, { email: 'nobody-yet@example.test' }, { userId: randomUUID() }]) {
+    for (const body of [{ userId: outsider.userId }, { userId: randomUUID() }]) {
       const res = await api(owner).post(membersUrl(project.id)).send(body);
       expectProblem(res, 422);
-      expect(res.body.detail).toMatch(/invite/i);
+      expect(res.body.detail).toMatch(/invited by email/i);
+    }
+    expect(await memberRows(project.id)).toEqual(before);
+  });
+
+  test('202 for an email of nobody in the organization: an invitation with the role, preferences and inviteMessage', async () => {
+    const project = await createProject();
+    const before = await memberRows(project.id);
+    for (const email of [outsider.email, `nobody-${randomUUID().slice(0, 8)}@example.test`]) {
+      const res = await api(owner)
+        .post(membersUrl(project.id))
+        .send({ projectId: project.id, email, role: 'developer', notifyOnError: false, notifyOnTeamChanges: false, inviteMessage: 'Join us' })
+        .expect(202);
+      expect(res.body).toMatchObject({
+        email,
+        status: 'sent',
+        outcome: 'invited',
+        error: null,
+        memberId: res.body.invitation.id,
+        token: expect.any(String),
+        invitation: { email: email.toLowerCase(), role: 'developer', message: 'Join us', notifyOnIngestion: true, notifyOnError: false, notifyOnTeamChanges: false },
+      });
+      // The same address again: its invitation is pending (409), not a second one.
+      const again = await api(owner).post(membersUrl(project.id)).send({ email });
+      expectProblem(again, 409);
+      expect(again.body.code).toBe('invitation_already_pending');
     }
     expect(await memberRows(project.id)).toEqual(before);
   });

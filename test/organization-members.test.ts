@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // Seats are a quota: these organizations are on Teams (10 seats) so the rules
@@ -54,13 +55,17 @@ describe('GET /organizations/{organizationId}/members', () => {
     expect(res.body.total).toBe(res.body.data.length);
     const mine = res.body.data.find((m: { userId: string }) => m.userId === plain.userId);
     expect(mine).toEqual({
-      organizationId: orgId,
+      id: plain.userId,
+      teamId: orgId,
       userId: plain.userId,
       email: plain.email,
-      fullName: 'Pat Plain',
+      name: 'Pat Plain',
       avatarUrl: null,
       role: 'member',
-      createdAt: expect.any(String),
+      status: 'active',
+      joinedAt: expect.any(String),
+      // Their own listing was a request in the organization: it stamped their activity.
+      lastActiveAt: expect.any(String),
       updatedAt: expect.any(String),
     });
     expect(res.body.data[0]).toMatchObject({ userId: owner.userId, role: 'owner', email: owner.email });
@@ -90,7 +95,7 @@ describe('POST /organizations/{organizationId}/members', () => {
     const before = await seatsCounted(orgId);
     const res = await api(owner).post(membersUrl(orgId)).send({ email: newcomer.email.toUpperCase(), role: 'admin' }).expect(201);
     expect(res.headers.location).toBe(memberUrl(orgId, newcomer.userId));
-    expect(res.body).toMatchObject({ organizationId: orgId, userId: newcomer.userId, email: newcomer.email, role: 'admin' });
+    expect(res.body).toMatchObject({ teamId: orgId, userId: newcomer.userId, email: newcomer.email, role: 'admin', status: 'active', lastActiveAt: null });
     expect(await storedRole(orgId, newcomer.userId)).toBe('admin');
     expect(await seatsCounted(orgId)).toBe(before + 1);
     // The newcomer now works in the organization.
@@ -271,5 +276,159 @@ describe('isolation: members of another organization', () => {
     const target = await memberWithRole('member', outsiderOrg);
     expectProblem(await api(dual).delete(memberUrl(outsiderOrg, target.userId)), 403);
     expect(await storedRole(outsiderOrg, target.userId)).toBe('member');
+  });
+});
+
+/**
+ * What the database itself lets `user` see of organization `organizationId`,
+ * with no handler in between: a session as the API's login role, the user's
+ * claims, role authenticated, and the organization forced into the setting
+ * begin_request would fill (as a hand-written request could try).
+ */
+async function visibleThroughRls(user: TestUser, organizationId: string) {
+  const client = new pg.Client({ connectionString: t.appUrl });
+  await client.connect();
+  try {
+    await client.query('begin');
+    await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user.userId, email: user.email, role: 'authenticated' })]);
+    await client.query('set local role authenticated');
+    await client.query(`select set_config('app.organization_id', $1, true)`, [organizationId]);
+    const { rows } = await client.query<{ organizations: number; members: number; projects: number; skills: number; role: string | null }>(
+      `select (select count(*)::int from public.organizations where id = $1) as organizations,
+              (select count(*)::int from public.organization_members where organization_id = $1) as members,
+              (select count(*)::int from public.projects where organization_id = $1) as projects,
+              (select count(*)::int from public.skills where organization_id = $1) as skills,
+              app.current_organization_role()::text as role`,
+      [organizationId],
+    );
+    await client.query('rollback');
+    return rows[0]!;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('deactivating and reactivating a member (PATCH status)', () => {
+  let org: string;
+  let projectId: string;
+  let skillId: string;
+
+  beforeAll(async () => {
+    org = await newOrganization(t.app, owner, 'Deactivation');
+    await t.admin.query("update public.organizations set plan_tier = 'teams' where id = $1", [org]);
+    const project = await as(t.app, owner, org).post('/api/v1/projects').send({ name: `Shared ${randomUUID().slice(0, 6)}`, type: 'manual', privacy: 'shared' }).expect(201);
+    projectId = project.body.id;
+    const skill = await as(t.app, owner, org)
+      .post('/api/v1/skills')
+      .send({ name: `Skill ${randomUUID().slice(0, 6)}`, promptTemplate: 'Summarize {{text}} in one line.' })
+      .expect(201);
+    skillId = skill.body.id;
+  });
+
+  test('an inactive member sees nothing of the organization, in the API and in the database, and gets it back on reactivation', async () => {
+    const plain = await memberWithRole('member', org);
+    await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`).expect(200);
+    const before = await visibleThroughRls(plain, org);
+    expect(before).toMatchObject({ organizations: 1, projects: 1, role: 'member' });
+    expect(before.members).toBeGreaterThanOrEqual(2);
+
+    const off = await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'inactive' }).expect(200);
+    expect(off.body).toMatchObject({ id: plain.userId, status: 'inactive', role: 'member' });
+    // The API: the organization is not theirs any more (404, as for a stranger), nor its project or skill.
+    expectProblem(await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`), 404);
+    expectProblem(await as(t.app, plain, org).get(`/api/v1/skills/${skillId}`), 404);
+    expectProblem(await api(plain).get(membersUrl(org)), 404);
+    const listed = await api(plain).get('/api/v1/organizations?pageSize=100').expect(200);
+    expect(listed.body.data.map((o: { id: string }) => o.id)).not.toContain(org);
+    // The database: even with the organization forced into the request's setting, no row and no role.
+    expect(await visibleThroughRls(plain, org)).toEqual({ organizations: 0, members: 0, projects: 0, skills: 0, role: null });
+    // Colleagues still see the inactive member, and can filter by status.
+    const inactive = await api(owner).get(`${membersUrl(org)}?status=inactive`).expect(200);
+    expect(inactive.body.data.map((m: { userId: string }) => m.userId)).toEqual([plain.userId]);
+
+    const on = await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'active' }).expect(200);
+    expect(on.body.status).toBe('active');
+    await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`).expect(200);
+    await as(t.app, plain, org).get(`/api/v1/skills/${skillId}`).expect(200);
+    expect(await visibleThroughRls(plain, org)).toMatchObject({ organizations: 1, projects: 1, role: 'member' });
+  });
+
+  test('an owner cannot be deactivated (409); admins deactivate plain members only; plain members nobody (403)', async () => {
+    const coOwner = await memberWithRole('owner', org);
+    const admin = await memberWithRole('admin', org);
+    const plain = await memberWithRole('member', org);
+    const conflict = await api(owner).patch(memberUrl(org, coOwner.userId)).send({ status: 'inactive' });
+    expectProblem(conflict, 409);
+    expectProblem(await api(owner).patch(memberUrl(org, owner.userId)).send({ status: 'inactive' }), 409);
+    expectProblem(await api(admin).patch(memberUrl(org, coOwner.userId)).send({ status: 'inactive' }), 403);
+    expectProblem(await api(plain).patch(memberUrl(org, admin.userId)).send({ status: 'inactive' }), 403);
+    await api(admin).patch(memberUrl(org, plain.userId)).send({ status: 'inactive' }).expect(200);
+    // Promoting an inactive member to owner would make an inactive owner: refused too.
+    expectProblem(await api(owner).patch(memberUrl(org, plain.userId)).send({ role: 'owner' }), 409);
+    const { rows } = await t.admin.query('select role, status from public.organization_members where organization_id = $1 and user_id = any($2)', [
+      org,
+      [coOwner.userId, owner.userId, plain.userId],
+    ]);
+    expect(rows.filter((r) => r.status === 'inactive')).toEqual([{ role: 'member', status: 'inactive' }]);
+    // The database refuses it whoever asks: an owner row cannot be made inactive.
+    await expect(
+      t.admin.query("update public.organization_members set status = 'inactive' where organization_id = $1 and user_id = $2", [org, owner.userId]),
+    ).rejects.toMatchObject({ code: '55000' });
+  });
+
+  test('bad bodies are 400; another organization\'s member is 404', async () => {
+    const plain = await memberWithRole('member', org);
+    expectProblem(await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'sleeping' }), 400);
+    expectProblem(await api(owner).patch(memberUrl(org, plain.userId)).send({}), 400);
+    expectProblem(await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'inactive', name: 'x' }), 400);
+    expectProblem(await api(outsider).patch(memberUrl(org, plain.userId)).send({ status: 'inactive' }), 404);
+    expectProblem(await api(owner).patch(memberUrl(outsiderOrg, outsider.userId)).send({ status: 'inactive' }), 404);
+    const { rows } = await t.admin.query('select status from public.organization_members where organization_id = $1 and user_id = $2', [org, plain.userId]);
+    expect(rows[0].status).toBe('active');
+  });
+
+  test('lastActiveAt is stamped by a request, at most once every five minutes, and does not move updatedAt', async () => {
+    const plain = await memberWithRole('member', org);
+    const fresh = await api(owner).get(memberUrl(org, plain.userId)).expect(200);
+    expect(fresh.body.lastActiveAt).toBeNull();
+    await as(t.app, plain, org).get('/api/v1/projects').expect(200);
+    const first = (await api(owner).get(memberUrl(org, plain.userId)).expect(200)).body;
+    expect(first.lastActiveAt).toEqual(expect.any(String));
+    expect(first.updatedAt).toBe(fresh.body.updatedAt);
+    await as(t.app, plain, org).get('/api/v1/projects').expect(200);
+    expect((await api(owner).get(memberUrl(org, plain.userId)).expect(200)).body.lastActiveAt).toBe(first.lastActiveAt);
+    // Six minutes later, the next request stamps again.
+    await t.admin.query(
+      "update public.organization_members set last_active_at = now() - interval '6 minutes' where organization_id = $1 and user_id = $2",
+      [org, plain.userId],
+    );
+    await as(t.app, plain, org).get('/api/v1/projects').expect(200);
+    const later = (await api(owner).get(memberUrl(org, plain.userId)).expect(200)).body;
+    expect(Date.parse(later.lastActiveAt)).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
+
+describe('GET /organizations/{organizationId}/team-stats', () => {
+  test('members, active ones, pending invitees and seats from the plan; the outsider gets 404', async () => {
+    const org = await newOrganization(t.app, owner, 'Stats');
+    await t.admin.query("update public.organizations set plan_tier = 'teams' where id = $1", [org]);
+    const plain = await memberWithRole('member', org);
+    const sleeper = await memberWithRole('member', org);
+    await api(owner).patch(memberUrl(org, sleeper.userId)).send({ status: 'inactive' }).expect(200);
+    const project = await as(t.app, owner, org).post('/api/v1/projects').send({ name: `Stats ${randomUUID().slice(0, 6)}`, type: 'manual' }).expect(201);
+    const invitationsUrl = `/api/v1/projects/${project.body.id}/invitations`;
+    // Two new addresses (one twice, in two cases), and one of a member, which takes no seat.
+    await as(t.app, owner, org).post(invitationsUrl).send({ emails: ['new-a@example.test', 'new-b@example.test'] }).expect(200);
+    await as(t.app, owner, org).post(invitationsUrl).send({ emails: [plain.email] }).expect(200);
+
+    const stats = await api(owner).get(`/api/v1/organizations/${org}/team-stats`).expect(200);
+    expect(stats.body).toEqual({ totalMembers: 3, activeMembers: 2, pendingInvites: 2, availableSeats: 10 - 3 - 2, maxSeats: 10 });
+    await t.admin.query("update public.organizations set plan_tier = 'enterprise' where id = $1", [org]);
+    const unlimited = await api(plain).get(`/api/v1/organizations/${org}/team-stats`).expect(200);
+    expect(unlimited.body).toMatchObject({ maxSeats: -1, availableSeats: -1, totalMembers: 3 });
+
+    expectProblem(await api(outsider).get(`/api/v1/organizations/${org}/team-stats`), 404);
+    expectProblem(await api(sleeper).get(`/api/v1/organizations/${org}/team-stats`), 404);
+    expectProblem(await api(owner).get('/api/v1/organizations/not-a-uuid/team-stats'), 400);
   });
 });

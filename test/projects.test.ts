@@ -188,18 +188,25 @@ describe('POST /api/v1/projects/validate-name', () => {
     const existing = await createProject(alice, { name: 'Taken Name', privacy: 'private' });
     // bob cannot see the private project, yet its name is still taken for him.
     const taken = await api(bob).post('/api/v1/projects/validate-name').send({ name: 'taken name' }).expect(200);
-    expect(taken.body).toMatchObject({ valid: true, available: false });
-    expect(taken.body.reasons).toHaveLength(1);
+    // The frontend shows a name as fine when valid is true: a taken name is not valid, and error says why.
+    expect(taken.body).toMatchObject({ valid: false, available: false, error: 'A project with this name already exists in this organization.' });
+    expect(taken.body.reasons).toEqual([taken.body.error]);
 
     const own = await api(alice)
       .post('/api/v1/projects/validate-name')
       .send({ name: 'Taken Name', excludeProjectId: existing.id })
       .expect(200);
-    expect(own.body).toEqual({ name: 'Taken Name', valid: true, available: true, reasons: [] });
+    expect(own.body).toEqual({ name: 'Taken Name', valid: true, available: true, error: null, reasons: [] });
 
     const short = await api(alice).post('/api/v1/projects/validate-name').send({ name: ' a' }).expect(200);
     expect(short.body.valid).toBe(false);
     expect(short.body.reasons).toHaveLength(2);
+    expect(short.body.error).toBe(short.body.reasons[0]);
+
+    // A name that breaks a rule and is taken: the rule comes first.
+    const both = await api(bob).post('/api/v1/projects/validate-name').send({ name: 'Taken Name ' }).expect(200);
+    expect(both.body).toMatchObject({ valid: false, available: false });
+    expect(both.body.error).toMatch(/whitespace/);
 
     expectProblem(await api(alice).post('/api/v1/projects/validate-name').send({ title: 'x' }), 400);
     expectProblem(await request(t.app).post('/api/v1/projects/validate-name').send({ name: 'Whatever' }), 401);

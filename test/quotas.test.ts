@@ -260,7 +260,8 @@ describe('ingestions (started per month)', () => {
     const started = await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/ingestions`).send({}).expect(201);
     expect(await used(orgId, 'ingestions')).toBe(50);
     await t.admin.query("update public.ingestion_progress set completed_at = now() where id = $1", [started.body.id]);
-    const res = await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/ingestions`).send({});
+    // Forced: the project is unchanged since that completion, which alone would be a 409.
+    const res = await as(t.app, owner, orgId).post(`/api/v1/projects/${projectId}/ingestions`).send({ forceReprocess: true });
     expectQuotaProblem(res, 50, nextMonthEpoch());
     expect(res.body.detail).toMatch(/50 ingestions per month/);
     const { rows } = await t.admin.query('select count(*)::int as n from public.ingestion_progress where project_id = $1', [projectId]);

@@ -260,6 +260,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/validate-repository": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a repository URL (the frontend's form of validate-url)
+         * @description The same rule as `POST /repositories/validate-url`, answered in the frontend's shape. No network call is made and nothing is stored.
+         */
+        post: operations["validateProjectRepository"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}/repositories": {
         parameters: {
             query?: never;
@@ -340,8 +360,11 @@ export interface paths {
         get: operations["listProjectMembers"];
         put?: never;
         /**
-         * Add an existing user
-         * @description By userId or email (exactly one), a member of the project's organization. People without an account, or outside the organization, are invited instead. Editors only.
+         * Add a member, or invite them
+         * @description By userId or email (exactly one). A member of the project's organization joins at once (201) with the role
+         *     and notification preferences sent. An email of nobody in the organization gets an invitation instead (202),
+         *     carrying `inviteMessage`, the role and the preferences, which become the membership's on acceptance; a
+         *     userId of nobody in the organization is a 422. Editors only.
          */
         post: operations["addProjectMember"];
         delete?: never;
@@ -522,7 +545,9 @@ export interface paths {
         put?: never;
         /**
          * Start an ingestion
-         * @description The project becomes `processing`. 409 while another ingestion of the project is unfinished. Editors only.
+         * @description The project becomes `processing`. 409 while another ingestion of the project is unfinished, and (unless
+         *     `forceReprocess`) when the latest one completed and nothing changed since. 422 while a repository is in
+         *     status `error` (unless `skipValidation`). Editors only.
          */
         post: operations["startIngestion"];
         delete?: never;
@@ -549,11 +574,74 @@ export interface paths {
         };
         /**
          * The unfinished ingestion, if any
-         * @description The ingestion that has neither completed nor failed, or `null` when none runs (a screen that polls gets 200 either way).
+         * @description The ingestion that is processing (neither completed, failed nor cancelled), or `null` when none is (a screen that polls gets 200 either way).
          */
         get: operations["getCurrentIngestion"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/cancel-ingestion": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the project's unfinished ingestion (the frontend's path)
+         * @description The unfinished ingestion becomes `cancelled`; the project goes back to `active` if an earlier ingestion
+         *     completed, else to `draft`. 409 when no ingestion is unfinished. Editors only.
+         */
+        post: operations["cancelCurrentIngestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/ingestions/{ingestionId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The ingestion's id. */
+                ingestionId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel one ingestion
+         * @description A processing ingestion becomes `cancelled` (the database allows it only while unfinished); one that already
+         *     completed, failed or was cancelled is a 409. The project goes back to `active` if an earlier ingestion
+         *     completed, else to `draft`. Editors only.
+         */
+        post: operations["cancelIngestion"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2342,6 +2430,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/organizations/{organizationId}/team-stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Seats and members of an organization (the frontend's TeamStats)
+         * @description Every member may read them. Counts as an API call of this organization.
+         */
+        get: operations["getTeamStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/{organizationId}/members/{userId}": {
         parameters: {
             query?: never;
@@ -2366,8 +2477,11 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a member's role
-         * @description Owners change any role; admins cannot change owners or admins, nor make anyone more than a member. The last owner cannot be demoted (409).
+         * Change a member's role, or deactivate or reactivate them
+         * @description Owners change any role; admins cannot change owners or admins, nor make anyone more than a member. The last
+         *     owner cannot be demoted (409). `status: inactive` deactivates a member: the database then treats them as
+         *     outside the organization (they see none of its data, and the organization answers them 404) until
+         *     `status: active` restores them; their seat stays taken. An owner cannot be deactivated (409): demote them first.
          */
         patch: operations["updateOrganizationMember"];
         trace?: never;
@@ -2419,7 +2533,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "file_path_taken" | "skill_name_taken";
+            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -2600,6 +2714,12 @@ export interface components {
             updatedAt: string;
         };
         ProjectCreate: {
+            /**
+             * Format: uuid
+             * @description The frontend's way to name the organization: without an X-Organization-Id header it picks the organization
+             *     (404 when the caller is not an active member of it); with the header it must be the same one (else 400).
+             */
+            organizationId?: string;
             name: components["schemas"]["ProjectName"];
             description?: string | null;
             type: components["schemas"]["ProjectType"];
@@ -2639,13 +2759,16 @@ export interface components {
              */
             excludeProjectId?: string;
         };
+        /** @description The frontend reads `valid` and `error`: `valid` is true only when the name can be used now. */
         ProjectNameVerdict: {
             name: string;
-            /** @description Whether the name follows the rules. */
+            /** @description Whether the name can be used: it follows the rules and no other project of the organization has it. */
             valid: boolean;
             /** @description Whether no other project in the organization has it. */
             available: boolean;
-            /** @description Why the name cannot be used; empty when it can. */
+            /** @description The first of `reasons`, for a form field; null when the name can be used. */
+            error: string | null;
+            /** @description Why the name cannot be used (the rules it breaks, then whether it is taken); empty when it can. */
             reasons: string[];
         };
         /** @enum {string} */
@@ -2662,8 +2785,11 @@ export interface components {
          * @enum {string}
          */
         IngestionPhase: "repository_fetch" | "parsing" | "chunking" | "optimization" | "indexing";
-        /** @enum {string} */
-        IngestionStatus: "running" | "completed" | "failed";
+        /**
+         * @description processing until it ends, then completed, failed or cancelled (final).
+         * @enum {string}
+         */
+        IngestionStatus: "processing" | "completed" | "failed" | "cancelled";
         /** @enum {string} */
         InvitationStatus: "pending" | "accepted" | "expired" | "cancelled";
         /**
@@ -2708,6 +2834,11 @@ export interface components {
             updatedAt: string;
         };
         RepositoryCreate: {
+            /**
+             * Format: uuid
+             * @description The frontend sends the project's id in the body too; when given it must be the path's (else 400).
+             */
+            projectId?: string;
             repositoryUrl: string;
             provider?: components["schemas"]["GitProvider"];
             repositoryName?: string;
@@ -2751,6 +2882,14 @@ export interface components {
             /** @description Why the URL cannot be used; null when valid. */
             reason: string | null;
         };
+        RepositoryValidation: {
+            valid: boolean;
+            /** @description Why the URL cannot be used; null when valid. */
+            error: string | null;
+            provider: components["schemas"]["GitProvider"] | null;
+            /** @description owner/repository, as a repository is named when connected; null when invalid. */
+            repoName: string | null;
+        };
         ProjectMember: {
             /** Format: uuid */
             id: string;
@@ -2779,13 +2918,26 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
-        /** @description Exactly one of userId and email. */
+        /** @description Exactly one of userId and email (the frontend's AddMemberRequest). */
         ProjectMemberCreate: {
             /** Format: uuid */
             userId?: string;
             /** Format: email */
             email?: string;
             role?: components["schemas"]["ProjectMemberRole"];
+            /**
+             * Format: uuid
+             * @description The frontend sends the project's id in the body too; when given it must be the path's (else 400).
+             */
+            projectId?: string;
+            /** @default true */
+            notifyOnIngestion: boolean;
+            /** @default true */
+            notifyOnError: boolean;
+            /** @default true */
+            notifyOnTeamChanges: boolean;
+            /** @description Goes with the invitation when one is sent (an address of nobody in the organization is invited, see 202). */
+            inviteMessage?: string;
         };
         ProjectMemberUpdate: {
             role?: components["schemas"]["ProjectMemberRole"];
@@ -2804,6 +2956,10 @@ export interface components {
             email: string;
             role: components["schemas"]["ProjectMemberRole"];
             message: string | null;
+            /** @description The membership's preference once accepted. */
+            notifyOnIngestion: boolean;
+            notifyOnError: boolean;
+            notifyOnTeamChanges: boolean;
             status: components["schemas"]["InvitationStatus"];
             /** Format: uuid */
             invitedBy: string | null;
@@ -2814,9 +2970,24 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @description The frontend's notification level, stored as the three preferences: real-time = all three; daily and weekly =
+         *     ingestion and error notices but not team changes; disabled = none.
+         * @enum {string}
+         */
+        NotificationLevel: "real-time" | "daily" | "weekly" | "disabled";
+        /** @description The frontend's TeamMemberInvitation. */
+        InvitationInvitee: {
+            email: string;
+            role?: components["schemas"]["ProjectMemberRole"];
+            notificationLevel?: components["schemas"]["NotificationLevel"];
+        };
+        /** @description Exactly one of `emails` (one role for all) and `invitations` (a role and notification level each). */
         InvitationCreate: {
             /** @description Each address is judged on its own; a malformed one is reported, not fatal. */
-            emails: string[];
+            emails?: string[];
+            /** @description Each invitee is judged on its own; `role` and `notificationLevel` default to the top-level `role` (else viewer) and real-time. */
+            invitations?: components["schemas"]["InvitationInvitee"][];
             role?: components["schemas"]["ProjectMemberRole"];
             message?: string;
             /** @default 7 */
@@ -2824,6 +2995,18 @@ export interface components {
         };
         InvitationResult: {
             email: string;
+            /**
+             * @description The frontend's reading of `outcome`: sent = invited now (its token is here to deliver), pending = already invited, failed = not invited.
+             * @enum {string}
+             */
+            status: "sent" | "pending" | "failed";
+            /**
+             * Format: uuid
+             * @description The invitation's id when sent or pending (resend and cancel take it); the project membership's id when the address is already a member's; null for an invalid address.
+             */
+            memberId: string | null;
+            /** @description Why the address was not invited; null when sent. */
+            error: string | null;
             /** @enum {string} */
             outcome: "invited" | "already_member" | "already_invited" | "invalid_email";
             detail?: string;
@@ -2831,8 +3014,13 @@ export interface components {
             /** @description Shown once; only its hash is stored. */
             token?: string;
         };
+        /** @description The frontend's BulkInvitationResponse. */
         InvitationBatch: {
+            /** @description No address failed. */
+            success: boolean;
             results: components["schemas"]["InvitationResult"][];
+            totalSent: number;
+            totalFailed: number;
         };
         InvitationWithToken: {
             invitation: components["schemas"]["Invitation"];
@@ -2879,14 +3067,20 @@ export interface components {
             status: components["schemas"]["IngestionStatus"];
             phase: components["schemas"]["IngestionPhase"];
             progressPercent: number;
-            message: string | null;
+            /** @description The latest progress message; empty when none was given. */
+            message: string;
             metrics: components["schemas"]["IngestionMetrics"];
             /** Format: date-time */
             startedAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description Set at the start from the estimate (see IngestionStarted), then by the worker.
+             */
             estimatedCompletionAt: string | null;
             /** Format: date-time */
             completedAt: string | null;
+            /** Format: date-time */
+            cancelledAt: string | null;
             errorMessage: string | null;
             errorCode: string | null;
             originalTokens: number | null;
@@ -2898,6 +3092,43 @@ export interface components {
         };
         IngestionStart: {
             message?: string;
+            /**
+             * Format: uuid
+             * @description The frontend sends the project's id in the body too; when given it must be the path's (else 400).
+             */
+            projectId?: string;
+            /**
+             * @description Skip the repository check: without it, a start is refused (422, one field error per repository) while
+             *     any of the project's repositories is in status `error`, i.e. known to be unreachable since its last
+             *     sync. No network call is made; URLs need no second look (they were judged when connected and cannot
+             *     change).
+             * @default false
+             */
+            skipValidation: boolean;
+            /**
+             * @description Start even when the latest ingestion completed and nothing changed since (no change to the project's
+             *     settings, repositories or files after it completed). Without it that case is a 409 `ingestion_up_to_date`.
+             * @default false
+             */
+            forceReprocess: boolean;
+        };
+        /** @description The frontend's StartIngestionResponse (`jobId`, `projectId`, `status`, `estimatedDurationSeconds`) on the ingestion itself. */
+        IngestionStarted: components["schemas"]["Ingestion"] & {
+            /**
+             * Format: uuid
+             * @description The ingestion's id.
+             */
+            jobId: string;
+            /**
+             * @description How long it should take: the mean duration of the project's last three completed ingestions; without
+             *     any, 30 seconds plus 20 per repository, 0.05 per file and one per 2 MB of files registered.
+             */
+            estimatedDurationSeconds: number;
+        };
+        IngestionCancellation: {
+            /** @enum {boolean} */
+            success: true;
+            ingestion: components["schemas"]["Ingestion"];
         };
         IngestionUpdate: {
             phase?: components["schemas"]["IngestionPhase"];
@@ -4473,33 +4704,60 @@ export interface components {
             duplicate: boolean;
         };
         /**
+         * @description An inactive member keeps their seat but loses all access to the organization until reactivated.
+         * @enum {string}
+         */
+        OrganizationMemberStatus: "active" | "inactive";
+        /**
+         * @description The frontend's TeamMember (its team is our organization).
          * @example {
-         *       "organizationId": "6f1f3c1e-2a5d-4d0e-9f55-1b1c3a6c0a11",
+         *       "id": "14991504-7ecf-574c-a0d4-8598fed7401d",
+         *       "teamId": "6f1f3c1e-2a5d-4d0e-9f55-1b1c3a6c0a11",
          *       "userId": "14991504-7ecf-574c-a0d4-8598fed7401d",
          *       "email": "bob@acme.test",
-         *       "fullName": "Bob Brown",
+         *       "name": "Bob Brown",
          *       "avatarUrl": null,
          *       "role": "member",
-         *       "createdAt": "2026-01-05T09:30:00.000Z",
+         *       "status": "active",
+         *       "joinedAt": "2026-01-05T09:30:00.000Z",
+         *       "lastActiveAt": "2026-01-06T14:05:00.000Z",
          *       "updatedAt": "2026-01-05T09:30:00.000Z"
          *     }
          */
         OrganizationMember: {
-            /** Format: uuid */
-            organizationId: string;
+            /**
+             * Format: uuid
+             * @description How paths name the member: their user id (a membership is one per organization and user).
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The organization's id.
+             */
+            teamId: string;
             /** Format: uuid */
             userId: string;
             /** @description The address of the member's account. */
             email: string;
-            fullName: string | null;
+            /** @description The name on the member's profile. */
+            name: string | null;
             avatarUrl: string | null;
             role: components["schemas"]["OrganizationRole"];
+            status: components["schemas"]["OrganizationMemberStatus"];
             /**
              * Format: date-time
-             * @description When they joined.
+             * @description When the membership was created.
              */
-            createdAt: string;
-            /** Format: date-time */
+            joinedAt: string;
+            /**
+             * Format: date-time
+             * @description The member's last request in this organization, to within five minutes (it is recorded at most once every five minutes); null before their first.
+             */
+            lastActiveAt: string | null;
+            /**
+             * Format: date-time
+             * @description The last change of role or status.
+             */
             updatedAt: string;
         };
         OrganizationMemberCreate: {
@@ -4509,7 +4767,23 @@ export interface components {
             role: components["schemas"]["OrganizationRole"];
         };
         OrganizationMemberUpdate: {
-            role: components["schemas"]["OrganizationRole"];
+            role?: components["schemas"]["OrganizationRole"];
+            status?: components["schemas"]["OrganizationMemberStatus"];
+        };
+        /** @description The frontend's TeamStats. Seats come from the plan's member limit; -1 means unlimited (maxSeats and availableSeats both). */
+        TeamStats: {
+            /** @description Memberships, active or not (each takes a seat). */
+            totalMembers: number;
+            activeMembers: number;
+            /**
+             * @description Addresses with a live pending invitation to one of the organization's projects that belong to no member
+             *     yet (each would take a seat on acceptance), among the invitations the caller may see: all of them for
+             *     owners and admins, those of the projects they edit for others.
+             */
+            pendingInvites: number;
+            /** @description maxSeats - totalMembers - pendingInvites, at least 0; -1 when unlimited. */
+            availableSeats: number;
+            maxSeats: number;
         };
         OrganizationMemberPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["OrganizationMember"][];
@@ -5175,8 +5449,9 @@ export interface operations {
                     /**
                      * @example {
                      *       "name": "Payments API",
-                     *       "valid": true,
+                     *       "valid": false,
                      *       "available": false,
+                     *       "error": "A project with this name already exists in this organization.",
                      *       "reasons": [
                      *         "A project with this name already exists in this organization."
                      *       ]
@@ -5430,6 +5705,47 @@ export interface operations {
                      *     }
                      */
                     "application/json": components["schemas"]["RepositoryUrlVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    validateProjectRepository: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://github.com/acme/payments-api.git"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RepositoryUrlCheck"];
+            };
+        };
+        responses: {
+            /** @description The verdict. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "valid": true,
+                     *       "error": null,
+                     *       "provider": "github",
+                     *       "repoName": "acme/payments-api"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RepositoryValidation"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -5727,7 +6043,8 @@ export interface operations {
                 /**
                  * @example {
                  *       "email": "bob@acme.test",
-                 *       "role": "developer"
+                 *       "role": "developer",
+                 *       "notifyOnTeamChanges": false
                  *     }
                  */
                 "application/json": components["schemas"]["ProjectMemberCreate"];
@@ -5743,6 +6060,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectMember"];
+                };
+            };
+            /** @description Invited (the address belongs to nobody in the organization); the result is that of one address of a batch invitation. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationResult"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6109,7 +6435,8 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "message": "Nightly re-index"
+                 *       "message": "Nightly re-index",
+                 *       "forceReprocess": true
                  *     }
                  */
                 "application/json": components["schemas"]["IngestionStart"];
@@ -6122,7 +6449,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Ingestion"];
+                    "application/json": components["schemas"]["IngestionStarted"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6130,6 +6457,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -6153,7 +6481,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The ingestion that is running, or null. */
+            /** @description The processing ingestion, or null. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6165,6 +6493,82 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelCurrentIngestion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled; workers' further reports are refused (409). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionCancellation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelIngestion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+                /** @description The ingestion's id. */
+                ingestionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled; workers' further reports are refused (409). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionCancellation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -9469,6 +9873,8 @@ export interface operations {
                 pageSize?: components["parameters"]["PageSize"];
                 /** @description Only members with this role. */
                 role?: components["schemas"]["OrganizationRole"];
+                /** @description Only members in this status. */
+                status?: components["schemas"]["OrganizationMemberStatus"];
             };
             header?: never;
             path: {
@@ -9535,6 +9941,44 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getTeamStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The organization's id. */
+                organizationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "totalMembers": 4,
+                     *       "activeMembers": 3,
+                     *       "pendingInvites": 1,
+                     *       "availableSeats": 5,
+                     *       "maxSeats": 10
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TeamStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -9618,7 +10062,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "role": "admin"
+                 *       "status": "inactive"
                  *     }
                  */
                 "application/json": components["schemas"]["OrganizationMemberUpdate"];

@@ -48,3 +48,27 @@ export async function loadEditableProject(tx: RequestTransaction, projectId: str
   requireEditor(access, what);
   return access;
 }
+
+/** A body's projectId, when the frontend sends one, must be the path's: a mismatch is a 400, never a silent pick. */
+export function requireSameProject(bodyProjectId: string | undefined, pathProjectId: string): void {
+  if (bodyProjectId !== undefined && bodyProjectId.toLowerCase() !== pathProjectId.toLowerCase()) {
+    throw problems.validation('The projectId in the body is not the project of the path.', [
+      { path: '/body/projectId', message: 'must be the project named in the path' },
+    ]);
+  }
+}
+
+/**
+ * The organization a new project goes to when the body names one (the
+ * frontend's CreateProjectRequest.organizationId): it stands in for a missing
+ * X-Organization-Id header, and must agree with one that is sent.
+ */
+export function organizationOfCreation(bodyOrganizationId: string | undefined, header: string | undefined): string | undefined {
+  if (bodyOrganizationId === undefined) return undefined;
+  if (header !== undefined && header.toLowerCase() !== bodyOrganizationId.toLowerCase()) {
+    throw problems.validation('The organizationId in the body is not the organization of the X-Organization-Id header.', [
+      { path: '/body/organizationId', message: 'must be the organization named in X-Organization-Id' },
+    ]);
+  }
+  return bodyOrganizationId;
+}

@@ -40,18 +40,21 @@ export async function createProject(tx: RequestTransaction, body: RequestBody<'c
   return toProject(inserted.rows[0]!);
 }
 
-/** Every rule the name breaks, and whether a project of the organization already has it. */
+/**
+ * Every rule the name breaks, and whether a project of the organization
+ * already has it. `valid` means "can be used now" (rules kept and free): the
+ * frontend shows a name as fine when valid is true, so a taken name is not.
+ */
 export async function checkProjectName(tx: RequestTransaction, body: RequestBody<'validateProjectName'>): Promise<NameVerdict> {
   requireOrganization(tx);
   const reasons = projectNameProblems(body.name);
-  const valid = reasons.length === 0;
   let available = true;
   if (canBeStored(body.name)) {
     const taken = await tx.query<{ taken: boolean }>(PROJECT_NAME_TAKEN, [body.name.trim(), body.excludeProjectId ?? null]);
     available = !taken.rows[0]!.taken;
   }
   if (!available) reasons.push(NAME_TAKEN);
-  return { name: body.name, valid, available, reasons };
+  return { name: body.name, valid: reasons.length === 0, available, error: reasons[0] ?? null, reasons };
 }
 
 /** One statement whatever is included: each relation is a json subquery (see projectDetailQuery). */

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
 import { route } from '../http/route';
+import { organizationOfCreation } from './access';
 import {
   checkProjectName,
   createProject,
@@ -21,7 +22,8 @@ export function projectsRouter(inTransaction: RunInTransaction): Router {
   });
 
   route(router, 'createProject', async ({ body, req, res }) => {
-    const project = await inTransaction(req, (tx) => createProject(tx, body));
+    const organizationId = organizationOfCreation(body.organizationId, req.header('x-organization-id'));
+    const project = await inTransaction(req, (tx) => createProject(tx, body), organizationId ? { organizationId } : undefined);
     res.status(201).location(`/api/v1/projects/${project.id}`).json(project);
   });
 

@@ -9,12 +9,16 @@ import {
   MEMBER_BY_ID,
   MEMBER_VISIBLE,
   memberListQuery,
+  TEAM_STATS,
   toOrganizationMember,
-  UPDATE_MEMBER_ROLE,
+  UPDATE_MEMBER,
   type AddMemberOutcome,
   type OrganizationMember,
   type OrganizationMemberRow,
+  type TeamStats,
+  type TeamStatsRow,
 } from './sql';
+import { toTeamStats } from './rules';
 
 // The organization of these operations is the one the request acts in (named
 // in the path); a caller outside it got 404 from the transaction helper.
@@ -40,7 +44,7 @@ export function listMembers(
   organizationId: string,
   query: RequestQuery<'listOrganizationMembers'>,
 ): Promise<Page<OrganizationMember>> {
-  return paginate(tx, memberListQuery(organizationId, query.role, pageRequest(query)), toOrganizationMember);
+  return paginate(tx, memberListQuery(organizationId, { role: query.role, status: query.status }, pageRequest(query)), toOrganizationMember);
 }
 
 export async function addMember(
@@ -62,7 +66,7 @@ export async function updateMember(
   userId: string,
   body: RequestBody<'updateOrganizationMember'>,
 ): Promise<OrganizationMember> {
-  const updated = await tx.query(UPDATE_MEMBER_ROLE, [organizationId, userId, body.role]);
+  const updated = await tx.query(UPDATE_MEMBER, [organizationId, userId, body.role ?? null, body.status ?? null]);
   if (updated.rowCount === 0) return refuseMemberWrite(tx, organizationId, userId);
   return getMember(tx, organizationId, userId);
 }
@@ -70,4 +74,10 @@ export async function updateMember(
 export async function removeMember(tx: RequestTransaction, organizationId: string, userId: string): Promise<void> {
   const deleted = await tx.query(DELETE_MEMBER, [organizationId, userId]);
   if (deleted.rowCount === 0) await refuseMemberWrite(tx, organizationId, userId);
+}
+
+export async function teamStats(tx: RequestTransaction, organizationId: string): Promise<TeamStats> {
+  const row = (await tx.query<TeamStatsRow>(TEAM_STATS, [organizationId])).rows[0];
+  if (!row) throw problems.notFound('There is no such organization, or you are not a member of it.');
+  return toTeamStats(row);
 }

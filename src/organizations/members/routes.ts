@@ -2,7 +2,7 @@ import express, { type Request, type Router } from 'express';
 import type { RequestTransaction } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
 import { route } from '../../http/route';
-import { addMember, getMember, listMembers, removeMember, updateMember } from './operations';
+import { addMember, getMember, listMembers, removeMember, teamStats, updateMember } from './operations';
 
 /**
  * The seats of an organization. The organization comes from the path and is
@@ -22,6 +22,10 @@ export function organizationMembersRouter(runInTransaction: RunInTransaction): R
     const { organizationId } = params;
     const member = await inOrganization(req, organizationId, (tx) => addMember(tx, organizationId, body));
     res.status(201).location(`/api/v1/organizations/${organizationId}/members/${member.userId}`).json(member);
+  });
+
+  route(router, 'getTeamStats', async ({ params, req, res }) => {
+    res.json(await inOrganization(req, params.organizationId, (tx) => teamStats(tx, params.organizationId)));
   });
 
   route(router, 'getOrganizationMember', async ({ params, req, res }) => {

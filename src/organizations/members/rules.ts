@@ -1,6 +1,6 @@
 import type { OrganizationRole } from '../../db/transaction';
 import { problems, type Problem } from '../../problems';
-import type { AddMemberOutcome } from './sql';
+import type { AddMemberOutcome, TeamStats, TeamStatsRow } from './sql';
 
 const ADDERS_ONLY = 'Only owners and admins of the organization add members.';
 
@@ -29,4 +29,17 @@ export function additionRefusal(outcome: AddMemberOutcome): Problem | undefined 
     case 'added':
       return undefined;
   }
+}
+
+/** Seats left once members and pending invitees are counted; -1 (unlimited) stays -1, and a full plan shows 0, not less. */
+export function toTeamStats(row: TeamStatsRow): TeamStats {
+  const maxSeats = Number(row.max_seats);
+  const availableSeats = maxSeats < 0 ? -1 : Math.max(0, maxSeats - row.total_members - row.pending_invites);
+  return {
+    totalMembers: row.total_members,
+    activeMembers: row.active_members,
+    pendingInvites: row.pending_invites,
+    availableSeats,
+    maxSeats,
+  };
 }

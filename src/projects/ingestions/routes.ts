@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
 import { route } from '../../http/route';
-import { currentIngestion, listIngestions, reportProgress, startIngestion } from './operations';
+import { cancelCurrentIngestion, cancelIngestion, currentIngestion, listIngestions, reportProgress, startIngestion } from './operations';
 import { checkProgressReport, requireIngestionWorker } from './rules';
 
 /** /projects/{projectId}/ingestions: each handler parses (the contract did), calls its operation, responds. */
@@ -22,6 +22,14 @@ export function ingestionsRouter(inTransaction: RunInTransaction): Router {
     // what the contract declares for "none runs", so it is sent as it is.
     if (current === null) res.type('application/json').send('null');
     else res.json(current);
+  });
+
+  route(router, 'cancelIngestion', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => cancelIngestion(tx, params.projectId, params.ingestionId)));
+  });
+
+  route(router, 'cancelCurrentIngestion', async ({ params, req, res }) => {
+    res.json(await inTransaction(req, (tx) => cancelCurrentIngestion(tx, params.projectId)));
   });
 
   route(router, 'reportIngestionProgress', async ({ params, body, req, res }) => {

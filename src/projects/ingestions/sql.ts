@@ -16,6 +16,7 @@ export interface IngestionRow {
   started_at: string;
   estimated_completion_at: string | null;
   completed_at: string | null;
+  cancelled_at: string | null;
   error_message: string | null;
   error_code: string | null;
   original_tokens: number | null;
@@ -26,11 +27,11 @@ export interface IngestionRow {
 
 /** The columns of an ingestion, read through the alias `i`. */
 export const INGESTION_COLUMNS = `i.id, i.project_id, i.phase, i.progress_percent, i.message, i.metrics,
-  i.started_at, i.estimated_completion_at, i.completed_at, i.error_message, i.error_code,
+  i.started_at, i.estimated_completion_at, i.completed_at, i.cancelled_at, i.error_message, i.error_code,
   i.original_tokens, i.optimized_tokens, i.started_by, i.updated_at`;
 
-/** Neither completed nor failed; the partial unique index allows one such row per project. */
-export const UNFINISHED = 'i.completed_at is null and i.error_message is null';
+/** Neither completed, failed nor cancelled; the partial unique index allows one such row per project. */
+export const UNFINISHED = 'i.completed_at is null and i.error_message is null and i.cancelled_at is null';
 
 const METRIC_KEYS = [
   'filesProcessed',
@@ -51,10 +52,11 @@ function toMetrics(stored: IngestionRow['metrics']): IngestionMetrics {
   return metrics;
 }
 
-export function ingestionStatus(row: Pick<IngestionRow, 'completed_at' | 'error_message'>): Ingestion['status'] {
+export function ingestionStatus(row: Pick<IngestionRow, 'completed_at' | 'error_message' | 'cancelled_at'>): Ingestion['status'] {
   if (row.completed_at !== null) return 'completed';
   if (row.error_message !== null) return 'failed';
-  return 'running';
+  if (row.cancelled_at !== null) return 'cancelled';
+  return 'processing';
 }
 
 export function toIngestion(row: IngestionRow): Ingestion {
@@ -64,11 +66,13 @@ export function toIngestion(row: IngestionRow): Ingestion {
     status: ingestionStatus(row),
     phase: row.phase,
     progressPercent: row.progress_percent,
-    message: row.message,
+    // The frontend's IngestionProgress.message is a string: none given reads as empty.
+    message: row.message ?? '',
     metrics: toMetrics(row.metrics),
     startedAt: row.started_at,
     estimatedCompletionAt: row.estimated_completion_at,
     completedAt: row.completed_at,
+    cancelledAt: row.cancelled_at,
     errorMessage: row.error_message,
     errorCode: row.error_code,
     originalTokens: row.original_tokens,
@@ -109,6 +113,7 @@ export function toIngestionFromJson(json: IngestionRow | null): Ingestion | null
     started_at: isoFromJson(json.started_at)!,
     estimated_completion_at: isoFromJson(json.estimated_completion_at),
     completed_at: isoFromJson(json.completed_at),
+    cancelled_at: isoFromJson(json.cancelled_at),
     updated_at: isoFromJson(json.updated_at)!,
   });
 }
@@ -136,9 +141,70 @@ export function ingestionListQuery(projectId: string, page: PageRequest, sort: k
   };
 }
 
-/** $1 project, $2 message (or null), $3 who started it. A second unfinished one breaks ingestion_progress_one_unfinished_key. */
-export const INSERT_INGESTION = `insert into public.ingestion_progress as i (project_id, message, started_by)
-  values ($1, $2, $3)
+/**
+ * $1 project, $2 message (or null), $3 who started it, $4 the estimated
+ * duration in seconds. A second unfinished one breaks ingestion_progress_one_unfinished_key.
+ */
+export const INSERT_INGESTION = `insert into public.ingestion_progress as i (project_id, message, started_by, estimated_completion_at)
+  values ($1, $2, $3, now() + make_interval(secs => $4::int))
+  returning ${INGESTION_COLUMNS}`;
+
+export interface IngestionPlanningRow {
+  repositories: number;
+  failed_repositories: string[];
+  files: number;
+  file_bytes: string;
+  /** The latest ingestion completed and nothing changed after it. */
+  up_to_date: boolean;
+  /** Mean duration of the last three completed ingestions, null when there are none. */
+  mean_seconds: number | null;
+}
+
+/**
+ * What starting an ingestion of project $1 needs to know, in one statement:
+ * its sources (for the repository check and the estimate), whether the
+ * latest ingestion completed with nothing changed since, and how long the
+ * last completed ones took. A change is anything that moved updated_at after
+ * that completion: the project's own (its settings, and its repository and
+ * file counters, which adding or removing either updates), a repository's or
+ * a file's. The completion itself stamps the project at the same instant, so
+ * it does not count.
+ */
+export const INGESTION_PLANNING = `select
+    (select count(*)::int from public.project_repositories r where r.project_id = p.id) as repositories,
+    array(select r.repository_name from public.project_repositories r
+          where r.project_id = p.id and r.status = 'error' order by r.created_at, r.id limit 20) as failed_repositories,
+    (select count(*)::int from public.project_files f where f.project_id = p.id) as files,
+    (select coalesce(sum(f.size_bytes), 0)::text from public.project_files f where f.project_id = p.id) as file_bytes,
+    coalesce(latest.completed_at is not null
+      and p.updated_at <= latest.completed_at
+      and not exists (select 1 from public.project_repositories r where r.project_id = p.id and r.updated_at > latest.completed_at)
+      and not exists (select 1 from public.project_files f where f.project_id = p.id and f.updated_at > latest.completed_at),
+      false) as up_to_date,
+    (select avg(extract(epoch from d.completed_at - d.started_at))::float8 from (
+        select i.started_at, i.completed_at from public.ingestion_progress i
+        where i.project_id = p.id and i.completed_at is not null
+        order by i.completed_at desc limit 3
+      ) d) as mean_seconds
+  from public.projects p
+  left join lateral (
+    select i.completed_at from public.ingestion_progress i where i.project_id = p.id order by i.started_at desc, i.id desc limit 1
+  ) latest on true
+  where p.id = $1`;
+
+/** The ingestion $1 of project $2, locked until the transaction ends. */
+export const LOCK_INGESTION = `select ${INGESTION_COLUMNS} from public.ingestion_progress i where i.id = $1 and i.project_id = $2 for update`;
+
+/** The unfinished ingestion of project $1, locked until the transaction ends. */
+export const LOCK_CURRENT_INGESTION = `select ${INGESTION_COLUMNS} from public.ingestion_progress i
+  where i.project_id = $1 and ${UNFINISHED} for update`;
+
+/**
+ * Cancels ingestion $1 of project $2. The database's guard refuses a finished
+ * one (55000, a 409) and stamps the time itself; the project follows (trigger).
+ */
+export const CANCEL_INGESTION = `update public.ingestion_progress i set cancelled_at = now()
+  where i.id = $1 and i.project_id = $2
   returning ${INGESTION_COLUMNS}`;
 
 /** The project's ($1) unfinished ingestion, if any. */

@@ -2,9 +2,11 @@ import { requireUser, type RequestTransaction } from '../../db/transaction';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestBody, RequestQuery, ResponseBody } from '../../http/route';
 import { problems } from '../../problems';
-import { loadEditableProject } from '../access';
+import { loadEditableProject, type ProjectAccess } from '../access';
 import { MEMBER_BY_ID, toProjectMember, type ProjectMemberRow } from '../members/sql';
 import {
+  invitationBatch,
+  inviteesOf,
   normalizeEmail,
   planInvitations,
   plausibleAddresses,
@@ -13,6 +15,7 @@ import {
   requireCancellable,
   requireResendable,
   settleInvitations,
+  type Invitee,
 } from './rules';
 import {
   ACCEPT_INVITATION,
@@ -28,6 +31,7 @@ import {
   toInvitation,
   type AcceptRow,
   type Invitation,
+  type InvitationResult,
   type InvitationRow,
 } from './sql';
 import { hashInvitationToken, newInvitationToken } from './tokens';
@@ -50,17 +54,18 @@ async function lockInvitation(tx: RequestTransaction, invitationId: string, proj
   return row;
 }
 
-/** Which of the addresses already belong to a member, and which have a live pending invitation. */
+/** Which of the addresses already belong to a member, and which have a live pending invitation: address -> id. */
 async function knownAddresses(
   tx: RequestTransaction,
   projectId: string,
   addresses: string[],
-): Promise<{ members: Set<string>; pending: Set<string> }> {
-  if (addresses.length === 0) return { members: new Set(), pending: new Set() };
+): Promise<{ members: Map<string, string>; pending: Map<string, string> }> {
+  if (addresses.length === 0) return { members: new Map(), pending: new Map() };
   await tx.query(EXPIRE_STALE_INVITATIONS, [projectId, addresses, null]);
-  const members = await tx.query<{ email: string }>(MEMBER_EMAILS, [projectId, addresses]);
-  const pending = await tx.query<{ email: string }>(PENDING_EMAILS, [projectId, addresses]);
-  return { members: new Set(members.rows.map((row) => row.email)), pending: new Set(pending.rows.map((row) => row.email)) };
+  const members = await tx.query<{ email: string; id: string }>(MEMBER_EMAILS, [projectId, addresses]);
+  const pending = await tx.query<{ email: string; id: string }>(PENDING_EMAILS, [projectId, addresses]);
+  const byEmail = (rows: Array<{ email: string; id: string }>) => new Map(rows.map((row) => [row.email, row.id]));
+  return { members: byEmail(members.rows), pending: byEmail(pending.rows) };
 }
 
 export async function listInvitations(tx: RequestTransaction, projectId: string, query: RequestQuery<'listInvitations'>): Promise<Page<Invitation>> {
@@ -68,28 +73,49 @@ export async function listInvitations(tx: RequestTransaction, projectId: string,
   return paginate(tx, invitationListQuery(access.projectId, pageRequest(query), query.sort), toInvitation);
 }
 
-/** One result per address sent, in request order; new plausible addresses are invited, each with its token shown once. */
-export async function createInvitations(tx: RequestTransaction, projectId: string, body: RequestBody<'createInvitations'>): Promise<Batch> {
-  const access = await loadEditableProject(tx, projectId, 'invite people');
+/**
+ * One result per invitee, in request order; new plausible addresses are
+ * invited, each with its token shown once. The caller has loaded the project
+ * as an editor; the admin role's extra right is checked here.
+ */
+export async function inviteToProject(
+  tx: RequestTransaction,
+  access: ProjectAccess,
+  invitees: readonly Invitee[],
+  options: { message: string | null; validityDays: number },
+): Promise<InvitationResult[]> {
   const inviter = requireUser(tx);
-  requireAdminInviteRight(access, body.role);
-  const normalized = body.emails.map(normalizeEmail);
+  requireAdminInviteRight(access, invitees.map((invitee) => invitee.role));
+  const normalized = invitees.map((invitee) => normalizeEmail(invitee.email));
   const { members, pending } = await knownAddresses(tx, access.projectId, plausibleAddresses(normalized));
-  const plan = planInvitations(body.emails, normalized, members, pending);
-  if (plan.toInvite.length === 0) return { results: plan.results };
+  const plan = planInvitations(invitees, normalized, members, pending);
+  if (plan.toInvite.length === 0) return plan.results;
 
-  const tokens = new Map(plan.toInvite.map((email) => [email, newInvitationToken()]));
+  const tokens = new Map(plan.toInvite.map((invitee) => [invitee.email, newInvitationToken()]));
   const inserted = await tx.query<InvitationRow>(INSERT_INVITATIONS, [
     access.projectId,
-    plan.toInvite,
-    body.role ?? 'viewer',
-    body.message ?? null,
+    plan.toInvite.map((invitee) => invitee.email),
+    plan.toInvite.map((invitee) => invitee.role),
+    options.message,
     inviter,
-    body.expiresInDays ?? DEFAULT_VALIDITY_DAYS,
-    plan.toInvite.map((email) => tokens.get(email)!.hash.toString('hex')),
+    options.validityDays,
+    plan.toInvite.map((invitee) => tokens.get(invitee.email)!.hash.toString('hex')),
+    plan.toInvite.map((invitee) => invitee.notifyOnIngestion),
+    plan.toInvite.map((invitee) => invitee.notifyOnError),
+    plan.toInvite.map((invitee) => invitee.notifyOnTeamChanges),
   ]);
   const shown = new Map([...tokens].map(([email, fresh]) => [email, fresh.token]));
-  return { results: settleInvitations(plan, normalized, inserted.rows, shown) };
+  return settleInvitations(plan, normalized, inserted.rows, shown);
+}
+
+export async function createInvitations(tx: RequestTransaction, projectId: string, body: RequestBody<'createInvitations'>): Promise<Batch> {
+  const invitees = inviteesOf(body);
+  const access = await loadEditableProject(tx, projectId, 'invite people');
+  const results = await inviteToProject(tx, access, invitees, {
+    message: body.message ?? null,
+    validityDays: body.expiresInDays ?? DEFAULT_VALIDITY_DAYS,
+  });
+  return invitationBatch(results);
 }
 
 export async function resendInvitation(tx: RequestTransaction, projectId: string, invitationId: string): Promise<WithToken> {

@@ -30,54 +30,138 @@ export function plausibleAddresses(normalized: readonly (string | null)[]): stri
   return [...new Set(normalized.filter((email): email is string => email !== null))];
 }
 
+type InviteBody = RequestBody<'createInvitations'>;
+type ProjectMemberRole = NonNullable<InviteBody['role']>;
+type NotificationLevel = NonNullable<NonNullable<InviteBody['invitations']>[number]['notificationLevel']>;
+
+/** The three preferences a membership stores, as an invitation carries them until it is accepted. */
+export interface NotificationPreferences {
+  notifyOnIngestion: boolean;
+  notifyOnError: boolean;
+  notifyOnTeamChanges: boolean;
+}
+
+/** One person to invite, as sent (the address not yet judged). */
+export interface Invitee extends NotificationPreferences {
+  email: string;
+  role: ProjectMemberRole;
+}
+
+/**
+ * The frontend's notification level as the stored preferences: digests
+ * (daily, weekly) still carry ingestion and error notices; only real-time
+ * adds every team change.
+ */
+export function notificationPreferences(level: NotificationLevel = 'real-time'): NotificationPreferences {
+  const any = level !== 'disabled';
+  return { notifyOnIngestion: any, notifyOnError: any, notifyOnTeamChanges: level === 'real-time' };
+}
+
+/**
+ * The people a batch names, in request order: `emails` with the one role, or
+ * `invitations` with a role and notification level each (the top-level role,
+ * else viewer, for those without one). Exactly one of the two: else a 400.
+ */
+export function inviteesOf(body: Pick<InviteBody, 'emails' | 'invitations' | 'role'>): Invitee[] {
+  const fallbackRole = body.role ?? 'viewer';
+  if (body.emails !== undefined && body.invitations === undefined) {
+    return body.emails.map((email) => ({ email, role: fallbackRole, ...notificationPreferences() }));
+  }
+  if (body.invitations !== undefined && body.emails === undefined) {
+    return body.invitations.map((invitee) => ({
+      email: invitee.email,
+      role: invitee.role ?? fallbackRole,
+      ...notificationPreferences(invitee.notificationLevel),
+    }));
+  }
+  const message = body.emails === undefined ? 'give emails or invitations' : 'give either emails or invitations, not both';
+  throw problems.validation('Name the people to invite by exactly one of emails and invitations.', [
+    { path: '/body/emails', message, code: 'oneOf' },
+    { path: '/body/invitations', message, code: 'oneOf' },
+  ]);
+}
+
 /** Inviting someone as admin grants the admin role: the same right as promoting a member. */
-export function requireAdminInviteRight(access: ProjectAccess, role: RequestBody<'createInvitations'>['role']): void {
-  if (role === 'admin' && !access.canRemoveMembers) {
+export function requireAdminInviteRight(access: ProjectAccess, roles: readonly ProjectMemberRole[]): void {
+  if (roles.includes('admin') && !access.canRemoveMembers) {
     throw problems.forbidden('Only project admins, the creator, and organization owners and admins may invite admins.');
   }
+}
+
+type Outcome = InvitationResult['outcome'];
+
+/** A result as the frontend reads it too: sent, pending (already invited) or failed, with the id resend and cancel take. */
+export function invitationResult(
+  email: string,
+  outcome: Outcome,
+  extra: { detail?: string; memberId?: string | null; invitation?: InvitationResult['invitation']; token?: string } = {},
+): InvitationResult {
+  const status = outcome === 'invited' ? 'sent' : outcome === 'already_invited' ? 'pending' : 'failed';
+  const { detail, memberId = null, invitation, token } = extra;
+  return {
+    email,
+    status,
+    memberId,
+    error: outcome === 'invited' ? null : (detail ?? null),
+    outcome,
+    ...(detail !== undefined ? { detail } : {}),
+    ...(invitation !== undefined ? { invitation } : {}),
+    ...(token !== undefined ? { token } : {}),
+  };
+}
+
+/** The batch as the frontend's BulkInvitationResponse: it succeeded when no address failed. */
+export function invitationBatch(results: InvitationResult[]) {
+  const totalSent = results.filter((result) => result.status === 'sent').length;
+  const totalFailed = results.filter((result) => result.status === 'failed').length;
+  return { success: totalFailed === 0, results, totalSent, totalFailed };
 }
 
 export interface InvitationPlan {
   /** One result per address sent, in request order; `invited` ones are settled once stored. */
   results: InvitationResult[];
-  /** The addresses to invite, each once, in the order of their first occurrence. */
-  toInvite: string[];
+  /** The people to invite, each address once, in the order of its first occurrence (address normalized). */
+  toInvite: Invitee[];
 }
 
 /**
- * What each address of a batch comes to, in request order: the first
+ * What each invitee of a batch comes to, in request order: the first
  * occurrence of a new plausible address is the one invited, later ones are
- * already invited by it. `normalized` is `emails` through normalizeEmail;
- * `members` and `pending` are the normalized addresses the project already has.
+ * already invited by it. `normalized` is each invitee's address through
+ * normalizeEmail; `members` and `pending` map the normalized addresses the
+ * project already has to the membership's or the pending invitation's id.
  */
 export function planInvitations(
-  emails: readonly string[],
+  invitees: readonly Invitee[],
   normalized: readonly (string | null)[],
-  members: ReadonlySet<string>,
-  pending: ReadonlySet<string>,
+  members: ReadonlyMap<string, string>,
+  pending: ReadonlyMap<string, string>,
 ): InvitationPlan {
   const results: InvitationResult[] = [];
-  const toInvite = new Set<string>();
-  emails.forEach((raw, index) => {
+  const toInvite = new Map<string, Invitee>();
+  invitees.forEach((invitee, index) => {
+    const raw = invitee.email;
     const email = normalized[index];
     if (email === null || email === undefined) {
-      results.push({ email: raw, outcome: 'invalid_email', detail: 'This is not a plausible email address.' });
+      results.push(invitationResult(raw, 'invalid_email', { detail: 'This is not a plausible email address.' }));
     } else if (members.has(email)) {
-      results.push({ email: raw, outcome: 'already_member', detail: 'Someone with this address is already a member of the project.' });
+      const detail = 'Someone with this address is already a member of the project.';
+      results.push(invitationResult(raw, 'already_member', { detail, memberId: members.get(email)! }));
     } else if (pending.has(email) || toInvite.has(email)) {
-      results.push({ email: raw, outcome: 'already_invited', detail: ALREADY_INVITED });
+      results.push(invitationResult(raw, 'already_invited', { detail: ALREADY_INVITED, memberId: pending.get(email) ?? null }));
     } else {
-      toInvite.add(email);
-      results.push({ email: raw, outcome: 'invited' });
+      toInvite.set(email, { ...invitee, email });
+      results.push(invitationResult(raw, 'invited'));
     }
   });
-  return { results, toInvite: [...toInvite] };
+  return { results, toInvite: [...toInvite.values()] };
 }
 
 /**
  * The plan's results once the invitations are stored: an invited address
  * gets its invitation and token, or, when no row came back for it (someone
  * invited the address between the read and the insert), becomes already invited.
+ * A later duplicate of an address invited now points at the new invitation.
  */
 export function settleInvitations(
   plan: InvitationPlan,
@@ -87,11 +171,12 @@ export function settleInvitations(
 ): InvitationResult[] {
   const byEmail = new Map(created.map((row) => [row.email, row]));
   return plan.results.map((result, index) => {
+    const email = normalized[index];
+    const row = email ? byEmail.get(email) : undefined;
+    if (result.outcome === 'already_invited' && result.memberId === null && row) return { ...result, memberId: row.id };
     if (result.outcome !== 'invited') return result;
-    const email = normalized[index]!;
-    const row = byEmail.get(email);
-    if (!row) return { email: result.email, outcome: 'already_invited', detail: ALREADY_INVITED };
-    return { email: result.email, outcome: 'invited', invitation: toInvitation(row), token: tokens.get(email)! };
+    if (!row) return invitationResult(result.email, 'already_invited', { detail: ALREADY_INVITED });
+    return invitationResult(result.email, 'invited', { memberId: row.id, invitation: toInvitation(row), token: tokens.get(email!)! });
   });
 }
 
@@ -124,5 +209,7 @@ export function refusal(outcome: Exclude<AcceptRow['outcome'], 'accepted'>) {
       return problems.forbidden('Confirm your email address first; invitations are accepted only by confirmed addresses.');
     case 'already_member':
       return problems.conflict('You are already a member of this project; the invitation stays open for its team to cancel.');
+    case 'member_inactive':
+      return problems.forbidden('Your membership of this organization is deactivated; ask its owners or admins to reactivate it.');
   }
 }

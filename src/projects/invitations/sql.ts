@@ -12,6 +12,9 @@ export interface InvitationRow {
   email: string;
   role: Invitation['role'];
   message: string | null;
+  notify_on_ingestion: boolean;
+  notify_on_error: boolean;
+  notify_on_team_changes: boolean;
   status: Invitation['status'];
   invited_by: string | null;
   expires_at: string;
@@ -20,7 +23,8 @@ export interface InvitationRow {
 }
 
 /** Columns of an invitation `i`. token_hash is never read back. */
-export const INVITATION_COLUMNS = `i.id, i.project_id, i.email, i.role, i.message, i.status, i.invited_by,
+export const INVITATION_COLUMNS = `i.id, i.project_id, i.email, i.role, i.message,
+  i.notify_on_ingestion, i.notify_on_error, i.notify_on_team_changes, i.status, i.invited_by,
   i.expires_at, i.accepted_at, i.created_at`;
 
 export function toInvitation(row: InvitationRow): Invitation {
@@ -30,6 +34,9 @@ export function toInvitation(row: InvitationRow): Invitation {
     email: row.email,
     role: row.role,
     message: row.message,
+    notifyOnIngestion: row.notify_on_ingestion,
+    notifyOnError: row.notify_on_error,
+    notifyOnTeamChanges: row.notify_on_team_changes,
     status: row.status,
     invitedBy: row.invited_by,
     expiresAt: row.expires_at,
@@ -53,25 +60,29 @@ export const EXPIRE_STALE_INVITATIONS = `update public.project_invitations i
     and i.status = 'pending' and i.expires_at <= now()
     and i.id is distinct from $3::uuid`;
 
-/** Which of the (lowercased) addresses already belong to a member of the project. */
-export const MEMBER_EMAILS = `select distinct lower(pm.email) as email from public.project_members pm
+/** Which of the (lowercased) addresses already belong to a member of the project, with the membership's id (unique per address). */
+export const MEMBER_EMAILS = `select lower(pm.email) as email, pm.id from public.project_members pm
   where pm.project_id = $1 and lower(pm.email) = any($2::text[])`;
 
-/** Which of the (lowercased) addresses have a pending invitation (run after EXPIRE_STALE_INVITATIONS). */
-export const PENDING_EMAILS = `select lower(i.email) as email from public.project_invitations i
+/** Which of the (lowercased) addresses have a pending invitation, with its id (run after EXPIRE_STALE_INVITATIONS). */
+export const PENDING_EMAILS = `select lower(i.email) as email, i.id from public.project_invitations i
   where i.project_id = $1 and i.status = 'pending' and lower(i.email) = any($2::text[])`;
 
 /**
- * One row per new address: $1 project, $2 addresses, $3 role, $4 message,
- * $5 inviter, $6 days of validity, $7 token hashes (hex, same order as $2).
+ * One row per new address: $1 project, $2 addresses, $3 roles, $4 message,
+ * $5 inviter, $6 days of validity, $7 token hashes (hex), $8-$10 the three
+ * notification preferences; the arrays in the same order as $2.
  * An address that gained a pending invitation concurrently is skipped, not an
  * error: the caller reports it as already invited.
  */
 export const INSERT_INVITATIONS = `insert into public.project_invitations as i
-    (project_id, email, role, message, invited_by, expires_at, token_hash)
-  select $1::uuid, e.email, $3::public.project_member_role, $4::text, $5::uuid,
-         now() + make_interval(days => $6::int), decode(e.token_hash, 'hex')
-  from unnest($2::text[], $7::text[]) as e(email, token_hash)
+    (project_id, email, role, message, invited_by, expires_at, token_hash,
+     notify_on_ingestion, notify_on_error, notify_on_team_changes)
+  select $1::uuid, e.email, e.role::public.project_member_role, $4::text, $5::uuid,
+         now() + make_interval(days => $6::int), decode(e.token_hash, 'hex'),
+         e.on_ingestion, e.on_error, e.on_team_changes
+  from unnest($2::text[], $3::text[], $7::text[], $8::boolean[], $9::boolean[], $10::boolean[])
+    as e(email, role, token_hash, on_ingestion, on_error, on_team_changes)
   on conflict (project_id, lower(email)) where status = 'pending' do nothing
   returning ${INVITATION_COLUMNS}`;
 
@@ -99,7 +110,16 @@ export const ACCEPT_INVITATION = `select a.outcome, a.project_id, a.organization
 export const SELECT_ORGANIZATION = `select set_config('app.organization_id', $1, true)`;
 
 export interface AcceptRow {
-  outcome: 'accepted' | 'not_found' | 'cancelled' | 'used' | 'expired' | 'email_mismatch' | 'email_unconfirmed' | 'already_member';
+  outcome:
+    | 'accepted'
+    | 'not_found'
+    | 'cancelled'
+    | 'used'
+    | 'expired'
+    | 'email_mismatch'
+    | 'email_unconfirmed'
+    | 'member_inactive'
+    | 'already_member';
   project_id: string | null;
   organization_id: string | null;
   member_id: string | null;

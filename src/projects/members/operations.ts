@@ -2,7 +2,9 @@ import type { RequestTransaction } from '../../db/transaction';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestBody, RequestQuery } from '../../http/route';
 import { problems } from '../../problems';
-import { loadEditableProject, loadProjectAccess } from '../access';
+import { loadEditableProject, loadProjectAccess, requireSameProject } from '../access';
+import { inviteToProject } from '../invitations/operations';
+import type { InvitationResult } from '../invitations/sql';
 import { checkMemberChange, requireAdminGrantRight, requireMemberRemover } from './rules';
 import {
   DELETE_MEMBER,
@@ -25,7 +27,11 @@ import {
 
 const MEMBER_NOT_FOUND = 'There is no such member in this project.';
 const NOBODY_MATCHES =
-  "Nobody in this project's organization matches; people without an account, or outside the organization, are invited by email instead (POST /projects/{projectId}/invitations).";
+  "Nobody in this project's organization has this id; people without an account, or outside the organization, are invited by email.";
+const INVITATION_VALIDITY_DAYS = 7;
+
+/** An addition made at once (201), or, for an address of nobody in the organization, an invitation sent (202). */
+export type MemberAddition = { added: ProjectMember } | { invited: InvitationResult };
 
 async function loadMemberOwner(tx: RequestTransaction, memberId: string, projectId: string): Promise<MemberOwnerRow> {
   const owner = await tx.query<MemberOwnerRow>(MEMBER_OWNER, [memberId, projectId]);
@@ -39,16 +45,29 @@ export async function listMembers(tx: RequestTransaction, projectId: string, que
   return paginate(tx, memberListQuery(access.projectId, query, pageRequest(query)), toProjectMember);
 }
 
-/** Someone already in the organization joins the project; the body names them by exactly one of userId and email. */
-export async function addMember(tx: RequestTransaction, projectId: string, body: RequestBody<'addProjectMember'>): Promise<ProjectMember> {
+/**
+ * Someone already in the organization joins the project at once; an email of
+ * nobody in it gets an invitation carrying the role, the preferences and the
+ * inviteMessage. The body names the person by exactly one of userId and email.
+ */
+export async function addMember(tx: RequestTransaction, projectId: string, body: RequestBody<'addProjectMember'>): Promise<MemberAddition> {
+  requireSameProject(body.projectId, projectId);
   const access = await loadEditableProject(tx, projectId, 'add members');
-  requireAdminGrantRight(access, body.role === 'admin');
+  const role = body.role ?? 'viewer';
+  requireAdminGrantRight(access, role === 'admin');
+  const preferences = {
+    notifyOnIngestion: body.notifyOnIngestion ?? true,
+    notifyOnError: body.notifyOnError ?? true,
+    notifyOnTeamChanges: body.notifyOnTeamChanges ?? true,
+  };
   const person = await tx.query<OrganizationPersonRow>(ORGANIZATION_PERSON, [access.organizationId, body.userId ?? null, body.email ?? null]);
   const found = person.rows[0];
-  if (!found) {
-    const field = body.userId !== undefined ? '/body/userId' : '/body/email';
-    throw problems.unprocessable(NOBODY_MATCHES, [{ path: field, message: "is not a member of the project's organization" }]);
+  if (!found && body.email !== undefined) {
+    const options = { message: body.inviteMessage ?? null, validityDays: INVITATION_VALIDITY_DAYS };
+    const [result] = await inviteToProject(tx, access, [{ email: body.email, role, ...preferences }], options);
+    return { invited: refuseUnsent(result!) };
   }
+  if (!found) throw problems.unprocessable(NOBODY_MATCHES, [{ path: '/body/userId', message: "is not a member of the project's organization" }]);
   // A second membership is refused by the unique constraints (409).
   const inserted = await tx.query<ProjectMemberRow>(INSERT_MEMBER, [
     access.projectId,
@@ -56,9 +75,28 @@ export async function addMember(tx: RequestTransaction, projectId: string, body:
     found.email,
     found.full_name,
     found.avatar_url,
-    body.role ?? 'viewer',
+    role,
+    preferences.notifyOnIngestion,
+    preferences.notifyOnError,
+    preferences.notifyOnTeamChanges,
   ]);
-  return toProjectMember(inserted.rows[0]!);
+  return { added: toProjectMember(inserted.rows[0]!) };
+}
+
+/** One address is one answer: anything but a sent invitation is the problem a batch would only have reported. */
+function refuseUnsent(result: InvitationResult): InvitationResult {
+  switch (result.outcome) {
+    case 'invited':
+      return result;
+    case 'already_invited':
+      throw problems.conflict(result.detail ?? 'This address already has a pending invitation.').because('invitation_already_pending');
+    case 'already_member':
+      throw problems.conflict(result.detail ?? 'Someone with this address is already a member.').because('project_member_email_exists');
+    case 'invalid_email':
+      throw problems.unprocessable(result.detail ?? 'This is not a plausible email address.', [
+        { path: '/body/email', message: 'is not a plausible email address' },
+      ]);
+  }
 }
 
 export async function updateMember(

@@ -14,8 +14,13 @@ export function membersRouter(inTransaction: RunInTransaction): Router {
 
   route(router, 'addProjectMember', async ({ params, body, req, res }) => {
     requireOnePerson(body);
-    const member = await inTransaction(req, (tx) => addMember(tx, params.projectId, body));
-    res.status(201).location(`/api/v1/projects/${member.projectId}/members/${member.id}`).json(member);
+    const addition = await inTransaction(req, (tx) => addMember(tx, params.projectId, body));
+    if ('added' in addition) {
+      const member = addition.added;
+      res.status(201).location(`/api/v1/projects/${member.projectId}/members/${member.id}`).json(member);
+    } else {
+      res.status(202).json(addition.invited);
+    }
   });
 
   route(router, 'updateProjectMember', async ({ params, body, req, res }) => {

@@ -117,10 +117,11 @@ export interface OrganizationPersonRow {
   avatar_url: string | null;
 }
 
-/** Adds an accepted membership and reads it back with is_creator. */
+/** Adds an accepted membership ($7-$9 the notification preferences) and reads it back with is_creator. */
 export const INSERT_MEMBER = `with pm as (
-    insert into public.project_members (project_id, user_id, email, name, avatar_url, role, accepted_at)
-    values ($1, $2, $3, $4, $5, $6, now())
+    insert into public.project_members (project_id, user_id, email, name, avatar_url, role, accepted_at,
+                                        notify_on_ingestion, notify_on_error, notify_on_team_changes)
+    values ($1, $2, $3, $4, $5, $6, now(), $7, $8, $9)
     returning *
   )
   select ${PROJECT_MEMBER_COLUMNS} from pm join public.projects p on p.id = pm.project_id`;

@@ -3,7 +3,7 @@ import type { RequestTransaction } from '../../db/transaction';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestBody, RequestQuery } from '../../http/route';
 import { problems } from '../../problems';
-import { loadEditableProject, loadProjectAccess } from '../access';
+import { loadEditableProject, loadProjectAccess, requireSameProject } from '../access';
 import { repositoryIdentity } from './rules';
 import {
   DELETE_REPOSITORY,
@@ -30,6 +30,7 @@ export async function listRepositories(tx: RequestTransaction, projectId: string
 }
 
 export async function createRepository(tx: RequestTransaction, projectId: string, body: RequestBody<'createRepository'>): Promise<Repository> {
+  requireSameProject(body.projectId, projectId);
   const access = await loadEditableProject(tx, projectId, EDIT);
   // After the access checks: a caller who may not change the project gets its 404 or 403, not a verdict on the URL.
   const { provider, url, name } = repositoryIdentity(body);

@@ -3,7 +3,7 @@ import type { RunInTransaction } from '../../http/context';
 import { route } from '../../http/route';
 import { createRepository, deleteRepository, getRepository, listRepositories, updateRepository } from './operations';
 import { checkPathPatterns } from './rules';
-import { repositoryUrlVerdict } from './url';
+import { repositoryUrlVerdict, repositoryValidation } from './url';
 
 /** /repositories and /projects/{projectId}/repositories: each handler parses (the contract did), calls its operation, responds. */
 export function repositoriesRouter(inTransaction: RunInTransaction): Router {
@@ -12,6 +12,10 @@ export function repositoriesRouter(inTransaction: RunInTransaction): Router {
   // Pure: no database, no network. The token is still required (the contract's security).
   route(router, 'validateRepositoryUrl', async ({ body, res }) => {
     res.json(repositoryUrlVerdict(body.url));
+  });
+
+  route(router, 'validateProjectRepository', async ({ body, res }) => {
+    res.json(repositoryValidation(body.url));
   });
 
   route(router, 'listRepositories', async ({ params, query, req, res }) => {

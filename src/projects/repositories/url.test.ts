@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { checkRepositoryUrl, MAX_REPOSITORY_URL_LENGTH, repositoryUrlVerdict, selfHostedRepository, type UrlProblemCode } from './url';
+import { MAX_REPOSITORY_URL_LENGTH, checkRepositoryUrl, repositoryUrlVerdict, repositoryValidation, selfHostedRepository, type UrlProblemCode } from './url';
 
 // The contract tests (test/repositories.test.ts) cover the verdicts over HTTP;
 // these pin the codes the create handler acts on and the edges of the rules.
@@ -161,5 +161,23 @@ describe('selfHostedRepository', () => {
     expect(selfHosted('https://git.acme.internal//')).toBeNull();
     expect(selfHosted('https://git.acme.internal/.git')).toBeNull();
     expect(selfHosted('https://git.acme.internal/team/.git')).toEqual({ url: 'https://git.acme.internal/team', name: 'team' });
+  });
+});
+
+describe('repositoryValidation (the frontend shape of the same verdict)', () => {
+  test('valid: provider and owner/repository as repoName, no error', () => {
+    expect(repositoryValidation('https://github.com/acme/payments-api.git')).toEqual({
+      valid: true,
+      error: null,
+      provider: 'github',
+      repoName: 'acme/payments-api',
+    });
+    expect(repositoryValidation('https://dev.azure.com/org/proj/_git/repo')).toMatchObject({ valid: true, provider: 'azure', repoName: 'org/proj/repo' });
+  });
+
+  test('invalid: the rule\'s own reason as error, nothing else', () => {
+    for (const input of ['', 'ftp://github.com/a/b', 'https://example.com/a/b']) {
+      expect(repositoryValidation(input)).toEqual({ valid: false, error: repositoryUrlVerdict(input).reason, provider: null, repoName: null });
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { components } from '../../generated/openapi';
 
 export type GitProvider = components['schemas']['GitProvider'];
 export type RepositoryUrlVerdict = components['schemas']['RepositoryUrlVerdict'];
+export type RepositoryValidation = components['schemas']['RepositoryValidation'];
 
 /** The column's limit (and the contract's): longer URLs are refused, never cut. */
 export const MAX_REPOSITORY_URL_LENGTH = 500;
@@ -197,6 +198,16 @@ export function repositoryUrlVerdict(input: string): RepositoryUrlVerdict {
     normalizedUrl: check.normalizedUrl,
     reason: null,
   };
+}
+
+/**
+ * The same verdict in the frontend's shape: `repoName` is owner/repository,
+ * the name a repository connected from this URL gets.
+ */
+export function repositoryValidation(input: string): RepositoryValidation {
+  const check = checkRepositoryUrl(input);
+  if (!check.ok) return { valid: false, error: check.reason, provider: null, repoName: null };
+  return { valid: true, error: null, provider: check.provider, repoName: `${check.owner}/${check.repository}` };
 }
 
 /**
