@@ -119,6 +119,16 @@ describe("the frontend's Skill", () => {
     expect(read.body).toEqual(expect.objectContaining({ starCount: 1, rating: 4, ratingCount: 1 }));
     expect(typeof read.body.rating).toBe('number');
 
+    // SkillWithRelations: the skill with its habits, reflexes and recent executions, in one call.
+    await t.admin.query(`insert into public.skill_executions (organization_id, skill_id, user_id, input) values ($1, $2, $3, '{"code": "x = 1"}')`, [
+      created.body.organizationId,
+      created.body.id,
+      user.userId,
+    ]);
+    const full = await as(t.app, user).get(`/api/v1/skills/${created.body.id}?include=habits,reflexes,recentExecutions`).expect(200);
+    expectShape(full.body, { ...SKILL, habits: ['array', 'required'], reflexes: ['array', 'required'], recentExecutions: ['array', 'required'] });
+    expect(full.body.recentExecutions).toHaveLength(1);
+
     const listed = await as(t.app, user).get('/api/v1/skills').expect(200);
     for (const skill of listed.body.data) expectShape(skill, SKILL);
   });
@@ -148,7 +158,7 @@ describe("the frontend's SkillStats", () => {
     const res = await as(t.app, user).get('/api/v1/skills/stats').expect(200);
     expectShape(res.body, SKILL_STATS);
     expect(res.body.topSkillsByUsage).toEqual([{ skillId: skill.id, name: 'Used once', count: 1 }]);
-    expect(res.body).toEqual(expect.objectContaining({ totalExecutions: 1, totalTokensUsed: 42, totalCostCents: 2.5 }));
+    expect(res.body).toEqual(expect.objectContaining({ totalExecutions: 2, totalTokensUsed: 42, totalCostCents: 2.5 }));
     expect(Object.keys(res.body.executionsByStatus).sort()).toEqual(['cancelled', 'completed', 'failed', 'pending', 'running']);
     expect(Object.keys(res.body.executionsByType).sort()).toEqual(['api', 'habit', 'manual', 'reflex']);
     for (const count of [...Object.values(res.body.executionsByStatus), ...Object.values(res.body.executionsByType)]) expect(Number.isInteger(count)).toBe(true);

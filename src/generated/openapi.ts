@@ -930,7 +930,7 @@ export interface paths {
         };
         /**
          * One skill, optionally with its relations
-         * @description `include` adds relations in the same call: habits and reflexes (at most 100 each), executions (the 10 most recent).
+         * @description `include` adds relations in the same call: habits and reflexes (at most 100 each), recentExecutions (the 10 most recent executions), as the frontend's SkillWithRelations reads them.
          */
         get: operations["getSkill"];
         put?: never;
@@ -3082,7 +3082,7 @@ export interface components {
             habits?: components["schemas"]["Habit"][];
             reflexes?: components["schemas"]["SkillReflex"][];
             /** @description The 10 most recent executions. */
-            executions?: components["schemas"]["SkillExecution"][];
+            recentExecutions?: components["schemas"]["SkillExecution"][];
         };
         SkillExecutionPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["SkillExecution"][];
@@ -6523,10 +6523,10 @@ export interface operations {
                  * @description Relations to embed, comma-separated.
                  * @example [
                  *       "reflexes",
-                 *       "executions"
+                 *       "recentExecutions"
                  *     ]
                  */
-                include?: ("habits" | "reflexes" | "executions")[];
+                include?: ("habits" | "reflexes" | "recentExecutions")[];
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
