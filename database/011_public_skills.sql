@@ -42,7 +42,8 @@ grant insert (is_public), update (is_public) on public.skills to authenticated;
 
 -- Runs as the caller: the request roles never set the figures or the
 -- provenance (the counting triggers and app.import_public_skill run as the
--- owner). A star or a rating is not an edit of the skill: updated_at stays.
+-- owner). A star, a rating or the original's deletion is not an edit of the
+-- skill: updated_at stays.
 -- Named to fire after skills_updated_at (triggers fire in name order).
 create function app.guard_skill_figures() returns trigger
   language plpgsql
@@ -58,8 +59,8 @@ begin
           is distinct from (old.star_count, old.rating_count, old.rating_sum, old.imported_from_skill_id) then
       raise exception 'stars, ratings and provenance of a skill are kept by the database' using errcode = '42501';
     end if;
-  elsif tg_op = 'UPDATE' and (new.star_count, new.rating_count, new.rating_sum)
-        is distinct from (old.star_count, old.rating_count, old.rating_sum) then
+  elsif tg_op = 'UPDATE' and (new.star_count, new.rating_count, new.rating_sum, new.imported_from_skill_id)
+        is distinct from (old.star_count, old.rating_count, old.rating_sum, old.imported_from_skill_id) then
     new.updated_at := old.updated_at;
   end if;
   return new;

@@ -386,6 +386,25 @@ describe('POST /api/v1/skills/{skillId}/import', () => {
   });
 });
 
+describe('deleting a public skill', () => {
+  test("takes its stars and ratings with it; imported copies stay, no longer naming it", async () => {
+    const source = await newSkill({ isPublic: true });
+    await inB(carol).put(`/api/v1/skills/${source.id}/star`).expect(200);
+    await inB(dave).put(`/api/v1/skills/${source.id}/rating`).send({ rating: 3 }).expect(200);
+    const copy = (await inB(carol).post(`/api/v1/skills/${source.id}/import`).expect(201)).body;
+    await inA().delete(`/api/v1/skills/${source.id}`).expect(204);
+    const left = await t.admin.query(
+      `select (select count(*)::int from public.skill_stars where skill_id = $1) as stars,
+              (select count(*)::int from public.skill_ratings where skill_id = $1) as ratings`,
+      [source.id],
+    );
+    expect(left.rows[0]).toEqual({ stars: 0, ratings: 0 });
+    expectProblem(await inB().get(`/api/v1/skills/${source.id}/public`), 404);
+    const kept = (await inB(carol).get(`/api/v1/skills/${copy.id}`).expect(200)).body;
+    expect(kept).toEqual({ ...copy, importedFromSkillId: null });
+  });
+});
+
 describe('GET /api/v1/skills/stats', () => {
   test("the organization's skills and executions, exactly, and nothing of another organization", async () => {
     const org = await newOrganization(t.app, alice, 'Figures');
