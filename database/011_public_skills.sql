@@ -31,7 +31,11 @@ alter table public.skills
   -- Provenance of an imported copy; cleared if the original is deleted.
   add column imported_from_skill_id uuid references public.skills (id) on delete set null;
 
--- The public catalogue's filters and orders (each ends in the primary key).
+-- Public skills by each order of the catalogue (each ends in the primary key).
+-- The catalogue reads them through a security-barrier view, which PostgreSQL
+-- plans as a subquery: these let it read the public rows alone (not every
+-- organization's skills) and sort them, rather than walk an order; a catalogue
+-- of millions would want a keyset page inside a definer function instead.
 create index skills_public_created_idx on public.skills (created_at desc, id desc) where is_public;
 create index skills_public_stars_idx on public.skills (star_count desc, id desc) where is_public;
 create index skills_public_rating_idx on public.skills (rating desc nulls last, id desc) where is_public;
