@@ -92,6 +92,17 @@ describe('sharing a skill', () => {
     await inB().get(`/api/v1/skills/${hidden.id}/public`).expect(200);
   });
 
+  test("the organization's own list tells shared skills from the others", async () => {
+    const org = await newOrganization(t.app, alice, 'Own list');
+    const api = as(t.app, alice, org);
+    const shared = (await api.post('/api/v1/skills').send({ name: 'Shared one', promptTemplate: 'Explain {{text}} to me.', isPublic: true }).expect(201)).body;
+    const kept = (await api.post('/api/v1/skills').send({ name: 'Kept one', promptTemplate: 'Explain {{text}} to me.' }).expect(201)).body;
+    const ids = async (isPublic: boolean) => (await api.get('/api/v1/skills').query({ isPublic }).expect(200)).body.data.map((s: { id: string }) => s.id);
+    expect(await ids(true)).toEqual([shared.id]);
+    expect(await ids(false)).toEqual([kept.id]);
+    expectProblem(await api.get('/api/v1/skills').query({ isPublic: 'maybe' }), 400);
+  });
+
   test('another organization cannot change, delete or read through /skills/{id} a public skill of A', async () => {
     const skill = await newSkill({ isPublic: true });
     expectProblem(await inB().get(`/api/v1/skills/${skill.id}`), 404);

@@ -6000,6 +6000,8 @@ export interface operations {
                 category?: components["schemas"]["SkillCategory"];
                 /** @description Only active (true) or inactive (false) skills. */
                 isActive?: boolean;
+                /** @description Only the skills the organization shares (true), or only those it keeps to itself (false). */
+                isPublic?: boolean;
                 /** @description Sort key; a leading `-` sorts descending. */
                 sort?: "name" | "-name" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "executionCount" | "-executionCount";
             };

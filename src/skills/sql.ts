@@ -135,7 +135,7 @@ export const SKILL_SORTS: Record<string, string> = {
   '-executionCount': 's.execution_count desc, s.id desc',
 };
 
-type ListFilters = Pick<RequestQuery<'listSkills'>, 'search' | 'category' | 'isActive' | 'sort'>;
+type ListFilters = Pick<RequestQuery<'listSkills'>, 'search' | 'category' | 'isActive' | 'isPublic' | 'sort'>;
 
 export function skillListQuery(organizationId: string, filters: ListFilters, page: PageRequest): PageQuery<SkillRow> {
   const params: unknown[] = [organizationId];
@@ -147,6 +147,10 @@ export function skillListQuery(organizationId: string, filters: ListFilters, pag
   if (filters.isActive !== undefined) {
     params.push(filters.isActive);
     where.push(`s.is_active = $${params.length}`);
+  }
+  if (filters.isPublic !== undefined) {
+    params.push(filters.isPublic);
+    where.push(`s.is_public = $${params.length}`);
   }
   if (filters.search !== undefined) {
     params.push(`%${escapeLike(filters.search)}%`);
