@@ -239,12 +239,14 @@ begin
 end
 $$;
 
-revoke execute on all functions in schema app from public;
-grant execute on all functions in schema app to authenticated, service_role;
-revoke execute on function app.plan_limit(uuid, public.usage_metric_type) from authenticated, service_role;
-revoke execute on function app.add_usage(uuid, public.usage_metric_type, bigint, boolean) from authenticated, service_role;
-revoke execute on function app.quotas_enforced() from authenticated, service_role;
-revoke execute on function app.start_reflex_run(uuid, jsonb) from authenticated;
+-- Functions are executable by PUBLIC by default. Only this migration's own are
+-- granted here (a blanket grant would undo what other migrations withhold).
+revoke execute on function app.guard_skill_figures(), app.is_public_skill(uuid), app.keep_rating_key(),
+  app.count_skill_star(), app.count_skill_rating(), app.search_public_skill_ids(text), app.import_public_skill(uuid, text)
+  from public;
+grant execute on function app.guard_skill_figures(), app.is_public_skill(uuid), app.keep_rating_key(),
+  app.count_skill_star(), app.count_skill_rating(), app.search_public_skill_ids(text), app.import_public_skill(uuid, text)
+  to authenticated, service_role;
 
 -- migrate:down
 
