@@ -12,10 +12,11 @@
 --                              set only by app.import_public_skill.
 --   skill_stars, skill_ratings one row per user and skill; a user reads and writes
 --                              only their own rows, and only for a public skill.
---   app.public_skills          the only way into another organization's skills: a
---                              view of the public ones, with their definition and
---                              figures, never their owner, organization, executions,
---                              habits, reflexes or secrets.
+--   skill_listings             the only way into another organization's skills: one
+--                              row per public skill, kept by a trigger, with its
+--                              definition and figures, never its owner, organization,
+--                              executions, habits, reflexes or secrets. Readable by
+--                              every signed-in user, writable by no request role.
 
 -- migrate:up
 
@@ -31,15 +32,6 @@ alter table public.skills
   -- Provenance of an imported copy; cleared if the original is deleted.
   add column imported_from_skill_id uuid references public.skills (id) on delete set null;
 
--- Public skills by each order of the catalogue (each ends in the primary key).
--- The catalogue reads them through a security-barrier view, which PostgreSQL
--- plans as a subquery: these let it read the public rows alone (not every
--- organization's skills) and sort them, rather than walk an order; a catalogue
--- of millions would want a keyset page inside a definer function instead.
-create index skills_public_created_idx on public.skills (created_at desc, id desc) where is_public;
-create index skills_public_stars_idx on public.skills (star_count desc, id desc) where is_public;
-create index skills_public_rating_idx on public.skills (rating desc nulls last, id desc) where is_public;
-create index skills_public_category_idx on public.skills (category, created_at desc, id desc) where is_public;
 create index skills_imported_from_idx on public.skills (imported_from_skill_id) where imported_from_skill_id is not null;
 
 grant insert (is_public), update (is_public) on public.skills to authenticated;
@@ -191,26 +183,68 @@ grant select, insert (skill_id, user_id, rating), update (rating), delete on pub
 -- The public catalogue
 -- ---------------------------------------------------------------------------
 
--- Another organization's skills are out of reach of skills' own policies; this
--- view (owned by the schema's owner, so past those policies) shows the public
--- ones and only their safe columns. security_barrier: a caller's own function
--- in a WHERE clause never sees a row the view filters out.
-create view app.public_skills with (security_barrier) as
-  select s.id, s.name, s.description, s.category, s.prompt_template, s.model, s.parameters, s.input_schema,
-         s.output_format, s.star_count, s.rating, s.rating_count, s.created_at, s.updated_at
-  from public.skills s
-  where s.is_public;
-revoke all on app.public_skills from public;
-grant select on app.public_skills to authenticated, service_role;
+-- What everyone may read of a public skill, one row per public skill. A table
+-- rather than a view over skills: skills' own policies hide other
+-- organizations, and a security-barrier view is planned as a subquery, which
+-- could neither walk the indexes below in the catalogue's orders nor search
+-- through the trigram index.
+create table public.skill_listings (
+  skill_id uuid primary key references public.skills (id) on delete cascade,
+  name text not null,
+  description text,
+  category public.skill_category not null,
+  prompt_template text not null,
+  model text not null,
+  parameters jsonb not null,
+  input_schema jsonb not null,
+  output_format public.skill_output_format not null,
+  star_count integer not null,
+  rating numeric(3, 2),
+  rating_count integer not null,
+  created_at timestamptz not null,
+  updated_at timestamptz not null
+);
+create index skill_listings_stars_idx on public.skill_listings (star_count desc, skill_id desc);
+create index skill_listings_rating_idx on public.skill_listings (rating desc nulls last, skill_id desc);
+create index skill_listings_created_idx on public.skill_listings (created_at desc, skill_id desc);
+create index skill_listings_category_idx on public.skill_listings (category, star_count desc, skill_id desc);
+create index skill_listings_name_trgm_idx on public.skill_listings using gin (name extensions.gin_trgm_ops);
 
--- Name search over public skills through the trigram index (see app.search_skill_ids).
-create function app.search_public_skill_ids(p_pattern text) returns setof uuid
-  language sql stable security definer
-  rows 100
+alter table public.skill_listings enable row level security;
+alter table public.skill_listings force row level security;
+create policy skill_listings_select on public.skill_listings for select to authenticated using (true);
+-- Read only, for the back office too: the listing is the skill's, as the trigger copies it.
+grant select on public.skill_listings to authenticated, service_role;
+
+-- The listing follows the skill: written while it is public (its definition
+-- and figures as they are now), removed when it stops being public. As the
+-- owner: no request role writes listings.
+create function app.sync_skill_listing() returns trigger
+  language plpgsql security definer
   set search_path = ''
   as $$
-    select s.id from public.skills s where s.is_public and s.name ilike p_pattern
-  $$;
+begin
+  if new.is_public then
+    insert into public.skill_listings as l (skill_id, name, description, category, prompt_template, model, parameters,
+                                            input_schema, output_format, star_count, rating, rating_count, created_at, updated_at)
+      values (new.id, new.name, new.description, new.category, new.prompt_template, new.model, new.parameters,
+              new.input_schema, new.output_format, new.star_count, new.rating, new.rating_count, new.created_at, new.updated_at)
+      on conflict (skill_id) do update set
+        name = excluded.name, description = excluded.description, category = excluded.category,
+        prompt_template = excluded.prompt_template, model = excluded.model, parameters = excluded.parameters,
+        input_schema = excluded.input_schema, output_format = excluded.output_format, star_count = excluded.star_count,
+        rating = excluded.rating, rating_count = excluded.rating_count, updated_at = excluded.updated_at;
+  elsif tg_op = 'UPDATE' and old.is_public then
+    delete from public.skill_listings where skill_id = new.id;
+  end if;
+  return null;
+end
+$$;
+-- Not on every update: a completed execution moves execution_count alone.
+create trigger skills_sync_listing
+  after insert or update of is_public, name, description, category, prompt_template, model, parameters, input_schema,
+    output_format, star_count, rating_count, rating_sum on public.skills
+  for each row execute function app.sync_skill_listing();
 
 -- A copy of a public skill, owned by the caller in the selected organization:
 -- the definition as it is, private, active, figures at zero, its origin kept.
@@ -242,17 +276,18 @@ $$;
 -- Functions are executable by PUBLIC by default. Only this migration's own are
 -- granted here (a blanket grant would undo what other migrations withhold).
 revoke execute on function app.guard_skill_figures(), app.is_public_skill(uuid), app.keep_rating_key(),
-  app.count_skill_star(), app.count_skill_rating(), app.search_public_skill_ids(text), app.import_public_skill(uuid, text)
+  app.count_skill_star(), app.count_skill_rating(), app.sync_skill_listing(), app.import_public_skill(uuid, text)
   from public;
 grant execute on function app.guard_skill_figures(), app.is_public_skill(uuid), app.keep_rating_key(),
-  app.count_skill_star(), app.count_skill_rating(), app.search_public_skill_ids(text), app.import_public_skill(uuid, text)
+  app.count_skill_star(), app.count_skill_rating(), app.sync_skill_listing(), app.import_public_skill(uuid, text)
   to authenticated, service_role;
 
 -- migrate:down
 
 drop function if exists app.import_public_skill(uuid, text);
-drop function if exists app.search_public_skill_ids(text);
-drop view if exists app.public_skills;
+drop table if exists public.skill_listings;
+drop trigger if exists skills_sync_listing on public.skills;
+drop function if exists app.sync_skill_listing();
 drop table if exists public.skill_ratings;
 drop table if exists public.skill_stars;
 drop function if exists app.count_skill_rating();
@@ -262,10 +297,6 @@ drop trigger if exists skills_updated_at_zz_guard_figures on public.skills;
 drop function if exists app.is_public_skill(uuid);
 drop function if exists app.guard_skill_figures();
 drop index if exists public.skills_imported_from_idx;
-drop index if exists public.skills_public_category_idx;
-drop index if exists public.skills_public_rating_idx;
-drop index if exists public.skills_public_stars_idx;
-drop index if exists public.skills_public_created_idx;
 alter table public.skills
   drop column if exists imported_from_skill_id,
   drop column if exists rating,

@@ -259,7 +259,6 @@ describe("writes every grant allows, on the other organization's rows", () => {
       reflex_secret_created_at: { call: 'select app.reflex_secret_created_at($1) as v', params: [ids.reflex], answer: null },
       search_project_ids: { call: `select count(*)::int as n from app.search_project_ids('%')`, params: [], answer: 1 },
       search_skill_ids: { call: `select count(*)::int as n from app.search_skill_ids('%')`, params: [], answer: 1 },
-      search_public_skill_ids: { call: `select count(*)::int as n from app.search_public_skill_ids('%')`, params: [], answer: 0 },
       shares_organization_with: { call: 'select app.shares_organization_with($1) as v', params: [victim.userId], answer: false },
       store_reflex_secret: { call: 'select app.store_reflex_secret($1, $2)', params: [ids.reflex, `whsec_${'A'.repeat(43)}`], answer: 'refused' },
       usage_period: { call: `select count(*)::int as n from app.usage_period('seats')`, params: [], answer: 1 },
@@ -502,7 +501,19 @@ describe('public skills: stars, ratings and imports', () => {
         'rate a private skill',
         '42501',
       );
-      expect(await attempt('select count(*)::int as n from app.public_skills where id = $1', [ids.skill])).toMatchObject({ rows: [{ n: 0 }] });
+      expect(await attempt('select count(*)::int as n from public.skill_listings where skill_id = $1', [ids.skill])).toMatchObject({ rows: [{ n: 0 }] });
+      // The catalogue is the database's to write.
+      expectRefused(
+        await attempt(
+          `insert into public.skill_listings (skill_id, name, category, prompt_template, model, parameters, input_schema, output_format, star_count, rating_count, created_at, updated_at)
+           values ($1, 'Leaked', 'custom', 'Leaked prompt', 'm', '{}', '[]', 'text', 0, 0, now(), now())`,
+          [ids.skill],
+        ),
+        'list a private skill',
+        '42501',
+      );
+      expectRefused(await attempt('update public.skill_listings set star_count = 1000 where skill_id = $1', [shared]), 'forge a listed count', '42501');
+      expectRefused(await attempt('delete from public.skill_listings where skill_id = $1', [shared]), 'unlist B skill', '42501');
       // In someone else's name.
       expectRefused(await attempt('insert into public.skill_stars (skill_id, user_id) values ($1, $2)', [shared, colleague.userId]), "a colleague's star", '42501');
       expectRefused(
@@ -547,7 +558,7 @@ describe('public skills: stars, ratings and imports', () => {
         ok: true,
         rowCount: 1,
       });
-      expect(await attempt('select star_count, rating_count, rating::text as rating from app.public_skills where id = $1', [shared])).toMatchObject({
+      expect(await attempt('select star_count, rating_count, rating::text as rating from public.skill_listings where skill_id = $1', [shared])).toMatchObject({
         rows: [{ star_count: 2, rating_count: 2, rating: '3.50' }],
       });
       const copy = await attempt(`select app.import_public_skill($1, 'Borrowed') as id`, [shared]);

@@ -162,6 +162,16 @@ const CASES: Record<string, TableCase> = {
     insert: (me) => ({ sql: 'insert into public.skill_stars (skill_id, user_id) values ($1, $2) on conflict do nothing', params: [id('publicSkill'), me] }),
     update: 'created_at = created_at',
   },
+  skill_listings: {
+    target: { where: 'skill_id = $1', params: () => [id('publicSkill')] },
+    insert: () => ({
+      sql: `insert into public.skill_listings (skill_id, name, category, prompt_template, model, parameters, input_schema, output_format,
+              star_count, rating_count, created_at, updated_at)
+            values ($1, 'Listed', 'custom', 'Listed prompt', 'm', '{}', '[]', 'text', 0, 0, now(), now()) on conflict do nothing`,
+      params: [id('skill')],
+    }),
+    update: 'name = name',
+  },
   skill_ratings: {
     target: { where: 'skill_id = $1 and user_id = $2', params: () => [id('publicSkill'), owner.userId] },
     insert: (me) => ({

@@ -92,6 +92,14 @@ describe('sharing a skill', () => {
     await inB().get(`/api/v1/skills/${hidden.id}/public`).expect(200);
   });
 
+  test('the catalogue shows the definition as it is now', async () => {
+    const skill = await newSkill({ isPublic: true });
+    await inA().patch(`/api/v1/skills/${skill.id}`).send({ description: 'Reviews a diff, kindly', promptTemplate: 'Review this diff kindly: {{diff}}' }).expect(200);
+    const seen = (await inB().get(`/api/v1/skills/${skill.id}/public`).expect(200)).body;
+    expect(seen).toEqual(expect.objectContaining({ description: 'Reviews a diff, kindly', promptTemplate: 'Review this diff kindly: {{diff}}' }));
+    expect(seen.updatedAt).not.toBe(skill.updatedAt);
+  });
+
   test("the organization's own list tells shared skills from the others", async () => {
     const org = await newOrganization(t.app, alice, 'Own list');
     const api = as(t.app, alice, org);

@@ -3,9 +3,9 @@ import type { PageQuery, PageRequest } from '../http/pagination';
 import type { RequestQuery } from '../http/route';
 import { callerFigures } from './sql';
 
-// The public catalogue (app.public_skills: public skills of every
-// organization, safe columns only), stars, ratings, imports, and the
-// organization's figures over its skills and executions.
+// The public catalogue (skill_listings: one row per public skill of any
+// organization, safe columns only, kept by the database), stars, ratings,
+// imports, and the organization's figures over its skills and executions.
 
 export interface PublicSkillRow {
   id: string;
@@ -26,17 +26,18 @@ export interface PublicSkillRow {
   updated_at: string;
 }
 
-const PUBLIC_SKILL_COLUMNS = `p.id, p.name, p.description, p.category, p.prompt_template, p.model, p.parameters, p.input_schema,
-  p.output_format, p.star_count, p.rating::text as rating, p.rating_count, p.created_at, p.updated_at, ${callerFigures('p')}`;
+const PUBLIC_SKILL_COLUMNS = `p.skill_id as id, p.name, p.description, p.category, p.prompt_template, p.model, p.parameters,
+  p.input_schema, p.output_format, p.star_count, p.rating::text as rating, p.rating_count, p.created_at, p.updated_at,
+  ${callerFigures('p', 'skill_id')}`;
 
 /** $1 skill: the public skill, or no row when it is not public (or does not exist). */
-export const PUBLIC_SKILL_BY_ID = `select ${PUBLIC_SKILL_COLUMNS} from app.public_skills p where p.id = $1`;
+export const PUBLIC_SKILL_BY_ID = `select ${PUBLIC_SKILL_COLUMNS} from public.skill_listings p where p.skill_id = $1`;
 
-/** Whitelisted sorts, each served by a partial index on public skills and ending in the primary key. */
+/** Whitelisted sorts, each served by an index of the listings and ending in the primary key. */
 export const PUBLIC_SKILL_SORTS: Record<string, string> = {
-  '-starCount': 'p.star_count desc, p.id desc',
-  '-rating': 'p.rating desc nulls last, p.id desc',
-  '-createdAt': 'p.created_at desc, p.id desc',
+  '-starCount': 'p.star_count desc, p.skill_id desc',
+  '-rating': 'p.rating desc nulls last, p.skill_id desc',
+  '-createdAt': 'p.created_at desc, p.skill_id desc',
 };
 
 type PublicListFilters = Pick<RequestQuery<'listPublicSkills'>, 'search' | 'category' | 'sort'>;
@@ -50,12 +51,11 @@ export function publicSkillListQuery(filters: PublicListFilters, page: PageReque
   }
   if (filters.search !== undefined) {
     params.push(`%${escapeLike(filters.search)}%`);
-    // Through the trigram index, ahead of the view's barrier (see app.search_public_skill_ids).
-    where.push(`p.id in (select app.search_public_skill_ids($${params.length}))`);
+    where.push(`p.name ilike $${params.length}`);
   }
   return {
     select: PUBLIC_SKILL_COLUMNS,
-    fromWhere: `app.public_skills p where ${where.join(' and ')}`,
+    fromWhere: `public.skill_listings p where ${where.join(' and ')}`,
     params,
     orderBy: PUBLIC_SKILL_SORTS[filters.sort ?? '-starCount']!,
     page,
@@ -65,16 +65,16 @@ export function publicSkillListQuery(filters: PublicListFilters, page: PageReque
 // Stars and ratings, $1 skill, $2 the caller. Each writes only while the skill
 // is public (the policies hold the same rule); the triggers move the figures.
 export const STAR_SKILL = `insert into public.skill_stars (skill_id, user_id)
-  select p.id, $2 from app.public_skills p where p.id = $1
+  select p.skill_id, $2 from public.skill_listings p where p.skill_id = $1
   on conflict (skill_id, user_id) do nothing`;
 export const UNSTAR_SKILL = `delete from public.skill_stars st
-  where st.skill_id = $1 and st.user_id = $2 and exists (select 1 from app.public_skills p where p.id = $1)`;
+  where st.skill_id = $1 and st.user_id = $2 and exists (select 1 from public.skill_listings p where p.skill_id = $1)`;
 /** $3 the rating (1..5): a second rating replaces the first. */
 export const RATE_SKILL = `insert into public.skill_ratings (skill_id, user_id, rating)
-  select p.id, $2, $3 from app.public_skills p where p.id = $1
+  select p.skill_id, $2, $3 from public.skill_listings p where p.skill_id = $1
   on conflict (skill_id, user_id) do update set rating = excluded.rating`;
 export const UNRATE_SKILL = `delete from public.skill_ratings r
-  where r.skill_id = $1 and r.user_id = $2 and exists (select 1 from app.public_skills p where p.id = $1)`;
+  where r.skill_id = $1 and r.user_id = $2 and exists (select 1 from public.skill_listings p where p.skill_id = $1)`;
 
 /** $1 public skill, $2 name: the copy's id, or null when the skill is not public. */
 export const IMPORT_PUBLIC_SKILL = 'select app.import_public_skill($1, $2) as id';

@@ -38,12 +38,13 @@ export interface SkillRow {
 }
 
 /**
- * The caller's own star and rating of the skill aliased `alias` (two primary-key
- * lookups; false and null for a service token, which has no user).
+ * The caller's own star and rating of the skill whose id is `alias.idColumn`
+ * (two primary-key lookups; false and null for a service token, which has no user).
  */
-export function callerFigures(alias: string): string {
-  return `exists (select 1 from public.skill_stars st where st.skill_id = ${alias}.id and st.user_id = (select auth.uid())) as is_starred,
-  (select r.rating from public.skill_ratings r where r.skill_id = ${alias}.id and r.user_id = (select auth.uid())) as my_rating`;
+export function callerFigures(alias: string, idColumn = 'id'): string {
+  const skillId = `${alias}.${idColumn}`;
+  return `exists (select 1 from public.skill_stars st where st.skill_id = ${skillId} and st.user_id = (select auth.uid())) as is_starred,
+  (select r.rating from public.skill_ratings r where r.skill_id = ${skillId} and r.user_id = (select auth.uid())) as my_rating`;
 }
 
 export const SKILL_COLUMNS = `s.id, s.organization_id, s.user_id, s.name, s.description, s.category, s.prompt_template,
