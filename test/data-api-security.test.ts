@@ -254,8 +254,10 @@ describe("writes every grant allows, on the other organization's rows", () => {
       current_organization_role: { call: 'select app.current_organization_role()::text as v', params: [], answer: 'owner' },
       drop_reflex_secret: { call: 'select app.drop_reflex_secret($1)', params: [ids.reflex], answer: 'refused' },
       fire_reflex: { call: 'select app.fire_reflex($1, $2)', params: [ids.eventReflex, {}], answer: 'refused' },
+      import_public_skill: { call: `select app.import_public_skill($1, 'Stolen skill') as v`, params: [ids.skill], answer: null },
       is_billing_manager: { call: 'select app.is_billing_manager($1) as v', params: [orgB], answer: false },
       is_organization_member: { call: 'select app.is_organization_member($1) as v', params: [orgB], answer: false },
+      is_public_skill: { call: 'select app.is_public_skill($1) as v', params: [ids.skill], answer: false },
       limit_in_plan: { call: `select app.limit_in_plan('free', 'seats') as v`, params: [], answer: 1 },
       meter_api_call: { call: 'select count(*)::int as n from app.meter_api_call($1)', params: [orgB], answer: 0 },
       my_project_ids: { call: 'select count(*)::int as n from app.my_project_ids() id where id = $1', params: [ids.project], answer: 0 },
@@ -528,5 +530,108 @@ describe('rules of one’s own organization that only the database can keep', ()
         );
       }
     });
+  });
+});
+
+describe('public skills: stars, ratings and imports', () => {
+  test("only one's own stars and ratings, only on public skills; no figure, provenance or private skill within reach", async () => {
+    const b = as(t.app, victim, orgB);
+    const shared = (await b.post('/api/v1/skills').send({ name: 'Victim shared', promptTemplate: 'Explain {{text}} to me.', isPublic: true }).expect(201)).body.id;
+    await b.put(`/api/v1/skills/${shared}/star`).expect(200);
+    await b.put(`/api/v1/skills/${shared}/rating`).send({ rating: 2 }).expect(200);
+    const before = await snapshotOf(orgB);
+    const votesBefore = (await t.admin.query('select user_id, rating from public.skill_ratings where skill_id = $1 order by 1', [shared])).rows;
+    await session(attacker, orgA, async (attempt) => {
+      // B's private skill: no star, no rating, no copy, not in the catalogue.
+      expectRefused(await attempt('insert into public.skill_stars (skill_id, user_id) values ($1, $2)', [ids.skill, attacker.userId]), 'star a private skill', '42501');
+      expectRefused(
+        await attempt('insert into public.skill_ratings (skill_id, user_id, rating) values ($1, $2, 5)', [ids.skill, attacker.userId]),
+        'rate a private skill',
+        '42501',
+      );
+      expect(await attempt('select count(*)::int as n from public.skill_listings where skill_id = $1', [ids.skill])).toMatchObject({ rows: [{ n: 0 }] });
+      // The catalogue is the database's to write.
+      expectRefused(
+        await attempt(
+          `insert into public.skill_listings (skill_id, name, category, prompt_template, model, parameters, input_schema, output_format, star_count, rating_count, created_at, updated_at)
+           values ($1, 'Leaked', 'custom', 'Leaked prompt', 'm', '{}', '[]', 'text', 0, 0, now(), now())`,
+          [ids.skill],
+        ),
+        'list a private skill',
+        '42501',
+      );
+      expectRefused(await attempt('update public.skill_listings set star_count = 1000 where skill_id = $1', [shared]), 'forge a listed count', '42501');
+      expectRefused(await attempt('delete from public.skill_listings where skill_id = $1', [shared]), 'unlist B skill', '42501');
+      // In someone else's name.
+      expectRefused(await attempt('insert into public.skill_stars (skill_id, user_id) values ($1, $2)', [shared, colleague.userId]), "a colleague's star", '42501');
+      expectRefused(
+        await attempt('insert into public.skill_ratings (skill_id, user_id, rating) values ($1, $2, 1)', [shared, colleague.userId]),
+        "a colleague's rating",
+        '42501',
+      );
+      // Others' votes are neither readable nor writable.
+      expect(await attempt('select count(*)::int as n from public.skill_stars where skill_id = $1', [shared])).toMatchObject({ rows: [{ n: 0 }] });
+      expect(await attempt('select count(*)::int as n from public.skill_ratings where skill_id = $1', [shared])).toMatchObject({ rows: [{ n: 0 }] });
+      expectNoEffect(await attempt('update public.skill_ratings set rating = 5 where skill_id = $1', [shared]), "change the victim's rating");
+      expectNoEffect(await attempt('delete from public.skill_ratings where skill_id = $1', [shared]), "delete the victim's rating");
+      expectNoEffect(await attempt('delete from public.skill_stars where skill_id = $1', [shared]), "delete the victim's star");
+      // Out of range, even for oneself.
+      expectRefused(
+        await attempt('insert into public.skill_ratings (skill_id, user_id, rating) values ($1, $2, 6)', [shared, attacker.userId]),
+        'a rating of 6',
+        '23514',
+      );
+      // The figures and the provenance: no grant, in B or in one's own organization.
+      expectRefused(await attempt('update public.skills set star_count = 1000, rating_sum = 5000, rating_count = 1000 where id = $1', [shared]), 'forge B figures', '42501');
+      expectRefused(await attempt('update public.skills set star_count = 1000 where id = $1', [ids.skillA]), 'forge own figures', '42501');
+      expectRefused(await attempt('update public.skills set imported_from_skill_id = $2 where id = $1', [ids.skillA, shared]), 'forge provenance', '42501');
+      expectRefused(
+        await attempt(`insert into public.skills (organization_id, user_id, name, prompt_template, star_count) values ($1, $2, 'Forged', 'Forged prompt text', 1000)`, [
+          orgA,
+          attacker.userId,
+        ]),
+        'create with figures',
+        '42501',
+      );
+      expectNoEffect(await attempt('update public.skills set is_public = false where id = $1', [shared]), 'unshare B skill');
+      expectRefused(await attempt('update public.skill_ratings set user_id = $2 where user_id = $1', [attacker.userId, victim.userId]), 'move a rating', '42501');
+    }, true);
+    expect(await snapshotOf(orgB)).toBe(before);
+    expect((await t.admin.query('select user_id, rating from public.skill_ratings where skill_id = $1 order by 1', [shared])).rows).toEqual(votesBefore);
+
+    // What is allowed moves the figures by exactly one vote (rolled back).
+    await session(attacker, orgA, async (attempt) => {
+      expect(await attempt('insert into public.skill_stars (skill_id, user_id) values ($1, $2)', [shared, attacker.userId])).toMatchObject({ ok: true, rowCount: 1 });
+      expect(await attempt('insert into public.skill_ratings (skill_id, user_id, rating) values ($1, $2, 5)', [shared, attacker.userId])).toMatchObject({
+        ok: true,
+        rowCount: 1,
+      });
+      expect(await attempt('select star_count, rating_count, rating::text as rating from public.skill_listings where skill_id = $1', [shared])).toMatchObject({
+        rows: [{ star_count: 2, rating_count: 2, rating: '3.50' }],
+      });
+      const copy = await attempt(`select app.import_public_skill($1, 'Borrowed') as id`, [shared]);
+      const copyId = rowsOf<{ id: string }>(copy)[0]!.id;
+      expect(await attempt('select organization_id, user_id, imported_from_skill_id, is_public, star_count from public.skills where id = $1', [copyId])).toMatchObject({
+        rows: [{ organization_id: orgA, user_id: attacker.userId, imported_from_skill_id: shared, is_public: false, star_count: 0 }],
+      });
+    });
+  });
+
+  test('the back office cannot forge the figures either', async () => {
+    const client = await t.admin.connect();
+    try {
+      await client.query('begin');
+      await client.query('set local role service_role');
+      await expect(client.query('update public.skills set star_count = 7 where id = $1', [ids.skill])).rejects.toMatchObject({ code: '42501' });
+      await client.query('rollback');
+      await client.query('begin');
+      await client.query('set local role service_role');
+      await expect(
+        client.query(`insert into public.skills (organization_id, name, prompt_template, rating_count, rating_sum) values ($1, 'Forged', 'Forged prompt text', 1, 5)`, [orgB]),
+      ).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
   });
 });

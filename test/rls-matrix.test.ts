@@ -157,6 +157,29 @@ const CASES: Record<string, TableCase> = {
     }),
     update: 'status = status',
   },
+  skill_stars: {
+    target: { where: 'skill_id = $1 and user_id = $2', params: () => [id('publicSkill'), owner.userId] },
+    insert: (me) => ({ sql: 'insert into public.skill_stars (skill_id, user_id) values ($1, $2) on conflict do nothing', params: [id('publicSkill'), me] }),
+    update: 'created_at = created_at',
+  },
+  skill_listings: {
+    target: { where: 'skill_id = $1', params: () => [id('publicSkill')] },
+    insert: () => ({
+      sql: `insert into public.skill_listings (skill_id, name, category, prompt_template, model, parameters, input_schema, output_format,
+              star_count, rating_count, created_at, updated_at)
+            values ($1, 'Listed', 'custom', 'Listed prompt', 'm', '{}', '[]', 'text', 0, 0, now(), now()) on conflict do nothing`,
+      params: [id('skill')],
+    }),
+    update: 'name = name',
+  },
+  skill_ratings: {
+    target: { where: 'skill_id = $1 and user_id = $2', params: () => [id('publicSkill'), owner.userId] },
+    insert: (me) => ({
+      sql: 'insert into public.skill_ratings (skill_id, user_id, rating) values ($1, $2, 3) on conflict do nothing',
+      params: [id('publicSkill'), me],
+    }),
+    update: 'rating = rating',
+  },
   subscriptions: {
     target: { where: 'organization_id = $1', params: () => [orgA] },
     insert: () => ({ sql: `insert into public.subscriptions (organization_id, plan_id) values ($1, 'free') on conflict do nothing`, params: [orgA] }),
@@ -328,6 +351,9 @@ beforeAll(async () => {
   ids.ingestion = (await a.post(`/api/v1/projects/${ids.project}/ingestions`).send({}).expect(201)).body.id;
   ids.secondProject = (await a.post('/api/v1/projects').send({ name: 'Matrix second project', type: 'manual', privacy: 'shared' }).expect(201)).body.id;
   ids.skill = (await a.post('/api/v1/skills').send({ name: 'Matrix skill', promptTemplate: 'Summarize {{text}} for me.' }).expect(201)).body.id;
+  ids.publicSkill = (await a.post('/api/v1/skills').send({ name: 'Matrix public skill', promptTemplate: 'Explain {{text}} to me.', isPublic: true }).expect(201)).body.id;
+  await a.put(`/api/v1/skills/${ids.publicSkill}/star`).expect(200);
+  await a.put(`/api/v1/skills/${ids.publicSkill}/rating`).send({ rating: 4 }).expect(200);
   ids.habit = (await a.post('/api/v1/habits').send({ skillId: ids.skill, scheduleCron: '0 9 * * 1' }).expect(201)).body.id;
   ids.webhookReflex = (await a.post('/api/v1/reflexes').send({ skillId: ids.skill, triggerType: 'webhook', triggerConfig: { method: 'POST' } }).expect(201)).body.id;
   ids.eventReflex = (await a.post('/api/v1/reflexes').send({ skillId: ids.skill, triggerType: 'event', triggerConfig: { eventName: 'matrix' } }).expect(201)).body.id;

@@ -7,7 +7,10 @@
  *
  * Each table has one row under test in organization A, created by A's owner
  * (for profiles: a colleague's profile; for organization_members: a
- * colleague's membership). The actors, in a session opened as the API opens
+ * colleague's membership; for skill_stars and skill_ratings: the owner's star
+ * and rating of a public skill of A, which anyone of any organization may
+ * star and rate for themselves; for skill_listings: that skill's entry in the
+ * public catalogue, which everyone reads and only the database writes). The actors, in a session opened as the API opens
  * one:
  *   owner     the owner of A, acting in A
  *   member    a plain member of A who did not create the row, acting in A
@@ -117,6 +120,21 @@ reflex_webhook_deliveries  owner     denied     denied   denied   denied
 skill_executions           owner     sees       allowed  allowed  denied
                            member    sees       allowed  hidden   denied
                            outsider  sees-none  refused  hidden   denied
+                           service   sees       allowed  allowed  allowed
+
+skill_stars                owner     sees       allowed  denied   allowed
+                           member    sees-none  allowed  denied   hidden
+                           outsider  sees-none  allowed  denied   hidden
+                           service   sees       allowed  allowed  allowed
+
+skill_listings             owner     sees       denied   denied   denied
+                           member    sees       denied   denied   denied
+                           outsider  sees       denied   denied   denied
+                           service   sees       denied   denied   denied
+
+skill_ratings              owner     sees       allowed  allowed  allowed
+                           member    sees-none  allowed  hidden   hidden
+                           outsider  sees-none  allowed  hidden   hidden
                            service   sees       allowed  allowed  allowed
 
 subscriptions              owner     sees       denied   allowed  denied

@@ -70,7 +70,14 @@ describe('POST /api/v1/skills', () => {
       ],
       outputFormat: 'markdown',
       isActive: true,
+      isPublic: false,
       executionCount: 0,
+      starCount: 0,
+      rating: null,
+      ratingCount: 0,
+      isStarred: false,
+      myRating: null,
+      importedFromSkillId: null,
       lastExecutedAt: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
@@ -200,16 +207,16 @@ describe('GET /api/v1/skills/{skillId}', () => {
         [orgId, skill.id, alice.userId, JSON.stringify({ text: `run ${i}` }), i],
       );
     }
-    const full = await api(bob).get(`/api/v1/skills/${skill.id}?include=reflexes,executions`).expect(200);
+    const full = await api(bob).get(`/api/v1/skills/${skill.id}?include=reflexes,recentExecutions`).expect(200);
     expect(full.body.reflexes).toEqual([
       expect.objectContaining({ skillId: skill.id, triggerType: 'event', triggerConfig: { eventName: 'deploy', source: 'ci' }, isActive: true, triggerCount: 0 }),
     ]);
-    expect(full.body.executions).toHaveLength(10);
-    expect(full.body.executions.map((e: { input: { text: string } }) => e.input.text)).toEqual(
+    expect(full.body.recentExecutions).toHaveLength(10);
+    expect(full.body.recentExecutions.map((e: { input: { text: string } }) => e.input.text)).toEqual(
       Array.from({ length: 10 }, (_, i) => `run ${i}`),
     );
     const onlyReflexes = await api(bob).get(`/api/v1/skills/${skill.id}?include=reflexes`).expect(200);
-    expect(onlyReflexes.body).not.toHaveProperty('executions');
+    expect(onlyReflexes.body).not.toHaveProperty('recentExecutions');
   });
 
   test('404 for an unknown id; 400 for a malformed id or an unknown include', async () => {

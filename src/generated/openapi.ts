@@ -843,6 +843,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/skills/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Figures over the organization's skills and executions
+         * @description The dashboard's figures (the frontend's SkillStats) over the selected organization: its skills (all, and
+         *     active), every execution it has recorded (of any status and type, including those of skills since deleted),
+         *     their tokens and exact cost, and the five skills with the most completed executions. Per-skill figures are
+         *     at `/skills/{skillId}/stats`.
+         */
+        get: operations["getOrganizationSkillStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/public": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Public skills of every organization
+         * @description Skills their organizations have shared (`isPublic`), readable by any signed-in user of any organization.
+         *     Each shows its definition (what an import copies) and its stars and ratings, never its owner, its
+         *     organization, its executions, habits or reflexes.
+         */
+        get: operations["listPublicSkills"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/public": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One public skill
+         * @description A skill that is not public (any more) is a 404, like one that does not exist.
+         */
+        get: operations["getPublicSkill"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/star": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Star a public skill
+         * @description One star per user; starring again changes nothing. Answers the skill with its new count.
+         */
+        put: operations["starPublicSkill"];
+        post?: never;
+        /**
+         * Take one's star back
+         * @description Idempotent. Answers the skill with its new count.
+         */
+        delete: operations["unstarPublicSkill"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/rating": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Rate a public skill from 1 to 5
+         * @description One rating per user; rating again replaces it. Answers the skill with its new average.
+         */
+        put: operations["ratePublicSkill"];
+        post?: never;
+        /**
+         * Take one's rating back
+         * @description Idempotent. Answers the skill with its new average.
+         */
+        delete: operations["unratePublicSkill"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/skills/{skillId}/import": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Copy a public skill into one's organization
+         * @description A new private skill in the selected organization, owned by the caller, with the public skill's definition
+         *     (description, category, prompt template, model, parameters, input schema, output format), active, with no
+         *     stars, ratings or executions, and `importedFromSkillId` naming the original. Its name is the original's, or
+         *     "X (copy)", "X (copy 2)", ... when the caller already has a skill of that name.
+         */
+        post: operations["importPublicSkill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/skills/{skillId}": {
         parameters: {
             query?: never;
@@ -858,7 +1018,7 @@ export interface paths {
         };
         /**
          * One skill, optionally with its relations
-         * @description `include` adds relations in the same call: habits and reflexes (at most 100 each), executions (the 10 most recent).
+         * @description `include` adds relations in the same call: habits and reflexes (at most 100 each), recentExecutions (the 10 most recent executions), as the frontend's SkillWithRelations reads them.
          */
         get: operations["getSkill"];
         put?: never;
@@ -3397,7 +3557,14 @@ export interface components {
          *       ],
          *       "outputFormat": "markdown",
          *       "isActive": true,
+         *       "isPublic": false,
          *       "executionCount": 0,
+         *       "starCount": 0,
+         *       "rating": null,
+         *       "ratingCount": 0,
+         *       "isStarred": false,
+         *       "myRating": null,
+         *       "importedFromSkillId": null,
          *       "lastExecutedAt": null,
          *       "createdAt": "2026-01-05T09:30:00.000Z",
          *       "updatedAt": "2026-01-05T09:30:00.000Z"
@@ -3426,8 +3593,21 @@ export interface components {
             }[];
             outputFormat: components["schemas"]["SkillOutputFormat"];
             isActive: boolean;
+            /** @description Shared with every signed-in user (see /skills/public); default false. */
+            isPublic: boolean;
             /** @description Executions that completed; kept by the database. */
             executionCount: number;
+            starCount: components["schemas"]["SkillStarCount"];
+            rating: components["schemas"]["SkillAverageRating"];
+            ratingCount: components["schemas"]["SkillRatingCount"];
+            /** @description Whether the caller starred it. */
+            isStarred: boolean;
+            myRating: components["schemas"]["SkillMyRating"];
+            /**
+             * Format: uuid
+             * @description The public skill this one was imported from (null when created here, or once the original was deleted).
+             */
+            importedFromSkillId: string | null;
             /**
              * Format: date-time
              * @description When the latest completed execution ended.
@@ -3435,7 +3615,10 @@ export interface components {
             lastExecutedAt: string | null;
             /** Format: date-time */
             createdAt: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When its definition last changed (a star or a rating is not a change).
+             */
             updatedAt: string;
         };
         SkillCreate: {
@@ -3448,6 +3631,8 @@ export interface components {
             inputSchema?: components["schemas"]["SkillInputSchema"];
             outputFormat?: components["schemas"]["SkillOutputFormat"];
             isActive?: boolean;
+            /** @description Share it with every signed-in user of any organization. */
+            isPublic?: boolean;
         };
         SkillUpdate: {
             name?: components["schemas"]["SkillName"];
@@ -3459,6 +3644,8 @@ export interface components {
             inputSchema?: components["schemas"]["SkillInputSchema"];
             outputFormat?: components["schemas"]["SkillOutputFormat"];
             isActive?: boolean;
+            /** @description Share it with every signed-in user (true), or stop sharing it (false): stars and ratings stay, but others no longer see it. */
+            isPublic?: boolean;
         };
         SkillPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["Skill"][];
@@ -3493,7 +3680,7 @@ export interface components {
             habits?: components["schemas"]["Habit"][];
             reflexes?: components["schemas"]["SkillReflex"][];
             /** @description The 10 most recent executions. */
-            executions?: components["schemas"]["SkillExecution"][];
+            recentExecutions?: components["schemas"]["SkillExecution"][];
         };
         SkillExecutionPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["SkillExecution"][];
@@ -3556,6 +3743,113 @@ export interface components {
             costCents: string;
             /** @description The most recently created execution. */
             lastExecution: components["schemas"]["SkillExecution"] | null;
+        };
+        /** @description Users who starred it; kept by the database. */
+        SkillStarCount: number;
+        /** @description Users who rated it; kept by the database. */
+        SkillRatingCount: number;
+        /**
+         * @description The average of its ratings (1 to 5), rounded to two decimals (4.5, 4.33); null while nobody rated it.
+         * @example 4.5
+         */
+        SkillAverageRating: number | null;
+        /** @description The caller's own rating; null when they have not rated it. */
+        SkillMyRating: number | null;
+        SkillRatingRequest: {
+            rating: number;
+        };
+        /**
+         * @description A skill as every signed-in user sees it once its organization shared it: its definition (what an import
+         *     copies), its stars and ratings, and the caller's own star and rating. Never its owner, its organization,
+         *     its executions or their figures, habits, reflexes or anything else of the organization that shares it.
+         */
+        PublicSkill: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string | null;
+            category: components["schemas"]["SkillCategory"];
+            promptTemplate: string;
+            model: string;
+            parameters: {
+                [key: string]: unknown;
+            };
+            inputSchema: {
+                [key: string]: unknown;
+            }[];
+            outputFormat: components["schemas"]["SkillOutputFormat"];
+            /** @enum {boolean} */
+            isPublic: true;
+            starCount: components["schemas"]["SkillStarCount"];
+            rating: components["schemas"]["SkillAverageRating"];
+            ratingCount: components["schemas"]["SkillRatingCount"];
+            /** @description Whether the caller starred it. */
+            isStarred: boolean;
+            myRating: components["schemas"]["SkillMyRating"];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        PublicSkillPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["PublicSkill"][];
+        };
+        ExecutionTypeCounts: {
+            manual: number;
+            habit: number;
+            reflex: number;
+            api: number;
+        };
+        /**
+         * @description The frontend's SkillStats, over the selected organization.
+         * @example {
+         *       "totalSkills": 4,
+         *       "activeSkills": 3,
+         *       "totalExecutions": 90,
+         *       "totalTokensUsed": 76500,
+         *       "totalCostCents": 225.5,
+         *       "totalCostCentsExact": "225.5000",
+         *       "executionsByStatus": {
+         *         "pending": 2,
+         *         "running": 1,
+         *         "completed": 82,
+         *         "failed": 4,
+         *         "cancelled": 1
+         *       },
+         *       "executionsByType": {
+         *         "manual": 54,
+         *         "habit": 22,
+         *         "reflex": 9,
+         *         "api": 5
+         *       },
+         *       "topSkillsByUsage": [
+         *         {
+         *           "skillId": "6c1e0a52-31b4-4f4d-8d1c-0f3c2b1a0e99",
+         *           "name": "Code Review Assistant",
+         *           "count": 42
+         *         }
+         *       ]
+         *     }
+         */
+        OrganizationSkillStats: {
+            totalSkills: number;
+            activeSkills: number;
+            /** @description Every execution of the organization, of any status and type. */
+            totalExecutions: number;
+            totalTokensUsed: number;
+            /** @description The exact sum in euro cents as a JSON number (fractions of a cent kept, e.g. 12.015). */
+            totalCostCents: number;
+            /** @description The same sum as an exact decimal string ("12.0150"). */
+            totalCostCentsExact: string;
+            executionsByStatus: components["schemas"]["ExecutionStatusCounts"];
+            executionsByType: components["schemas"]["ExecutionTypeCounts"];
+            /** @description The five skills with the most completed executions (executionCount), most first; skills never completed are left out. */
+            topSkillsByUsage: {
+                /** Format: uuid */
+                skillId: string;
+                name: string;
+                count: number;
+            }[];
         };
         SkillBulkRequest: {
             /** @enum {string} */
@@ -6820,6 +7114,8 @@ export interface operations {
                 category?: components["schemas"]["SkillCategory"];
                 /** @description Only active (true) or inactive (false) skills. */
                 isActive?: boolean;
+                /** @description Only the skills the organization shares (true), or only those it keeps to itself (false). */
+                isPublic?: boolean;
                 /** @description Sort key; a leading `-` sorts descending. */
                 sort?: "name" | "-name" | "createdAt" | "-createdAt" | "updatedAt" | "-updatedAt" | "executionCount" | "-executionCount";
             };
@@ -7055,6 +7351,287 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    getOrganizationSkillStats: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationSkillStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPublicSkills: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Case-insensitive substring of the name. */
+                search?: string;
+                /** @description Only skills of this category. */
+                category?: components["schemas"]["SkillCategory"];
+                /** @description Most stars first, best rated first (unrated last), or newest first. */
+                sort?: "-starCount" | "-rating" | "-createdAt";
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of public skills. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSkillPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getPublicSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public skill. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSkill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    starPublicSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The skill, starred by the caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSkill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    unstarPublicSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The skill, not starred by the caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSkill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    ratePublicSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "rating": 4
+                 *     }
+                 */
+                "application/json": components["schemas"]["SkillRatingRequest"];
+            };
+        };
+        responses: {
+            /** @description The skill, with the caller's rating. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSkill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    unratePublicSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The skill, not rated by the caller. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSkill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    importPublicSkill: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The public skill's id. */
+                skillId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The copy. */
+            201: {
+                headers: {
+                    /** @description URL of the copy. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Skill"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     getSkill: {
         parameters: {
             query?: {
@@ -7062,10 +7639,10 @@ export interface operations {
                  * @description Relations to embed, comma-separated.
                  * @example [
                  *       "reflexes",
-                 *       "executions"
+                 *       "recentExecutions"
                  *     ]
                  */
-                include?: ("habits" | "reflexes" | "executions")[];
+                include?: ("habits" | "reflexes" | "recentExecutions")[];
             };
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */

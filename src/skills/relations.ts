@@ -55,9 +55,9 @@ export const SKILL_INCLUDES = {
     const rows = await tx.query<ReflexRow>(SKILL_REFLEXES, [skillId]);
     return { reflexes: rows.rows.map(toSkillReflex) };
   },
-  executions: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
+  recentExecutions: async (tx: RequestTransaction, skillId: string): Promise<Partial<SkillDetail>> => {
     const rows = await tx.query<ExecutionRow>(SKILL_RECENT_EXECUTIONS, [skillId]);
-    return { executions: rows.rows.map(toExecution) };
+    return { recentExecutions: rows.rows.map(toExecution) };
   },
 } as const;
 

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
 import { route } from '../http/route';
+import { addCommunityRoutes } from './community-routes';
 import { bulkSkills } from './operations/bulk';
 import {
   checkSkillFields,
@@ -15,6 +16,7 @@ import {
 /** /skills and /skills/{skillId}: each handler parses (the contract did), calls its operation, responds. */
 export function skillsRouter(inTransaction: RunInTransaction): Router {
   const router = express.Router();
+  addCommunityRoutes(router, inTransaction);
 
   route(router, 'listSkills', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listSkills(tx, query)));

@@ -5,6 +5,7 @@ import { HABIT_COLUMNS, HABIT_FROM } from '../habits/sql';
 import type { PageQuery, PageRequest } from '../http/pagination';
 import type { RequestQuery } from '../http/route';
 import { registerUniqueConstraints, uniqueViolation } from '../db/errors';
+import { averageRating } from './community';
 import type { InputField, RunnableSkill } from './runner/types';
 
 export type Skill = components['schemas']['Skill'];
@@ -22,15 +23,34 @@ export interface SkillRow {
   input_schema: InputField[];
   output_format: Skill['outputFormat'];
   is_active: boolean;
+  is_public: boolean;
   execution_count: number;
+  star_count: number;
+  /** The average as numeric text ("4.50"), null while nobody rated. */
+  rating: string | null;
+  rating_count: number;
+  is_starred: boolean;
+  my_rating: number | null;
+  imported_from_skill_id: string | null;
   last_executed_at: string | null;
   created_at: string;
   updated_at: string;
 }
 
+/**
+ * The caller's own star and rating of the skill whose id is `alias.idColumn`
+ * (two primary-key lookups; false and null for a service token, which has no user).
+ */
+export function callerFigures(alias: string, idColumn = 'id'): string {
+  const skillId = `${alias}.${idColumn}`;
+  return `exists (select 1 from public.skill_stars st where st.skill_id = ${skillId} and st.user_id = (select auth.uid())) as is_starred,
+  (select r.rating from public.skill_ratings r where r.skill_id = ${skillId} and r.user_id = (select auth.uid())) as my_rating`;
+}
+
 export const SKILL_COLUMNS = `s.id, s.organization_id, s.user_id, s.name, s.description, s.category, s.prompt_template,
-  s.model, s.parameters, s.input_schema, s.output_format, s.is_active, s.execution_count, s.last_executed_at,
-  s.created_at, s.updated_at`;
+  s.model, s.parameters, s.input_schema, s.output_format, s.is_active, s.is_public, s.execution_count, s.star_count,
+  s.rating::text as rating, s.rating_count, s.imported_from_skill_id, s.last_executed_at, s.created_at, s.updated_at,
+  ${callerFigures('s')}`;
 
 /** $1 skill, $2 organization: explicit, because service tokens pass row level security. */
 export const SKILL_BY_ID = `select ${SKILL_COLUMNS} from public.skills s where s.id = $1 and s.organization_id = $2`;
@@ -49,6 +69,7 @@ export const WRITABLE_SKILL_FIELDS = {
   inputSchema: 'input_schema',
   outputFormat: 'output_format',
   isActive: 'is_active',
+  isPublic: 'is_public',
 } as const;
 
 const JSON_FIELDS = new Set(['parameters', 'inputSchema']);
@@ -79,7 +100,14 @@ export function toSkill(row: SkillRow): Skill {
     inputSchema: row.input_schema as Skill['inputSchema'],
     outputFormat: row.output_format,
     isActive: row.is_active,
+    isPublic: row.is_public,
     executionCount: row.execution_count,
+    starCount: row.star_count,
+    rating: averageRating(row.rating),
+    ratingCount: row.rating_count,
+    isStarred: row.is_starred,
+    myRating: row.my_rating,
+    importedFromSkillId: row.imported_from_skill_id,
     lastExecutedAt: row.last_executed_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -108,7 +136,7 @@ export const SKILL_SORTS: Record<string, string> = {
   '-executionCount': 's.execution_count desc, s.id desc',
 };
 
-type ListFilters = Pick<RequestQuery<'listSkills'>, 'search' | 'category' | 'isActive' | 'sort'>;
+type ListFilters = Pick<RequestQuery<'listSkills'>, 'search' | 'category' | 'isActive' | 'isPublic' | 'sort'>;
 
 export function skillListQuery(organizationId: string, filters: ListFilters, page: PageRequest): PageQuery<SkillRow> {
   const params: unknown[] = [organizationId];
@@ -120,6 +148,10 @@ export function skillListQuery(organizationId: string, filters: ListFilters, pag
   if (filters.isActive !== undefined) {
     params.push(filters.isActive);
     where.push(`s.is_active = $${params.length}`);
+  }
+  if (filters.isPublic !== undefined) {
+    params.push(filters.isPublic);
+    where.push(`s.is_public = $${params.length}`);
   }
   if (filters.search !== undefined) {
     params.push(`%${escapeLike(filters.search)}%`);
@@ -156,6 +188,15 @@ export function copyName(name: string, taken: ReadonlySet<string>): string {
     const candidate = `${[...base].slice(0, MAX_NAME - suffix.length).join('').trimEnd()}${suffix}`;
     if (!taken.has(candidate.toLowerCase())) return candidate;
   }
+}
+
+/**
+ * The name an imported skill takes: the original's while the caller has no
+ * skill of that name (names compare case-insensitively), else the first free
+ * "X (copy)", "X (copy 2)", ...
+ */
+export function importedName(name: string, taken: ReadonlySet<string>): string {
+  return taken.has(name.toLowerCase()) ? copyName(name, taken) : name;
 }
 
 /** The caller's own skill names, lower-cased, that a copy of `name` could clash with. */
