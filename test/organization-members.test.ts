@@ -353,6 +353,26 @@ describe('deactivating and reactivating a member (PATCH status)', () => {
     expect(await visibleThroughRls(plain, org)).toMatchObject({ organizations: 1, projects: 1, role: 'member' });
   });
 
+  test("an inactive member's refused requests do not use up the organization's API calls", async () => {
+    const plain = await memberWithRole('member', org);
+    const apiCalls = async () =>
+      (
+        await t.admin.query<{ used: number }>(
+          "select coalesce(sum(used), 0)::int as used from public.usage_counters where organization_id = $1 and metric = 'api_calls'",
+          [org],
+        )
+      ).rows[0].used;
+    await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'inactive' }).expect(200);
+    const before = await apiCalls();
+    for (let i = 0; i < 3; i += 1) expectProblem(await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`), 404);
+    expect(await apiCalls()).toBe(before);
+    // Reactivated, the same request counts again.
+    await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'active' }).expect(200);
+    const reactivated = await apiCalls();
+    await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`).expect(200);
+    expect(await apiCalls()).toBe(reactivated + 1);
+  });
+
   test('an owner cannot be deactivated (409); admins deactivate plain members only; plain members nobody (403)', async () => {
     const coOwner = await memberWithRole('owner', org);
     const admin = await memberWithRole('admin', org);
