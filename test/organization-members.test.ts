@@ -361,7 +361,7 @@ describe('deactivating and reactivating a member (PATCH status)', () => {
           "select coalesce(sum(used), 0)::int as used from public.usage_counters where organization_id = $1 and metric = 'api_calls'",
           [org],
         )
-      ).rows[0].used;
+      ).rows[0]!.used;
     await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'inactive' }).expect(200);
     const before = await apiCalls();
     for (let i = 0; i < 3; i += 1) expectProblem(await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`), 404);
