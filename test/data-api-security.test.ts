@@ -108,7 +108,9 @@ beforeAll(async () => {
   // Organization B, on Pro, with one of everything.
   await t.admin.query(`update public.subscriptions set plan_id = 'pro' where organization_id = $1`, [orgB]);
   const b = as(t.app, victim, orgB);
-  ids.project = (await b.post('/api/v1/projects').send({ name: 'Crown jewels', type: 'manual', privacy: 'shared' }).expect(201)).body.id;
+  // With an Idempotency-Key, so that B has a kept answer the attacks must leave alone.
+  ids.project = (await b.post('/api/v1/projects').set('Idempotency-Key', randomUUID()).send({ name: 'Crown jewels', type: 'manual', privacy: 'shared' }).expect(201))
+    .body.id;
   ids.repository = (await b.post(`/api/v1/projects/${ids.project}/repositories`).send({ repositoryUrl: 'https://github.com/victim/jewels' }).expect(201)).body.id;
   ids.file = (
     await b
@@ -199,6 +201,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
         ['edit B payment method', 'update public.payment_methods set is_default = true where id = $1', [ids.paymentMethod]],
         ['delete B payment method', 'delete from public.payment_methods where id = $1', [ids.paymentMethod]],
         ['edit B billing details', 'update public.billing_details set company_name = $2 where organization_id = $1', [orgB, 'Owned']],
+        ['forge B idempotent answers', `update public.idempotency_keys set response_status = 200 where organization_id = $1`, [orgB]],
+        ['drop B idempotency keys', 'delete from public.idempotency_keys where organization_id = $1', [orgB]],
       ];
       for (const [label, sql, params] of hidden) expectNoEffect(await attempt(sql, params), label);
 
@@ -242,6 +246,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       add_organization_member: { call: `select outcome from app.add_organization_member($1, $2, 'owner')`, params: [orgB, attacker.email], answer: 'forbidden' },
       billing_usage: { call: 'select count(*)::int as n from app.billing_usage($1)', params: [orgB], answer: 0 },
       can_delete_project: { call: 'select app.can_delete_project($1) as v', params: [ids.project], answer: false },
+      // Reserves a key for the caller in the caller's own organization (A), whatever the hashes say.
+      claim_idempotency_key: { call: 'select outcome from app.claim_idempotency_key($1, $2, 60)', params: [randomBytes(32), randomBytes(32)], answer: 'reserved' },
       // Acts on the caller's own organization only (A, where nothing is a day old yet).
       cleanup_executions: { call: 'select deleted_count::int as n from app.cleanup_executions(1)', params: [], answer: 0 },
       can_edit_project: { call: 'select app.can_edit_project($1) as v', params: [ids.project], answer: false },
