@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { loadConfig } from '../src/config';
 import { loadContract } from '../src/http/contract';
 import { takesIdempotencyKey } from '../src/idempotency/contract';
+import { idempotencyPurgeTask } from '../src/idempotency/purge';
 import { createSkillRunner } from '../src/skills/runner';
 import { as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
@@ -157,6 +158,19 @@ describe('a retry with the same key', () => {
     expect((await send().expect(202)).body.id).toBe(later.body.id);
     expect(await recordsOfKey(k)).toBe(1);
   });
+});
+
+test('the background purge deletes records past their 24 hours and keeps the others', async () => {
+  const [old, fresh] = [key(), key()];
+  for (const k of [old, fresh]) {
+    await as(t.app, alice, orgA).post(`/api/v1/skills/${skillId}/execute`).set('Idempotency-Key', k).send({ input: { text: 'purge' } }).expect(202);
+  }
+  await t.admin.query(`update public.idempotency_keys set created_at = now() - interval '25 hours' where key_hash = $1`, [sha256(old)]);
+  const task = idempotencyPurgeTask({ pool: t.pool, statementTimeoutMs: 5000 });
+  expect(task.name).toBe('idempotency-keys');
+  await task.tick();
+  expect(await recordsOfKey(old)).toBe(0);
+  expect(await recordsOfKey(fresh)).toBe(1);
 });
 
 describe('while the first request still runs', () => {
