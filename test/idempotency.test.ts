@@ -6,7 +6,7 @@ import { loadContract } from '../src/http/contract';
 import { takesIdempotencyKey } from '../src/idempotency/contract';
 import { idempotencyPurgeTask } from '../src/idempotency/purge';
 import { createSkillRunner } from '../src/skills/runner';
-import { as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { as, createTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
 
 // Idempotency-Key on the creating POSTs: a retry replays, a reuse for another
 // request is refused, a duplicate sent while the first runs is refused, and
@@ -269,6 +269,27 @@ describe('keys belong to a caller in an organization', () => {
     expect(inPersonal.headers['idempotent-replayed']).toBeUndefined();
     expect(inPersonal.body.id).not.toBe(inA.body.id);
     expect(await recordsOfKey(k2)).toBe(2);
+  });
+
+  test("a back-office caller's keys are its own, per organization named", async () => {
+    const k = key();
+    const service = token('', { role: 'service_role' });
+    const send = () =>
+      request(t.app)
+        .post(`/api/v1/skills/${skillId}/execute`)
+        .set('Authorization', `Bearer ${service}`)
+        .set('X-Organization-Id', orgA)
+        .set('Idempotency-Key', k)
+        .send({ input: { text: 'from the back office' } });
+    const before = await executionsOfSkill();
+    const first = await send().expect(202);
+    const again = await send().expect(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    expect(await executionsOfSkill()).toBe(before + 1);
+    expect((await t.admin.query('select organization_id, user_id from public.idempotency_keys where key_hash = $1', [sha256(k)])).rows).toEqual([
+      { organization_id: orgA, user_id: null },
+    ]);
   });
 
   test('a record is visible to its caller only, in its organization (row level security)', async () => {
