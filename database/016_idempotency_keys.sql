@@ -48,7 +48,9 @@ alter table public.idempotency_keys force row level security;
 
 -- A caller reads its own records, in organizations it is an active member of.
 -- Nobody writes them through a request role: reservations go through
--- app.claim_idempotency_key, responses are recorded by the API as service_role.
+-- app.claim_idempotency_key (signed-in callers) and
+-- app.claim_back_office_idempotency_key (service_role); responses are
+-- recorded, and old rows purged, by the API as service_role.
 create policy idempotency_keys_select_own on public.idempotency_keys
   for select to authenticated
   using (user_id = (select auth.uid()) and (organization_id is null or app.is_organization_member(organization_id)));
@@ -58,9 +60,10 @@ grant select on public.idempotency_keys to authenticated;
 grant select, update (reservation, locked_until, response_status, response_headers, response_body, completed_at), delete
   on public.idempotency_keys to service_role;
 
--- Reserves the key for this request, or says why not. For the caller
--- (auth.uid(), or the back office when there is none) in the request's
--- organization (app.begin_request's, membership checked again here).
+-- Reserves the key for a request of p_user (null: the back office) in
+-- organization p_org (null: none), or says why not. Internal: the two
+-- functions below call it for the caller, each executable by one request role
+-- only, so that grants, not a claim naming a role, decide who is who.
 -- outcome:
 --   reserved   the request may run; `reservation` names it (a new key, one
 --              that expired after 24 hours, or one whose holder stopped
@@ -70,30 +73,21 @@ grant select, update (reservation, locked_until, response_status, response_heade
 --   in_use     the same request is still running under this key
 -- A concurrent insert of the same key waits for the other reservation's short
 -- transaction, then sees its row: two identical requests never both run.
-create function app.claim_idempotency_key(p_key_hash bytea, p_fingerprint bytea, p_lease_seconds integer)
+create function app.claim_idempotency_key_for(p_org uuid, p_user uuid, p_key_hash bytea, p_fingerprint bytea, p_lease_seconds integer)
   returns table (outcome text, reservation uuid, response_status smallint, response_headers jsonb, response_body bytea)
   language plpgsql volatile security definer
   set search_path = ''
   as $$
 declare
-  v_user uuid := auth.uid();
-  v_org uuid := app.current_organization_id();
   v_reservation uuid := gen_random_uuid();
   v_row public.idempotency_keys;
 begin
   if p_lease_seconds is null or p_lease_seconds < 1 or p_lease_seconds > 3600 then
     raise exception 'a lease is 1 to 3600 seconds' using errcode = '22023';
   end if;
-  if v_user is null then
-    if coalesce((select auth.role()), '') <> 'service_role' then
-      raise exception 'only a signed-in caller or the back office records idempotency keys' using errcode = '42501';
-    end if;
-  elsif v_org is not null and not app.is_organization_member(v_org) then
-    raise exception 'not a member of the selected organization' using errcode = '42501';
-  end if;
 
   insert into public.idempotency_keys (organization_id, user_id, key_hash, fingerprint, reservation, locked_until)
-    values (v_org, v_user, p_key_hash, p_fingerprint, v_reservation, now() + make_interval(secs => p_lease_seconds))
+    values (p_org, p_user, p_key_hash, p_fingerprint, v_reservation, now() + make_interval(secs => p_lease_seconds))
     on conflict (organization_id, user_id, key_hash) do nothing;
   if found then
     return query select 'reserved'::text, v_reservation, null::smallint, null::jsonb, null::bytea;
@@ -101,12 +95,12 @@ begin
   end if;
 
   select * into v_row from public.idempotency_keys k
-  where k.organization_id is not distinct from v_org and k.user_id is not distinct from v_user and k.key_hash = p_key_hash
+  where k.organization_id is not distinct from p_org and k.user_id is not distinct from p_user and k.key_hash = p_key_hash
   for update;
   if not found then
     -- Purged between the two statements: the key is free again.
     insert into public.idempotency_keys (organization_id, user_id, key_hash, fingerprint, reservation, locked_until)
-      values (v_org, v_user, p_key_hash, p_fingerprint, v_reservation, now() + make_interval(secs => p_lease_seconds));
+      values (p_org, p_user, p_key_hash, p_fingerprint, v_reservation, now() + make_interval(secs => p_lease_seconds));
     return query select 'reserved'::text, v_reservation, null::smallint, null::jsonb, null::bytea;
     return;
   end if;
@@ -130,10 +124,47 @@ begin
 end
 $$;
 
+-- A signed-in caller's key: as themselves (auth.uid()), in the request's
+-- organization, where they are an active member (checked again here: the
+-- setting alone proves nothing).
+create function app.claim_idempotency_key(p_key_hash bytea, p_fingerprint bytea, p_lease_seconds integer)
+  returns table (outcome text, reservation uuid, response_status smallint, response_headers jsonb, response_body bytea)
+  language plpgsql volatile security definer
+  set search_path = ''
+  as $$
+declare
+  v_user uuid := (select auth.uid());
+  v_org uuid := app.current_organization_id();
+begin
+  if v_user is null then
+    raise exception 'a signed-in caller records keys as themselves' using errcode = '42501';
+  end if;
+  if v_org is not null and not app.is_organization_member(v_org) then
+    raise exception 'not a member of the selected organization' using errcode = '42501';
+  end if;
+  return query select * from app.claim_idempotency_key_for(v_org, v_user, p_key_hash, p_fingerprint, p_lease_seconds);
+end
+$$;
+
+-- The back office's key: no user, in the organization it named (or none).
+create function app.claim_back_office_idempotency_key(p_key_hash bytea, p_fingerprint bytea, p_lease_seconds integer)
+  returns table (outcome text, reservation uuid, response_status smallint, response_headers jsonb, response_body bytea)
+  language sql volatile security definer
+  set search_path = ''
+  as $$
+    select * from app.claim_idempotency_key_for(app.current_organization_id(), null, p_key_hash, p_fingerprint, p_lease_seconds)
+  $$;
+
+revoke execute on function app.claim_idempotency_key_for(uuid, uuid, bytea, bytea, integer) from public, anon, authenticated, service_role;
+-- service_role may call it too, as it may every function of the request roles, and is refused: it has no user.
 revoke execute on function app.claim_idempotency_key(bytea, bytea, integer) from public, anon;
 grant execute on function app.claim_idempotency_key(bytea, bytea, integer) to authenticated, service_role;
+revoke execute on function app.claim_back_office_idempotency_key(bytea, bytea, integer) from public, anon, authenticated;
+grant execute on function app.claim_back_office_idempotency_key(bytea, bytea, integer) to service_role;
 
 -- migrate:down
 
+drop function if exists app.claim_back_office_idempotency_key(bytea, bytea, integer);
 drop function if exists app.claim_idempotency_key(bytea, bytea, integer);
+drop function if exists app.claim_idempotency_key_for(uuid, uuid, bytea, bytea, integer);
 drop table if exists public.idempotency_keys;

@@ -302,7 +302,15 @@ describe("writes every grant allows, on the other organization's rows", () => {
   });
 
   test('functions for the back office only are not executable by signed-in users', async () => {
-    const privileged = ['plan_limit', 'add_usage', 'quotas_enforced', 'start_reflex_run', 'purge_analytics_events'];
+    const privileged = [
+      'plan_limit',
+      'add_usage',
+      'quotas_enforced',
+      'start_reflex_run',
+      'purge_analytics_events',
+      'claim_idempotency_key_for',
+      'claim_back_office_idempotency_key',
+    ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
               has_function_privilege('service_role', p.oid, 'execute') as service
@@ -315,11 +323,20 @@ describe("writes every grant allows, on the other organization's rows", () => {
       quotas_enforced: [false, false],
       start_reflex_run: [false, true],
       purge_analytics_events: [false, true],
+      claim_idempotency_key_for: [false, false],
+      claim_back_office_idempotency_key: [false, true],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
       expectRefused(await attempt('select app.start_reflex_run($1, $2)', [ids.reflexA, {}]), 'start a reflex run', '42501');
       expectRefused(await attempt('select app.purge_analytics_events(1, 100000)'), 'purge analytics events', '42501');
+      // Keys as somebody else, or in B: the internal claim and the back office's are out of reach.
+      expectRefused(
+        await attempt('select * from app.claim_idempotency_key_for($1, $2, $3, $3, 60)', [orgB, victim.userId, randomBytes(32)]),
+        "reserve a key as B's owner",
+        '42501',
+      );
+      expectRefused(await attempt('select * from app.claim_back_office_idempotency_key($1, $1, 60)', [randomBytes(32)]), 'reserve a back-office key', '42501');
       expectRefused(await attempt('delete from public.analytics_events'), 'delete analytics events', '42501');
       expectRefused(await attempt('select * from app.deployment_settings'), 'read the quota switch', '42501');
       expectRefused(await attempt('update app.deployment_settings set quotas_enforced = false'), 'turn quotas off', '42501');

@@ -10,12 +10,18 @@ export interface ClaimRow {
   response_body: Buffer | null;
 }
 
-/** Reserves the key in the request's organization for its caller (see app.claim_idempotency_key). */
+/**
+ * Reserves the key in the request's organization for its caller: a signed-in
+ * caller as themselves, the back office as itself (each function is
+ * executable by its role only; see database/016_idempotency_keys.sql).
+ */
 export async function claimKey(tx: RequestTransaction, keyHash: Buffer, fingerprint: Buffer, leaseSeconds: number): Promise<ClaimRow> {
-  const result = await tx.query<ClaimRow>(
-    'select outcome, reservation, response_status, response_headers, response_body from app.claim_idempotency_key($1, $2, $3)',
-    [keyHash, fingerprint, leaseSeconds],
-  );
+  const claim = tx.identity.role === 'service_role' ? 'app.claim_back_office_idempotency_key' : 'app.claim_idempotency_key';
+  const result = await tx.query<ClaimRow>(`select outcome, reservation, response_status, response_headers, response_body from ${claim}($1, $2, $3)`, [
+    keyHash,
+    fingerprint,
+    leaseSeconds,
+  ]);
   return result.rows[0]!;
 }
 
