@@ -13,6 +13,7 @@ import { eventsRouter } from './events/routes';
 import { executionsRouter } from './executions/routes';
 import { habitsRouter } from './habits/routes';
 import { healthRouter } from './health/routes';
+import { idempotencyKeys } from './idempotency/middleware';
 import { assembleHttpApp, type HttpSettings } from './http/assemble';
 import { API_BASE, transactionRunner } from './http/context';
 import { meRouter } from './me/routes';
@@ -77,6 +78,8 @@ export function createApp(deps: AppDeps): Express {
     beforeValidation: [{ path: `${API_BASE}/billing`, handler: refusePaymentSecrets }],
     routes(app) {
       app.use(healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations }));
+      // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
+      app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
       app.use(API_BASE, meRouter(inTransaction));
       app.use(API_BASE, organizationsRouter(inTransaction));
       app.use(API_BASE, projectsRouter(inTransaction));

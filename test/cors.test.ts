@@ -36,6 +36,13 @@ test('a preflight for a path with parameters and PATCH works too; headers it may
   expect(res.headers['access-control-allow-headers']).toBe('content-type, authorization');
 });
 
+test('a browser may send Idempotency-Key and read Idempotent-Replayed', async () => {
+  const res = await preflight(t.app, '/api/v1/projects', APP_ORIGIN, 'POST', 'authorization, content-type, idempotency-key');
+  expect(res.status).toBe(204);
+  expect(res.headers['access-control-allow-headers']).toBe('authorization, content-type, idempotency-key');
+  expect(res.headers['access-control-expose-headers']).toMatch(/(^|, )Idempotent-Replayed(,|$)/);
+});
+
 test('a preflight from an origin that is not listed is a 403 problem without CORS headers', async () => {
   const res = await preflight(t.app, '/api/v1/projects', 'https://evil.example.test');
   expectProblem(res, 403);

@@ -108,7 +108,9 @@ beforeAll(async () => {
   // Organization B, on Pro, with one of everything.
   await t.admin.query(`update public.subscriptions set plan_id = 'pro' where organization_id = $1`, [orgB]);
   const b = as(t.app, victim, orgB);
-  ids.project = (await b.post('/api/v1/projects').send({ name: 'Crown jewels', type: 'manual', privacy: 'shared' }).expect(201)).body.id;
+  // With an Idempotency-Key, so that B has a kept answer the attacks must leave alone.
+  ids.project = (await b.post('/api/v1/projects').set('Idempotency-Key', randomUUID()).send({ name: 'Crown jewels', type: 'manual', privacy: 'shared' }).expect(201))
+    .body.id;
   ids.repository = (await b.post(`/api/v1/projects/${ids.project}/repositories`).send({ repositoryUrl: 'https://github.com/victim/jewels' }).expect(201)).body.id;
   ids.file = (
     await b
@@ -199,6 +201,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
         ['edit B payment method', 'update public.payment_methods set is_default = true where id = $1', [ids.paymentMethod]],
         ['delete B payment method', 'delete from public.payment_methods where id = $1', [ids.paymentMethod]],
         ['edit B billing details', 'update public.billing_details set company_name = $2 where organization_id = $1', [orgB, 'Owned']],
+        ['forge B idempotent answers', `update public.idempotency_keys set response_status = 200 where organization_id = $1`, [orgB]],
+        ['drop B idempotency keys', 'delete from public.idempotency_keys where organization_id = $1', [orgB]],
       ];
       for (const [label, sql, params] of hidden) expectNoEffect(await attempt(sql, params), label);
 
@@ -242,6 +246,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       add_organization_member: { call: `select outcome from app.add_organization_member($1, $2, 'owner')`, params: [orgB, attacker.email], answer: 'forbidden' },
       billing_usage: { call: 'select count(*)::int as n from app.billing_usage($1)', params: [orgB], answer: 0 },
       can_delete_project: { call: 'select app.can_delete_project($1) as v', params: [ids.project], answer: false },
+      // Reserves a key for the caller in the caller's own organization (A), whatever the hashes say.
+      claim_idempotency_key: { call: 'select outcome from app.claim_idempotency_key($1, $2, 60)', params: [randomBytes(32), randomBytes(32)], answer: 'reserved' },
       // Acts on the caller's own organization only (A, where nothing is a day old yet).
       cleanup_executions: { call: 'select deleted_count::int as n from app.cleanup_executions(1)', params: [], answer: 0 },
       can_edit_project: { call: 'select app.can_edit_project($1) as v', params: [ids.project], answer: false },
@@ -296,7 +302,15 @@ describe("writes every grant allows, on the other organization's rows", () => {
   });
 
   test('functions for the back office only are not executable by signed-in users', async () => {
-    const privileged = ['plan_limit', 'add_usage', 'quotas_enforced', 'start_reflex_run', 'purge_analytics_events'];
+    const privileged = [
+      'plan_limit',
+      'add_usage',
+      'quotas_enforced',
+      'start_reflex_run',
+      'purge_analytics_events',
+      'claim_idempotency_key_for',
+      'claim_back_office_idempotency_key',
+    ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
               has_function_privilege('service_role', p.oid, 'execute') as service
@@ -309,11 +323,20 @@ describe("writes every grant allows, on the other organization's rows", () => {
       quotas_enforced: [false, false],
       start_reflex_run: [false, true],
       purge_analytics_events: [false, true],
+      claim_idempotency_key_for: [false, false],
+      claim_back_office_idempotency_key: [false, true],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
       expectRefused(await attempt('select app.start_reflex_run($1, $2)', [ids.reflexA, {}]), 'start a reflex run', '42501');
       expectRefused(await attempt('select app.purge_analytics_events(1, 100000)'), 'purge analytics events', '42501');
+      // Keys as somebody else, or in B: the internal claim and the back office's are out of reach.
+      expectRefused(
+        await attempt('select * from app.claim_idempotency_key_for($1, $2, $3, $3, 60)', [orgB, victim.userId, randomBytes(32)]),
+        "reserve a key as B's owner",
+        '42501',
+      );
+      expectRefused(await attempt('select * from app.claim_back_office_idempotency_key($1, $1, 60)', [randomBytes(32)]), 'reserve a back-office key', '42501');
       expectRefused(await attempt('delete from public.analytics_events'), 'delete analytics events', '42501');
       expectRefused(await attempt('select * from app.deployment_settings'), 'read the quota switch', '42501');
       expectRefused(await attempt('update app.deployment_settings set quotas_enforced = false'), 'turn quotas off', '42501');

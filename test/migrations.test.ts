@@ -108,10 +108,11 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
   // the data-API security suite checks each of those one by one.
   const internal = [
     'app.add_usage(uuid,usage_metric_type,bigint,boolean)',
+    'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
     'app.plan_limit(uuid,usage_metric_type)',
     'app.quotas_enforced()',
   ];
-  const backOffice = ['app.purge_analytics_events(integer,integer)', 'app.start_reflex_run(uuid,jsonb)'];
+  const backOffice = ['app.claim_back_office_idempotency_key(bytea,bytea,integer)', 'app.purge_analytics_events(integer,integer)', 'app.start_reflex_run(uuid,jsonb)'];
   expect(functions.rows.filter((row) => !row.authenticated_exec).map((row) => row.name)).toEqual([...internal, ...backOffice].sort());
   expect(functions.rows.filter((row) => !row.service_exec).map((row) => row.name)).toEqual(internal);
 }

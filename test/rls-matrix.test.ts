@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Identity } from '../src/auth/caller';
 import { identitySql, SERVICE_IDENTITY } from '../src/db/transaction';
@@ -225,6 +225,16 @@ const CASES: Record<string, TableCase> = {
     insert: () => ({ sql: `insert into public.usage_daily (organization_id, metric, day, value) values ($1, 'api_calls', '2002-01-01', 1)`, params: [orgA] }),
     update: 'value = value',
   },
+  // Idempotency-Key records: read by their caller; reserved through app.claim_idempotency_key, settled by the API as service_role.
+  idempotency_keys: {
+    target: { where: 'organization_id = $1 and key_hash = $2', params: () => [orgA, createHash('sha256').update(id('idempotencyKey')).digest()] },
+    insert: (me) => ({
+      sql: `insert into public.idempotency_keys (organization_id, user_id, key_hash, fingerprint, reservation, locked_until)
+            values ($1, $2, $3, $3, gen_random_uuid(), now() + interval '1 minute')`,
+      params: [orgA, me, randomBytes(32)],
+    }),
+    update: 'response_status = response_status',
+  },
   // Append-only product events: one's own, in an organization one belongs to; nobody reads or changes them.
   analytics_events: {
     target: byId('analyticsEvent'),
@@ -337,7 +347,10 @@ beforeAll(async () => {
 
   // The rows under test, made the way the API makes them where it can.
   const a = as(t.app, owner, orgA);
-  ids.project = (await a.post('/api/v1/projects').send({ name: 'Matrix project', type: 'manual', privacy: 'shared' }).expect(201)).body.id;
+  ids.idempotencyKey = randomUUID();
+  ids.project = (
+    await a.post('/api/v1/projects').set('Idempotency-Key', ids.idempotencyKey).send({ name: 'Matrix project', type: 'manual', privacy: 'shared' }).expect(201)
+  ).body.id;
   ids.projectMember = await addProjectMember(t, id('project'), colleague, 'viewer');
   ids.repository = (await a.post(`/api/v1/projects/${ids.project}/repositories`).send({ repositoryUrl: 'https://github.com/acme/matrix' }).expect(201)).body.id;
   ids.file = (

@@ -10,7 +10,9 @@
  * colleague's membership; for skill_stars and skill_ratings: the owner's star
  * and rating of a public skill of A, which anyone of any organization may
  * star and rate for themselves; for skill_listings: that skill's entry in the
- * public catalogue, which everyone reads and only the database writes). The actors, in a session opened as the API opens
+ * public catalogue, which everyone reads and only the database writes; for
+ * idempotency_keys: the owner's record of a project created with an
+ * Idempotency-Key, which only its caller reads). The actors, in a session opened as the API opens
  * one:
  *   owner     the owner of A, acting in A
  *   member    a plain member of A who did not create the row, acting in A
@@ -176,6 +178,11 @@ analytics_events           owner     denied     allowed  denied   denied
                            member    denied     allowed  denied   denied
                            outsider  denied     refused  denied   denied
                            service   denied     denied   denied   denied
+
+idempotency_keys           owner     sees       denied   denied   denied
+                           member    sees-none  denied   denied   denied
+                           outsider  sees-none  denied   denied   denied
+                           service   sees       denied   allowed  allowed
 `;
 
 /**

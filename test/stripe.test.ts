@@ -12,7 +12,7 @@ const WEBHOOK_SECRET = 'whsec_test_local';
 /** A stand-in for api.stripe.com on localhost: records each request and answers like Checkout. */
 interface FakeStripe {
   port: number;
-  requests: Array<{ method: string; path: string; body: URLSearchParams; authorization: string | undefined }>;
+  requests: Array<{ method: string; path: string; body: URLSearchParams; authorization: string | undefined; idempotencyKey: string | undefined }>;
   close(): Promise<void>;
 }
 
@@ -22,7 +22,13 @@ async function fakeStripe(): Promise<FakeStripe> {
     let raw = '';
     req.on('data', (chunk) => (raw += chunk));
     req.on('end', () => {
-      requests.push({ method: req.method!, path: req.url!, body: new URLSearchParams(raw), authorization: req.headers.authorization });
+      requests.push({
+        method: req.method!,
+        path: req.url!,
+        body: new URLSearchParams(raw),
+        authorization: req.headers.authorization,
+        idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+      });
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ id: 'cs_test_123', object: 'checkout.session', url: 'https://checkout.stripe.com/c/pay/cs_test_123' }));
     });
@@ -118,6 +124,23 @@ describe('checkout with Stripe configured', () => {
       'subscription_data[metadata][billingInterval]': 'annually',
     });
     expect(form.success_url).toMatch(/^https:\/\/app\.example\.test\/billing\?checkout=success/);
+  });
+
+  test('every call carries an Idempotency-Key derived from what it asks: the same checkout twice is one key, another plan another', async () => {
+    const org = await newOrg(paid);
+    fake.requests.length = 0;
+    const owner = as(paid.app, org.owner, org.id);
+    await owner.post('/api/v1/billing/checkout').send({ planId: 'pro', billingInterval: 'monthly' }).expect(201);
+    await owner.post('/api/v1/billing/checkout').send({ planId: 'pro', billingInterval: 'monthly' }).expect(201);
+    await owner.post('/api/v1/billing/checkout').send({ planId: 'teams', billingInterval: 'monthly' }).expect(201);
+    const other = await newOrg(paid);
+    await as(paid.app, other.owner, other.id).post('/api/v1/billing/checkout').send({ planId: 'pro', billingInterval: 'monthly' }).expect(201);
+    const keys = fake.requests.map((sent) => sent.idempotencyKey);
+    expect(keys).toHaveLength(4);
+    for (const key of keys) expect(key).toMatch(/^checkout-session:[0-9a-f]{64}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect(keys[2]).not.toBe(keys[0]);
+    expect(keys[3]).not.toBe(keys[0]);
   });
 
   test('enterprise and free cannot be bought; members may not start one', async () => {

@@ -4,6 +4,7 @@ import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from '
 import { analyticsRetentionTask } from '../analytics/retention';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
+import { idempotencyPurgeTask } from '../idempotency/purge';
 import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
@@ -45,6 +46,7 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
   tasks.push(
     analyticsRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, retentionDays: deps.config.analyticsRetentionDays }),
   );
+  tasks.push(idempotencyPurgeTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
   tasks.push(
     executionWorkerTask({
       pool: deps.pool,

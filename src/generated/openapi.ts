@@ -2693,7 +2693,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken";
+            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -5353,6 +5353,18 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+         *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+         *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+         *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+         *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+         *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+         *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+         *     request the contract refuses (400 before anything runs) keeps nothing either.
+         * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+         */
+        IdempotencyKey: string;
         /** @description The organization to act in; defaults to the caller's default organization. */
         OrganizationHeader: string;
         /**
@@ -5376,7 +5388,10 @@ export interface components {
         ExecutionOffset: number;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Present (`true`) when this is the kept answer of an earlier request with the same Idempotency-Key, not a new one. */
+        IdempotentReplayed: "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -5512,7 +5527,20 @@ export interface operations {
     createOrganization: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -5530,6 +5558,7 @@ export interface operations {
             /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new organization. */
                     Location?: string;
                     [name: string]: unknown;
@@ -5540,6 +5569,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -5674,6 +5704,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -5695,6 +5737,7 @@ export interface operations {
             /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new project. */
                     Location?: string;
                     [name: string]: unknown;
@@ -6100,6 +6143,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -6128,6 +6183,7 @@ export interface operations {
             /** @description Connected. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new repository. */
                     Location?: string;
                     [name: string]: unknown;
@@ -6322,6 +6378,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -6348,6 +6416,7 @@ export interface operations {
             /** @description Added. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new membership. */
                     Location?: string;
                     [name: string]: unknown;
@@ -6359,6 +6428,7 @@ export interface operations {
             /** @description Invited (the address belongs to nobody in the organization); the result is that of one address of a batch invitation. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6510,6 +6580,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -6539,6 +6621,7 @@ export interface operations {
             /** @description One result per address, in the order sent. */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6549,6 +6632,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -6597,6 +6682,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -6614,6 +6711,7 @@ export interface operations {
             /** @description The renewed invitation and its new token. */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6625,6 +6723,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -6633,7 +6732,20 @@ export interface operations {
     acceptInvitation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6651,6 +6763,7 @@ export interface operations {
             /** @description Accepted. */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6661,7 +6774,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             410: components["responses"]["Gone"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -6715,6 +6830,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -6740,6 +6867,7 @@ export interface operations {
             /** @description Started. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6980,6 +7108,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
@@ -7009,6 +7149,7 @@ export interface operations {
             /** @description Registered. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new file record. */
                     Location?: string;
                     [name: string]: unknown;
@@ -7152,6 +7293,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -7184,6 +7337,7 @@ export interface operations {
             /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new skill. */
                     Location?: string;
                     [name: string]: unknown;
@@ -7321,6 +7475,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -7334,6 +7500,7 @@ export interface operations {
             /** @description Every skill was imported. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7602,6 +7769,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The public skill's id. */
@@ -7614,6 +7793,7 @@ export interface operations {
             /** @description The copy. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the copy. */
                     Location?: string;
                     [name: string]: unknown;
@@ -7627,6 +7807,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -7755,6 +7936,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The skill's id. */
@@ -7767,6 +7960,7 @@ export interface operations {
             /** @description The copy. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the copy. */
                     Location?: string;
                     [name: string]: unknown;
@@ -7780,6 +7974,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -7794,6 +7989,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The skill's id. */
@@ -7818,6 +8025,7 @@ export interface operations {
             /** @description The execution ended while the request waited (completed, failed or cancelled). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7827,6 +8035,7 @@ export interface operations {
             /** @description Queued (or still running after the wait). */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the execution. */
                     Location?: string;
                     [name: string]: unknown;
@@ -7840,6 +8049,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -8461,6 +8671,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The execution's id. */
@@ -8473,6 +8695,7 @@ export interface operations {
             /** @description Queued. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new execution. */
                     Location?: string;
                     [name: string]: unknown;
@@ -8486,6 +8709,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -8626,6 +8850,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -8649,6 +8885,7 @@ export interface operations {
             /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new habit. */
                     Location?: string;
                     [name: string]: unknown;
@@ -8661,6 +8898,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -8952,6 +9190,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The habit's id. */
@@ -8964,6 +9214,7 @@ export interface operations {
             /** @description Queued; the execution worker runs it. */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the execution. */
                     Location?: string;
                     [name: string]: unknown;
@@ -8977,6 +9228,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -9096,6 +9348,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -9129,6 +9393,7 @@ export interface operations {
             /** @description Created. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new reflex. */
                     Location?: string;
                     [name: string]: unknown;
@@ -9141,6 +9406,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -9428,6 +9694,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /** @description The reflex's id. */
@@ -9440,6 +9718,7 @@ export interface operations {
             /** @description The webhook details with the new secret. */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9451,6 +9730,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -9528,6 +9808,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -9551,6 +9843,7 @@ export interface operations {
             /** @description The reflexes fired and the executions they started (possibly none). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9560,6 +9853,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             /** @description The body is larger than WEBHOOK_MAX_BODY_BYTES (64 KiB by default); nothing was done. */
             413: {
                 headers: {
@@ -9569,6 +9863,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -9836,6 +10131,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -9855,6 +10162,7 @@ export interface operations {
             /** @description The change, applied now or scheduled, and the invoice it issued (if any). */
             200: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9975,6 +10283,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -9998,6 +10318,7 @@ export interface operations {
             /** @description Added. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new payment method. */
                     Location?: string;
                     [name: string]: unknown;
@@ -10375,6 +10696,18 @@ export interface operations {
             header?: {
                 /** @description The organization to act in; defaults to the caller's default organization. */
                 "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -10394,6 +10727,7 @@ export interface operations {
             /** @description A checkout session to send the user to. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10482,7 +10816,20 @@ export interface operations {
     addOrganizationMember: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The organization's id. */
                 organizationId: string;
@@ -10504,6 +10851,7 @@ export interface operations {
             /** @description Added. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description URL of the new membership. */
                     Location?: string;
                     [name: string]: unknown;

@@ -7,6 +7,7 @@ import { toCents } from '../money';
 import { planPrices } from '../plans/sql';
 import { isCustomPriced, periodPrice, type BillingInterval, type PlanId } from '../pricing';
 import { loadPlans, lockSubscription } from '../subscriptions/change';
+import { stripeIdempotencyKey } from './idempotency';
 
 /** The answer wherever Stripe would be needed and is not configured. */
 export const PAYMENTS_NOT_CONFIGURED =
@@ -88,7 +89,8 @@ export async function openCheckoutSession(stripe: Stripe | undefined, params: St
   if (!stripe) throw problems.unavailable(PAYMENTS_NOT_CONFIGURED);
   let session: Stripe.Checkout.Session;
   try {
-    session = await stripe.checkout.sessions.create(params);
+    // The same checkout asked for twice (the same organization, plan and prices) is one session at Stripe.
+    session = await stripe.checkout.sessions.create(params, { idempotencyKey: stripeIdempotencyKey('checkout-session', params) });
   } catch (error) {
     console.error(`stripe checkout failed: ${error instanceof Error ? error.message : String(error)}`);
     throw problems.unavailable('Stripe did not open a checkout session; try again shortly.');
