@@ -30,23 +30,23 @@ begin
   end if;
 end
 $$;
--- The API's login role (authenticator, 008) may switch into it; other login
--- roles are given it by src/db/roles.ts (enableLogin) or by hand (SECURITY.md).
-do $$
-begin
-  grant account_keeper to authenticator;
-exception when insufficient_privilege then
-  raise notice 'could not grant account_keeper to authenticator (%): grant it by hand', sqlerrm;
-end
-$$;
-
 grant usage on schema app to account_keeper;
+-- Local accounts need the auth schema 000_supabase_compat makes (on Supabase,
+-- Supabase Auth owns the users, and its authenticator, PostgREST's, is given
+-- nothing here). The API's login role (authenticator, 008) may switch into
+-- account_keeper; other login roles get it from src/db/roles.ts (enableLogin)
+-- or by hand.
 do $$
 begin
   if exists (
     select 1 from pg_catalog.pg_namespace n
     where n.nspname = 'auth' and pg_catalog.obj_description(n.oid, 'pg_namespace') = 'created by 000_supabase_compat'
   ) then
+    begin
+      grant account_keeper to authenticator;
+    exception when insufficient_privilege then
+      raise notice 'could not grant account_keeper to authenticator (%): grant it by hand', sqlerrm;
+    end;
     grant usage on schema auth to account_keeper;
     grant select, insert on auth.users to account_keeper;
   end if;
