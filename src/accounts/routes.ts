@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import express, { type Request, type Router } from 'express';
 import type pg from 'pg';
 import type { Identity } from '../auth/caller';
@@ -17,6 +18,7 @@ import {
   type AccountsDeps,
   type Client,
 } from './operations';
+import { prepareDummyHash } from './passwords';
 import { notImplemented } from './problems';
 import { storableUserAgent } from './rules';
 import type { AccountsSettings } from './settings';
@@ -31,8 +33,10 @@ export interface AccountsRouterDeps {
   liveness: SessionLiveness | undefined;
 }
 
+/** The client's address (Express's req.ip, which TRUST_PROXY governs) when it is one, and its User-Agent. */
 function clientOf(req: Request): Client {
-  return { ip: req.ip, userAgent: storableUserAgent(req.header('user-agent')) };
+  const ip = req.ip && isIP(req.ip) !== 0 ? req.ip : undefined;
+  return { ip, userAgent: storableUserAgent(req.header('user-agent')) };
 }
 
 function identityOf(req: Request): Identity {
@@ -44,6 +48,8 @@ function identityOf(req: Request): Identity {
 export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRouterDeps): Router {
   const router = express.Router();
   const { settings, liveness } = deps;
+  // The first sign-in of an unknown email must not be the one that pays for making the dummy hash.
+  if (settings?.mode === 'local') prepareDummyHash().catch(() => undefined);
 
   const local = (): AccountsDeps => {
     if (settings?.mode === 'local' && liveness) return { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings, liveness };
