@@ -1,5 +1,8 @@
 import type { Express } from 'express';
 import type pg from 'pg';
+import { refusingEndedSessions, sessionLiveness } from './accounts/liveness';
+import { accountsRouter } from './accounts/routes';
+import type { AccountsSettings } from './accounts/settings';
 import { analyticsRouter } from './analytics/routes';
 import { storeEvents } from './analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from './analytics/queue';
@@ -53,6 +56,8 @@ export interface AppDeps extends HttpSettings {
   quotasEnabled?: boolean;
   /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
   skills?: { runner: SkillRunner; executeWaitMaxMs: number };
+  /** Signing in (/auth): the local account store, or Supabase's; absent, the endpoints answer 501. */
+  accounts?: AccountsSettings;
 }
 
 /**
@@ -71,7 +76,11 @@ export function createApp(deps: AppDeps): Express {
   const skills = deps.skills ?? defaultSkills();
   const analytics = deps.background.analytics ?? defaultAnalytics(deps);
 
-  return assembleHttpApp(deps, {
+  // Access tokens of a local session that has ended stop working before they expire.
+  const liveness = deps.accounts?.mode === 'local' ? sessionLiveness(deps, deps.accounts.sessionCheckSeconds) : undefined;
+  const verifyToken = liveness ? refusingEndedSessions(deps.verifyToken, liveness) : deps.verifyToken;
+
+  return assembleHttpApp({ ...deps, verifyToken }, {
     // A skill bundle (up to 1000 skills with their habits and reflexes) holds more values than any other body.
     largeJsonBodies: [{ path: `${API_BASE}/skills/import`, maxValues: 100_000 }],
     // A card number or IBAN is refused (422) even in a field the contract would reject.
@@ -81,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
       // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
       app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
       app.use(API_BASE, meRouter(inTransaction));
+      app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness }));
       app.use(API_BASE, organizationsRouter(inTransaction));
       app.use(API_BASE, projectsRouter(inTransaction));
       app.use(API_BASE, repositoriesRouter(inTransaction));

@@ -46,6 +46,12 @@ export interface Config {
    * process runs the migrations; the database enforces it.
    */
   quotasEnabled: boolean;
+  /** Local accounts (no Supabase project): how long an access token lives. */
+  accessTokenTtlSeconds: number;
+  /** Local accounts: days a session lives without a refresh. */
+  refreshTokenTtlDays: number;
+  /** Local accounts: how stale this instance's knowledge that a session has not ended may be. */
+  sessionCheckSeconds: number;
   // ---- Skills and executions ----
   /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
   skillRunner: 'template' | 'http';
@@ -209,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
     quotasEnabled: bool('QUOTAS_ENABLED', true, env),
+    accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 3600, env, 60, 86400)!,
+    refreshTokenTtlDays: int('REFRESH_TOKEN_TTL_DAYS', 30, env, 1, 365)!,
+    sessionCheckSeconds: int('SESSION_CHECK_SECONDS', 5, env, 0, 300)!,
     billing: loadBillingConfig(env),
     ...skillsConfig(env),
   };

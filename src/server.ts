@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
 import { createTokenVerifier } from './auth/verifier';
 import { startBackgroundWork } from './background';
+import { localAccounts } from './accounts/settings';
 import type { Config } from './config';
 import { isLoopbackUrl, migrationVersions, runDbmate } from './db/migrations';
 import { createPool } from './db/pool';
@@ -101,6 +102,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
       corsOrigins: config.corsOrigins,
       quotasEnabled: config.quotasEnabled,
       skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
+      accounts: config.supabaseUrl
+        ? { mode: 'supabase' }
+        : jwtSecret
+          ? localAccounts(jwtSecret, `${config.publicBaseUrl ?? `http://localhost:${config.port}`}/auth/v1`, {
+              accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+              refreshTokenTtlDays: config.refreshTokenTtlDays,
+              sessionCheckSeconds: config.sessionCheckSeconds,
+            })
+          : undefined,
     });
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000;

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loginRoleRights, privilegedReason } from '../src/db/roles';
+import { PRIVATE_TABLES } from './rls-matrix';
 import { addMember, as, createQuotaTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // What anything that runs SQL as `authenticated` could do, after
@@ -656,5 +657,66 @@ describe('public skills: stars, ratings and imports', () => {
       await client.query('rollback');
       client.release();
     }
+  });
+});
+
+describe('tables no request role may touch (schema app)', () => {
+  test('every table of schema app is listed, and neither authenticated nor service_role may read or write one', async () => {
+    const tables = await t.admin.query<{ name: string; column: string }>(
+      `select c.relname as name, (select a.attname from pg_attribute a
+               where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attidentity = '' and a.attgenerated = '' order by a.attnum limit 1) as column
+       from pg_class c where c.relnamespace = 'app'::regnamespace and c.relkind in ('r', 'p') order by 1`,
+    );
+    expect(tables.rows.map((r) => r.name)).toEqual(Object.keys(PRIVATE_TABLES).sort());
+    const verbs = (name: string, column: string): Array<[string, string]> => [
+      ['select', `select * from app.${pg.escapeIdentifier(name)} limit 1`],
+      ['insert', `insert into app.${pg.escapeIdentifier(name)} default values`],
+      ['update', `update app.${pg.escapeIdentifier(name)} set ${pg.escapeIdentifier(column)} = ${pg.escapeIdentifier(column)}`],
+      ['delete', `delete from app.${pg.escapeIdentifier(name)}`],
+    ];
+    await session(attacker, orgA, async (attempt) => {
+      for (const { name, column } of tables.rows) {
+        for (const [verb, sql] of verbs(name, column)) expectRefused(await attempt(sql), `authenticated ${verb} app.${name}`, '42501');
+      }
+    });
+    const client = new pg.Client({ connectionString: t.appUrl });
+    await client.connect();
+    try {
+      for (const { name, column } of tables.rows) {
+        for (const [verb, sql] of verbs(name, column)) {
+          await client.query('begin');
+          await client.query('set local role service_role');
+          const outcome = await client.query(sql).then(
+            () => 'allowed',
+            (error: { code?: string }) => error.code,
+          );
+          await client.query('rollback');
+          expect({ table: name, verb, outcome }).toEqual({ table: name, verb, outcome: '42501' });
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('password hashes are read by account_keeper only, which no request role is a member of', async () => {
+    // (SQL run on the login role's own connection could switch into it, as into
+    // service_role: that is the API's, and a token names only authenticated or
+    // service_role.)
+    const members = await t.admin.query<{ role: string; member: boolean }>(
+      `select r as role, pg_has_role(r, 'account_keeper', 'member') as member
+       from unnest(array['anon', 'authenticated', 'service_role']) r order by 1`,
+    );
+    expect(members.rows.filter((row) => row.member)).toEqual([]);
+    const rights = await t.admin.query<{ role: string; hashes: boolean }>(
+      `select r as role, has_table_privilege(r, 'app.password_credentials', 'select') as hashes
+       from unnest(array['anon', 'authenticated', 'service_role', 'account_keeper']) r order by 1`,
+    );
+    expect(rights.rows).toEqual([
+      { role: 'account_keeper', hashes: true },
+      { role: 'anon', hashes: false },
+      { role: 'authenticated', hashes: false },
+      { role: 'service_role', hashes: false },
+    ]);
   });
 });

@@ -196,6 +196,24 @@ export const NOT_TENANT_TABLES: Record<string, string> = {
   schema_migrations: "the migration tool's own bookkeeping",
 };
 
+/**
+ * Tables of schema app (never exposed by a Data API) that no request role may
+ * touch at all: neither authenticated nor service_role has a grant, so not
+ * even a service_role key reads them. test/data-api-security.test.ts tries
+ * every verb on each as both roles, and fails on a table of schema app missing
+ * here.
+ */
+export const PRIVATE_TABLES: Record<string, string> = {
+  deployment_settings: 'whether plan quotas refuse; only the owner changes it',
+  password_credentials: 'argon2id password hashes of local accounts; only account_keeper signs in with them',
+  auth_sessions: 'sign-in sessions of local accounts (IP, user agent); account_keeper',
+  refresh_tokens: 'sha256 hashes of refresh tokens; account_keeper',
+  sign_in_failures: 'the brute-force window of sign-ins per email and IP; account_keeper',
+  mfa_factors: 'TOTP secrets; account_keeper',
+  mfa_backup_codes: 'sha256 hashes of two-factor backup codes; account_keeper',
+  mfa_challenges: 'sign-ins waiting for their second factor; account_keeper',
+};
+
 export interface MatrixRow {
   table: string;
   actor: Actor;

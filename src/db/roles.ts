@@ -50,6 +50,9 @@ export async function enableLogin(ownerUrl: string, role: string, password: stri
       await client.query(`grant authenticated, service_role to ${pg.escapeIdentifier(role)}`);
     }
     await client.query(`alter role ${pg.escapeIdentifier(role)} with login noinherit password ${pg.escapeLiteral(password)}`);
+    // Local accounts (database/014): the login role switches into account_keeper for signing in.
+    const keeper = await client.query("select 1 from pg_catalog.pg_roles where rolname = 'account_keeper'");
+    if (keeper.rowCount !== 0) await client.query(`grant account_keeper to ${pg.escapeIdentifier(role)}`);
   } finally {
     await client.end();
   }

@@ -61,6 +61,276 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a local account and sign in
+         * @description Embedded mode (no Supabase project): creates the account (password hashed with argon2id), a profile and a
+         *     personal organization, and signs in at once. The body and the answer use the names the web frontend's auth
+         *     client sends and reads (GoTrue's snake_case). With a Supabase project configured this answers 501 for now.
+         */
+        post: operations["signUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with email and password
+         * @description Answers a session (GoTrue's shape). A wrong email or password is the same 401 (`invalid_credentials`), in the
+         *     same time whether or not the account exists. An account with two-factor authentication gets a 401
+         *     `mfa_required` with a `challenge_token` (valid 5 minutes) to send with a code to `/auth/mfa/verify`.
+         *     At most 5 failed sign-ins a minute per email address and per client IP (wrong two-factor codes included),
+         *     counted in the database for every instance: the next one is a 429 with Retry-After.
+         */
+        post: operations["signIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/mfa/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a sign-in with a two-factor code
+         * @description The `challenge_token` from the `mfa_required` answer and a code from the authenticator app (6 digits) or one of
+         *     the backup codes (each works once). Answers a session at `aal2`. A wrong code counts as a failed sign-in.
+         */
+        post: operations["verifyMfaChallenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for new tokens
+         * @description Each refresh token works once: the answer carries the next one of the same session. Presenting a refresh
+         *     token that was already exchanged ends the whole session, every refresh token of it and (within seconds) its
+         *     access tokens: 401 `refresh_token_reused`. An unknown, expired or ended one is 401 `invalid_refresh_token`.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End the session of this access token
+         * @description Its refresh tokens stop working at once, its access tokens within seconds. A token without a session (minted by `npm run token`) has nothing to end.
+         */
+        post: operations["signOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user, as the web frontend's auth client reads it */
+        get: operations["getAuthUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My signed-in sessions (the frontend's UserSession)
+         * @description Sessions that have not ended, most recently active first; `isCurrent` marks the one of this access token.
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /** End all my sessions but this one */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{sessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of my sessions
+         * @description Another user's session, or one that has already ended, is a 404.
+         */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/2fa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether two-factor authentication is on (the frontend's TwoFactorStatus) */
+        get: operations["getTwoFactorStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/2fa/enroll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start two-factor enrolment (TOTP)
+         * @description A new secret for an authenticator app, as a QR code (PNG data URL), an otpauth URI and a key to type in.
+         *     Nothing changes at sign-in until `/auth/2fa/confirm` gets a code of it. Enrolling again replaces a secret that
+         *     was never confirmed. Needs an account with a password (409 otherwise, or when two-factor is already on).
+         */
+        post: operations["enrollTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/2fa/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor authentication on with a first code
+         * @description Answers 10 backup codes, shown this once (only their hashes are kept); each signs in once instead of a code.
+         */
+        post: operations["confirmTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/2fa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn two-factor authentication off
+         * @description Needs the password and a current code (or a backup code); the secret and the backup codes are deleted.
+         */
+        post: operations["disableTwoFactor"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: "github" | "google";
+            };
+            cookie?: never;
+        };
+        /**
+         * Sign in with GitHub or Google
+         * @description Needs a Supabase project (SUPABASE_URL); not available yet in any mode, so always 501 for now.
+         */
+        get: operations["startOAuth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations": {
         parameters: {
             query?: never;
@@ -2693,7 +2963,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use";
+            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -2703,6 +2973,144 @@ export interface components {
             instance?: string;
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
+        };
+        /** @description A problem document; with code `mfa_required` it also carries the challenge to answer. */
+        MfaRequiredProblem: components["schemas"]["Problem"] & {
+            /** @description Send it to /auth/mfa/verify with a code; valid for `expires_in` seconds, once. */
+            challenge_token?: string;
+            expires_in?: number;
+        };
+        SignUpRequest: {
+            /** Format: email */
+            email: string;
+            /** @description At least 8 characters. */
+            password: string;
+            first_name?: string;
+            last_name?: string;
+        };
+        SignInRequest: {
+            email: string;
+            password: string;
+        };
+        RefreshRequest: {
+            refresh_token: string;
+        };
+        MfaVerifyRequest: {
+            challenge_token: string;
+            /** @description Six digits from the authenticator app, or a backup code (xxxxx-xxxxx). */
+            code: string;
+        };
+        /** @description A signed-in session, in GoTrue's (Supabase Auth's) shape. */
+        AuthSession: {
+            /** @description A JWT with the claims Supabase issues (aud, exp, iat, iss, sub, email, phone, app_metadata, user_metadata, role, aal, amr, session_id, is_anonymous). */
+            access_token: string;
+            /** @enum {string} */
+            token_type: "bearer";
+            /** @description Seconds the access token is valid (ACCESS_TOKEN_TTL_SECONDS, 3600 by default). */
+            expires_in: number;
+            /** @description When the access token expires, in seconds since the Unix epoch. */
+            expires_at: number;
+            /** @description Exchanged once at /auth/refresh for the next tokens. */
+            refresh_token: string;
+            user: components["schemas"]["AuthUser"];
+        };
+        /** @description The user as GoTrue describes one, with the fields the web frontend's auth client reads (first_name, last_name, org_id, roles). */
+        AuthUser: {
+            /** Format: uuid */
+            id: string;
+            aud: string;
+            role: string;
+            email: string;
+            phone: string;
+            app_metadata: {
+                [key: string]: unknown;
+            };
+            user_metadata: {
+                [key: string]: unknown;
+            };
+            is_anonymous: boolean;
+            /** Format: date-time */
+            created_at: string;
+            first_name: string;
+            last_name: string;
+            /**
+             * Format: uuid
+             * @description The user's default organization.
+             */
+            org_id: string | null;
+            /** @description The user's role in that organization (owner, admin, member). */
+            roles: string[];
+        };
+        /** @description The frontend's UserSession. */
+        UserSession: {
+            /** Format: uuid */
+            id: string;
+            deviceInfo: {
+                /** @description From the User-Agent at sign-in or the last refresh; 'Unknown' when it says nothing. */
+                browser: string;
+                os: string;
+                /** @enum {string} */
+                deviceType: "desktop" | "mobile" | "tablet";
+            };
+            /** @description The client's address as Express sees it (TRUST_PROXY decides whether X-Forwarded-For counts); empty when unknown. */
+            ipAddress: string;
+            /** @description Not looked up (no IP geolocation); always empty for now. */
+            location: {
+                city?: string;
+                country?: string;
+                region?: string;
+            };
+            /**
+             * Format: date-time
+             * @description Sign-in or the last refresh.
+             */
+            lastActive: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description The session of the access token making this request. */
+            isCurrent: boolean;
+        };
+        UserSessionPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["UserSession"][];
+        };
+        EndedSessions: {
+            endedCount: number;
+        };
+        /** @description The frontend's TwoFactorStatus. */
+        TwoFactorStatus: {
+            isEnabled: boolean;
+            /** Format: date-time */
+            enabledAt?: string;
+            backupCodesRemaining?: number;
+        };
+        /** @description The frontend's TwoFactorSetupData, and the otpauth URI. */
+        TwoFactorSetupData: {
+            /** @description Base32 TOTP secret (SHA-1, 6 digits, 30 seconds). */
+            secret: string;
+            /** @description The otpauth URI as a QR code, a data:image/png;base64 URL. */
+            qrCodeUrl: string;
+            /** @description The secret in groups of four, to type in. */
+            manualEntryKey: string;
+            otpauthUri: string;
+        };
+        TwoFactorCode: {
+            code: string;
+        };
+        TwoFactorDisable: {
+            password: string;
+            code: string;
+        };
+        /** @description The frontend's BackupCode. */
+        BackupCode: {
+            code: string;
+            isUsed: boolean;
+            /** Format: date-time */
+            usedAt?: string;
+        };
+        TwoFactorConfirmation: {
+            status: components["schemas"]["TwoFactorStatus"];
+            /** @description Shown this once. */
+            backupCodes: components["schemas"]["BackupCode"][];
         };
         FieldError: {
             /** @description Where the problem is, e.g. /body/name or /query/pageSize. */
@@ -5342,6 +5750,44 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Too many failed sign-ins for this email address or from this IP in the last minute; nothing was checked. */
+        SignInLimited: {
+            headers: {
+                /** @description Seconds until a sign-in may be tried again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/quota-exceeded",
+                 *       "code": "quota_exceeded",
+                 *       "title": "Too Many Requests",
+                 *       "status": 429,
+                 *       "detail": "Too many failed sign-ins; try again in 42 seconds."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not available in this deployment's mode (`not_implemented`), e.g. OAuth, or sign-in with a Supabase project configured. */
+        NotImplemented: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/not-implemented",
+                 *       "code": "not_implemented",
+                 *       "title": "Not Implemented",
+                 *       "status": 501,
+                 *       "detail": "Signing in with GitHub needs a Supabase project (SUPABASE_URL)."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Any other error. */
         Error: {
             headers: {
@@ -5491,6 +5937,488 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    signUp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple",
+                 *       "first_name": "Ada",
+                 *       "last_name": "Lovelace"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SignUpRequest"];
+            };
+        };
+        responses: {
+            /** @description The account exists and this is its first session. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description An account with this email exists (`email_taken`). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/conflict",
+                     *       "code": "email_taken",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "An account with this email address already exists."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery staple"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SignInRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Wrong email or password (`invalid_credentials`), or the password was right and a second factor is needed (`mfa_required`, with a `challenge_token`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "code": "invalid_credentials",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The email address or the password is wrong."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["MfaRequiredProblem"];
+                };
+            };
+            429: components["responses"]["SignInLimited"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    verifyMfaChallenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "challenge_token": "mfa_Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy",
+                 *       "code": "123456"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MfaVerifyRequest"];
+            };
+        };
+        responses: {
+            /** @description Signed in with two factors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The challenge is unknown, used or expired (`invalid_mfa_challenge`), or the code is wrong (`invalid_mfa_code`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["SignInLimited"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "refresh_token": "rt_Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYg"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description New tokens of the same session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The refresh token cannot be used (`invalid_refresh_token`, `refresh_token_reused`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "/problems/unauthorized",
+                     *       "code": "refresh_token_reused",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "This refresh token was already used; the session has been ended. Sign in again."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAuthUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthUser"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserSessionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many sessions were ended. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndedSessions"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getTwoFactorStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    enrollTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret to scan. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorSetupData"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    confirmTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "123456"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TwoFactorCode"];
+            };
+        };
+        responses: {
+            /** @description Two-factor authentication is on. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorConfirmation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            /** @description The code is wrong (`invalid_mfa_code`). */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    disableTwoFactor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct horse battery staple",
+                 *       "code": "123456"
+                 *     }
+                 */
+                "application/json": components["schemas"]["TwoFactorDisable"];
+            };
+        };
+        responses: {
+            /** @description Two-factor authentication is off. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TwoFactorStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            /** @description The password (`invalid_credentials`) or the code (`invalid_mfa_code`) is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    startOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: "github" | "google";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            400: components["responses"]["BadRequest"];
+            501: components["responses"]["NotImplemented"];
             default: components["responses"]["Error"];
         };
     };

@@ -54,7 +54,7 @@ export function pageRequest(query: { page?: number; pageSize?: number }): PageRe
  * `totalExact` says so.
  */
 export async function paginate<Row extends QueryResultRow, Item>(
-  tx: RequestTransaction,
+  tx: Pick<RequestTransaction, 'query'>,
   query: PageQuery<Row>,
   map: (row: Row) => Item,
 ): Promise<Page<Item>> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import pg from 'pg';
 import request from 'supertest';
+import { localAccounts } from '../../src/accounts/settings';
 import { mintToken, type MintOptions } from '../../src/auth/demo-users';
 import { signHs256, type TokenClaims } from '../../src/auth/jwt';
 import { createTokenVerifier } from '../../src/auth/verifier';
@@ -53,6 +54,7 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
       logRequests: false,
       expectedMigrations: migrationVersions(),
       background: NO_BACKGROUND_WORK,
+      accounts: localAccounts(jwtSecret(), 'http://localhost/auth/v1'),
       ...overrides,
       ...more,
     });

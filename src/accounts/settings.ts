@@ -1,0 +1,34 @@
+/**
+ * How this deployment signs people in. `local`: the embedded account store
+ * (no Supabase project), which issues HS256 access tokens with the JWT secret
+ * the verifier already trusts. `supabase`: Supabase Auth owns the accounts
+ * (not built yet: the endpoints answer 501).
+ */
+export type AccountsSettings =
+  | {
+      mode: 'local';
+      jwtSecret: string;
+      /** The `iss` claim: `<PUBLIC_BASE_URL or http://localhost:PORT>/auth/v1`, as Supabase names its own. */
+      issuer: string;
+      accessTokenTtlSeconds: number;
+      refreshTokenTtlDays: number;
+      /** How stale the knowledge that a session is still live may be (revocation from another instance). */
+      sessionCheckSeconds: number;
+    }
+  | { mode: 'supabase' };
+
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
+export const DEFAULT_REFRESH_TOKEN_TTL_DAYS = 30;
+export const DEFAULT_SESSION_CHECK_SECONDS = 5;
+
+export function localAccounts(jwtSecret: string, issuer: string, overrides: Partial<Extract<AccountsSettings, { mode: 'local' }>> = {}): AccountsSettings {
+  return {
+    mode: 'local',
+    jwtSecret,
+    issuer,
+    accessTokenTtlSeconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlDays: DEFAULT_REFRESH_TOKEN_TTL_DAYS,
+    sessionCheckSeconds: DEFAULT_SESSION_CHECK_SECONDS,
+    ...overrides,
+  };
+}
