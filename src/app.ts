@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type pg from 'pg';
 import { analyticsRouter } from './analytics/routes';
+import { auditRouter } from './audit/routes';
 import { storeEvents } from './analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from './analytics/queue';
 import type { BackgroundWork } from './background';
@@ -99,6 +100,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, skillsRouter(inTransaction));
       app.use(API_BASE, executionsRouter(inTransaction, { wakeExecutions }));
       app.use(API_BASE, analyticsRouter(analytics));
+      app.use(API_BASE, auditRouter(inTransaction));
     },
   });
 }
