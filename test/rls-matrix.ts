@@ -176,6 +176,16 @@ analytics_events           owner     denied     allowed  denied   denied
                            member    denied     allowed  denied   denied
                            outsider  denied     refused  denied   denied
                            service   denied     denied   denied   denied
+
+audit_log                  owner     sees       denied   denied   denied
+                           member    sees-none  denied   denied   denied
+                           outsider  sees-none  denied   denied   denied
+                           service   sees       denied   denied   denied
+
+audit_saved_filters        owner     sees       allowed  allowed  allowed
+                           member    sees-none  refused  hidden   hidden
+                           outsider  sees-none  refused  hidden   hidden
+                           service   sees       allowed  allowed  allowed
 `;
 
 /**
