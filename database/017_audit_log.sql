@@ -492,20 +492,41 @@ end
 $$;
 
 -- Ids of the selected organization's entries whose target name, actor email
--- or event type match an ILIKE pattern, through the trigram index (under row
--- level security ILIKE would run row by row after the policy, as with
--- app.search_project_ids); owners and admins only, and the caller's query
--- still applies the policy to what it gets back.
-create function app.search_audit_log_ids(p_pattern text) returns setof uuid
-  language sql stable security definer
+-- or event type contain p_text (any case, wildcards as themselves); owners
+-- and admins only, and the caller's query still applies the policy to what
+-- it gets back. Under row level security ILIKE would run row by row after the
+-- policy (as with app.search_project_ids), so it runs here: through the
+-- trigram index for three characters or more; a shorter text, which trigrams
+-- cannot serve, looks through the organization's newest 10,000 entries only.
+create function app.search_audit_log_ids(p_text text) returns setof uuid
+  language plpgsql stable security definer
   rows 100
   set search_path = ''
   as $$
-    select a.id from public.audit_log a
-    where app.current_organization_role() in ('owner', 'admin')
-      and a.organization_id = app.current_organization_id()
-      and (coalesce(a.target_name, '') || ' ' || coalesce(a.actor_email, '') || ' ' || a.event_type) ilike p_pattern
-  $$;
+declare
+  v_pattern text := '%' || replace(replace(replace(p_text, '\', '\\'), '%', '\%'), '_', '\_') || '%';
+begin
+  if p_text is null or p_text = '' or coalesce(app.current_organization_role() not in ('owner', 'admin'), true) then
+    return;
+  end if;
+  if char_length(p_text) >= 3 then
+    return query
+      select a.id from public.audit_log a
+      where a.organization_id = app.current_organization_id()
+        and (coalesce(a.target_name, '') || ' ' || coalesce(a.actor_email, '') || ' ' || a.event_type) ilike v_pattern;
+  else
+    return query
+      select newest.id from (
+        select a.id, coalesce(a.target_name, '') || ' ' || coalesce(a.actor_email, '') || ' ' || a.event_type as haystack
+        from public.audit_log a
+        where a.organization_id = app.current_organization_id()
+        order by a.created_at desc
+        limit 10000
+      ) newest
+      where newest.haystack ilike v_pattern;
+  end if;
+end
+$$;
 
 alter table public.audit_log enable row level security;
 alter table public.audit_log force row level security;

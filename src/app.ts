@@ -1,9 +1,9 @@
 import type { Express } from 'express';
 import type pg from 'pg';
 import { analyticsRouter } from './analytics/routes';
-import { auditRouter } from './audit/routes';
 import { storeEvents } from './analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from './analytics/queue';
+import { auditRouter } from './audit/routes';
 import type { BackgroundWork } from './background';
 import { refusePaymentSecrets } from './billing/card-data';
 import { rateLimitHeaders } from './billing/quotas/headers';

@@ -318,6 +318,16 @@ describe('GET /audit-log', () => {
     expect(byType.map((e) => e.eventType)).toEqual(['team.billing_details_updated']);
     // Wildcards are text.
     expect((await list('?searchQuery=%25').expect(200)).body.total).toBe(0);
+    const haystack = (e: Entry) => `${e.targetName ?? ''} ${e.userEmail ?? ''} ${e.eventType}`.toLowerCase();
+    const underscored = (await list('?searchQuery=_').expect(200)).body.data as Entry[];
+    expect(underscored.length).toBeGreaterThan(0);
+    expect(underscored.every((e) => haystack(e).includes('_'))).toBe(true);
+    expect(underscored.some((e) => e.eventType === 'context.created')).toBe(false);
+    // Shorter than a trigram: found all the same.
+    const short = alpha.slice(-2).toUpperCase();
+    const shortHits = (await list(`?searchQuery=${short}`).expect(200)).body.data as Entry[];
+    expect(shortHits.map((e) => e.targetName)).toContain(alpha);
+    expect(shortHits.every((e) => haystack(e).includes(short.toLowerCase()))).toBe(true);
   });
 
   test('bad input is a 400 and nothing else', async () => {

@@ -1,5 +1,4 @@
 import type { components } from '../generated/openapi';
-import { escapeLike } from '../db/like';
 import type { FieldError } from '../problems';
 
 export type AuditEventType = components['schemas']['AuditEventType'];
@@ -122,9 +121,4 @@ export function normalizeFilters(filters: AuditLogFilters): AuditLogFilters {
   if (filters.dateTo) out.dateTo = new Date(filters.dateTo).toISOString();
   if (filters.searchQuery) out.searchQuery = filters.searchQuery;
   return out;
-}
-
-/** The ILIKE pattern of a free-text search: the text as itself, anywhere. */
-export function searchPattern(text: string): string {
-  return `%${escapeLike(text)}%`;
 }

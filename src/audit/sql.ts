@@ -1,7 +1,7 @@
 import { registerUniqueConstraints } from '../db/errors';
 import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
-import { describeEntry, normalizeFilters, searchPattern, toChanges, type AuditEventType, type AuditLogFilters, type StoredChanges } from './rules';
+import { describeEntry, normalizeFilters, toChanges, type AuditEventType, type AuditLogFilters, type StoredChanges } from './rules';
 
 export type AuditLogEntry = components['schemas']['AuditLogEntry'];
 export type AuditLogSavedFilter = components['schemas']['AuditLogSavedFilter'];
@@ -85,7 +85,7 @@ export function auditListQuery(organizationId: string, filters: AuditLogFilters,
   if (filters.eventTypes && filters.eventTypes.length > 0) where.push(`a.event_type = any(${bind(filters.eventTypes)}::text[])`);
   if (filters.dateFrom) where.push(`a.created_at >= ${bind(filters.dateFrom)}::timestamptz`);
   if (filters.dateTo) where.push(`a.created_at <= ${bind(filters.dateTo)}::timestamptz`);
-  if (filters.searchQuery) where.push(`a.id in (select app.search_audit_log_ids(${bind(searchPattern(filters.searchQuery))}))`);
+  if (filters.searchQuery) where.push(`a.id in (select app.search_audit_log_ids(${bind(filters.searchQuery)}))`);
   return {
     select: ENTRY_COLUMNS,
     fromWhere: `public.audit_log a where ${where.join(' and ')}`,
