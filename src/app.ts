@@ -6,6 +6,7 @@ import type { AccountsSettings } from './accounts/settings';
 import { analyticsRouter } from './analytics/routes';
 import { storeEvents } from './analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from './analytics/queue';
+import { auditRouter } from './audit/routes';
 import type { BackgroundWork } from './background';
 import { refusePaymentSecrets } from './billing/card-data';
 import { rateLimitHeaders } from './billing/quotas/headers';
@@ -112,6 +113,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, skillsRouter(inTransaction));
       app.use(API_BASE, executionsRouter(inTransaction, { wakeExecutions }));
       app.use(API_BASE, analyticsRouter(analytics));
+      app.use(API_BASE, auditRouter(inTransaction));
     },
   });
 }

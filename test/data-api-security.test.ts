@@ -274,6 +274,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       provision_current_user: { call: 'select app.provision_current_user()', params: [], answer: '' },
       reflex_secret_created_at: { call: 'select app.reflex_secret_created_at($1) as v', params: [ids.reflex], answer: null },
       search_project_ids: { call: `select count(*)::int as n from app.search_project_ids('%')`, params: [], answer: 1 },
+      // The selected organization's entries only (A): none of B's, whose owner's email they do not contain.
+      search_audit_log_ids: { call: 'select count(*)::int as n from app.search_audit_log_ids($1)', params: [victim.email], answer: 0 },
       search_skill_ids: { call: `select count(*)::int as n from app.search_skill_ids('%')`, params: [], answer: 1 },
       shares_organization_with: { call: 'select app.shares_organization_with($1) as v', params: [victim.userId], answer: false },
       store_reflex_secret: { call: 'select app.store_reflex_secret($1, $2)', params: [ids.reflex, `whsec_${'A'.repeat(43)}`], answer: 'refused' },
@@ -311,6 +313,9 @@ describe("writes every grant allows, on the other organization's rows", () => {
       'purge_analytics_events',
       'claim_idempotency_key_for',
       'claim_back_office_idempotency_key',
+      'record_audit_event',
+      'purge_audit_log',
+      'write_audit_entry',
     ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
@@ -326,6 +331,9 @@ describe("writes every grant allows, on the other organization's rows", () => {
       purge_analytics_events: [false, true],
       claim_idempotency_key_for: [false, false],
       claim_back_office_idempotency_key: [false, true],
+      record_audit_event: [false, true],
+      purge_audit_log: [false, true],
+      write_audit_entry: [false, false],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
@@ -339,6 +347,15 @@ describe("writes every grant allows, on the other organization's rows", () => {
       );
       expectRefused(await attempt('select * from app.claim_back_office_idempotency_key($1, $1, 60)', [randomBytes(32)]), 'reserve a back-office key', '42501');
       expectRefused(await attempt('delete from public.analytics_events'), 'delete analytics events', '42501');
+      expectRefused(
+        await attempt(`select app.record_audit_event('team', 'team.settings_updated', 'organization', $1, 'forged', '{}', $1)`, [orgB]),
+        'forge an audit entry of B',
+        '42501',
+      );
+      expectRefused(await attempt('select app.purge_audit_log(100000)'), 'purge the audit log', '42501');
+      expectRefused(await attempt(`select app.write_audit_entry($1, 'team.settings_updated', 'organization', $1, 'forged', '{}', '{}')`, [orgB]), 'write an audit entry of B', '42501');
+      expectRefused(await attempt('delete from public.audit_log'), 'delete audit entries', '42501');
+      expectRefused(await attempt(`update public.audit_log set target_name = 'forged'`), 'edit audit entries', '42501');
       expectRefused(await attempt('select * from app.deployment_settings'), 'read the quota switch', '42501');
       expectRefused(await attempt('update app.deployment_settings set quotas_enforced = false'), 'turn quotas off', '42501');
       expectRefused(await attempt('select secret from public.reflex_secrets'), 'read webhook secrets', '42501');

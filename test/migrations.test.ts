@@ -108,11 +108,21 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
   // the data-API security suite checks each of those one by one.
   const internal = [
     'app.add_usage(uuid,usage_metric_type,bigint,boolean)',
+    'app.audit_changes(jsonb,jsonb,text[])',
+    'app.audit_client_ip()',
+    'app.audit_retention_days(plan_tier)',
     'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
     'app.plan_limit(uuid,usage_metric_type)',
     'app.quotas_enforced()',
+    'app.write_audit_entry(uuid,text,text,uuid,text,jsonb,jsonb,uuid)',
   ];
-  const backOffice = ['app.claim_back_office_idempotency_key(bytea,bytea,integer)', 'app.purge_analytics_events(integer,integer)', 'app.start_reflex_run(uuid,jsonb)'];
+  const backOffice = [
+    'app.claim_back_office_idempotency_key(bytea,bytea,integer)',
+    'app.purge_analytics_events(integer,integer)',
+    'app.purge_audit_log(integer)',
+    'app.record_audit_event(audit_event_category,text,text,uuid,text,jsonb,uuid,uuid)',
+    'app.start_reflex_run(uuid,jsonb)',
+  ];
   expect(functions.rows.filter((row) => !row.authenticated_exec).map((row) => row.name)).toEqual([...internal, ...backOffice].sort());
   expect(functions.rows.filter((row) => !row.service_exec).map((row) => row.name)).toEqual(internal);
 }

@@ -244,6 +244,23 @@ const CASES: Record<string, TableCase> = {
     }),
     update: 'type = type',
   },
+  // Append-only: owners and admins read their organization's entries; nobody writes them but the database.
+  audit_log: {
+    target: byId('auditEntry'),
+    insert: () => ({
+      sql: `insert into public.audit_log (organization_id, category, event_type, target_type) values ($1, 'team', 'team.settings_updated', 'organization')`,
+      params: [orgA],
+    }),
+    update: 'target_name = target_name',
+  },
+  audit_saved_filters: {
+    target: byId('savedFilter'),
+    insert: (me) => ({
+      sql: `insert into public.audit_saved_filters (organization_id, user_id, name, filters) values ($1, $2, $3, '{}')`,
+      params: [orgA, me, `Matrix ${unique()}`],
+    }),
+    update: 'name = name',
+  },
 };
 
 function attemptSql(table: string, verb: Verb, me: string): { sql: string; params: unknown[] } {
@@ -401,6 +418,10 @@ beforeAll(async () => {
       [owner.userId, orgA],
     )
   ).rows[0]!.id;
+  ids.auditEntry = (
+    await t.admin.query<{ id: string }>(`select id from public.audit_log where organization_id = $1 and event_type = 'context.created' limit 1`, [orgA])
+  ).rows[0]!.id;
+  ids.savedFilter = (await a.post('/api/v1/audit-log/saved-filters').send({ name: 'Matrix filter', filters: {} }).expect(201)).body.id;
 }, 60_000);
 afterAll(() => t.close());
 

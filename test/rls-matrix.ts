@@ -183,6 +183,16 @@ idempotency_keys           owner     sees       denied   denied   denied
                            member    sees-none  denied   denied   denied
                            outsider  sees-none  denied   denied   denied
                            service   sees       denied   allowed  allowed
+
+audit_log                  owner     sees       denied   denied   denied
+                           member    sees-none  denied   denied   denied
+                           outsider  sees-none  denied   denied   denied
+                           service   sees       denied   denied   denied
+
+audit_saved_filters        owner     sees       allowed  allowed  allowed
+                           member    sees-none  refused  hidden   hidden
+                           outsider  sees-none  refused  hidden   hidden
+                           service   sees       allowed  allowed  allowed
 `;
 
 /**

@@ -210,3 +210,23 @@ describe('identitySql', () => {
     );
   });
 });
+
+describe('identitySql: the client for the audit log', () => {
+  test('address and user agent are transaction-local settings of the same round trip, escaped like every value', () => {
+    const hostile = "curl/8 ', true); set local role postgres; select ('\\";
+    const sql = identitySql(user(), options({ clientIp: '203.0.113.9', userAgent: hostile, meterApiCall: false }));
+    const { skeleton, values } = literals(sql);
+    expect(calls(skeleton, 'set_config').filter((call) => /, true\)$/.test(call))).toHaveLength(4);
+    expect(values).toEqual(expect.arrayContaining(['app.client_ip', '203.0.113.9', 'app.user_agent', hostile]));
+    expect(statements(sql)).toHaveLength(4);
+    expect(literals(identitySql(user(), options({ clientIp: '1.2.3.4', userAgent: 'x', meterApiCall: false }))).skeleton).toBe(skeleton);
+  });
+
+  test('absent, nothing is set; a user agent is cut to 512 characters', () => {
+    expect(identitySql(user(), options())).not.toContain('app.client_ip');
+    expect(identitySql(user(), options())).not.toContain('app.user_agent');
+    const { values } = literals(identitySql(SERVICE_IDENTITY, options({ userAgent: 'u'.repeat(2000) })));
+    expect(values).toContain('u'.repeat(512));
+    expect(values).not.toContain('u'.repeat(513));
+  });
+});

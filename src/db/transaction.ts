@@ -33,6 +33,9 @@ export interface TransactionOptions {
   meterApiCall?: boolean;
   /** Called with the API-call quota once a signed-in user's request has been counted. */
   onApiCallMetered?: (quota: ApiCallQuota) => void;
+  /** The client's address and user agent, for the audit log's entries (app.client_ip, app.user_agent). */
+  clientIp?: string;
+  userAgent?: string;
 }
 
 interface MeterRow {
@@ -61,7 +64,7 @@ export function identitySql(identity: Identity, options: TransactionOptions): st
   const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
   const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
-  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true);`;
+  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)};`;
   const lines: string[] = [];
   if (identity.role === 'authenticated' && options.meterApiCall !== false) {
     // Quotas: a signed-in user's request counts one API call, in a short
@@ -86,6 +89,17 @@ export function identitySql(identity: Identity, options: TransactionOptions): st
     lines.push(`select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
   }
   return lines.join('\n');
+}
+
+/** Longest user agent the audit log keeps. */
+const USER_AGENT_MAX = 512;
+
+/** The client's address and user agent as transaction-local settings (more set_config calls), when known. */
+function clientSettings(options: TransactionOptions): string {
+  let sql = '';
+  if (options.clientIp) sql += `, set_config('app.client_ip', ${pg.escapeLiteral(options.clientIp)}, true)`;
+  if (options.userAgent) sql += `, set_config('app.user_agent', ${pg.escapeLiteral(options.userAgent.slice(0, USER_AGENT_MAX))}, true)`;
+  return sql;
 }
 
 /** The metering statement's row, when this request was counted. */

@@ -2946,6 +2946,116 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's audit log, newest first
+         * @description Who changed what in the organization, when and from where: the frontend's `AuditLogEntry`. Owners and
+         *     admins only (a member gets 403; the database shows them nothing either). The filters are the frontend's
+         *     `AuditLogFilters`: `userId` (the actor), `eventCategory`, `eventTypes` (comma-separated, any of them),
+         *     `dateFrom` (inclusive) and `dateTo` (inclusive), and `searchQuery`, a case-insensitive substring of the
+         *     target's name, the actor's email or the event type. A window that ends before it starts is a 400.
+         */
+        get: operations["listAuditLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-log/saved-filters": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My saved audit-log filters, and those shared with me
+         * @description The caller's own saved filters in this organization and the ones its other owners and admins shared,
+         *     by name. Owners and admins only.
+         */
+        get: operations["listAuditSavedFilters"];
+        put?: never;
+        /**
+         * Save a filter under a name
+         * @description Names are unique per person and organization, regardless of case (409 `audit_filter_name_taken`). A filter
+         *     with a window that ends before it starts is a 400. Owners and admins only.
+         */
+        post: operations["createAuditSavedFilter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-log/saved-filters/{filterId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The saved filter's id. */
+                filterId: components["parameters"]["AuditSavedFilterId"];
+            };
+            cookie?: never;
+        };
+        /** One saved filter (mine, or shared with me) */
+        get: operations["getAuditSavedFilter"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of my saved filters
+         * @description Someone else's shared filter cannot be deleted (403).
+         */
+        delete: operations["deleteAuditSavedFilter"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename, change or (un)share one of my saved filters
+         * @description Only the fields sent change; `filters` is replaced as a whole. Someone else's shared filter is read-only (403).
+         */
+        patch: operations["updateAuditSavedFilter"];
+        trace?: never;
+    };
+    "/api/v1/audit-log/{entryId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The audit-log entry's id. */
+                entryId: components["parameters"]["AuditEntryId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One audit-log entry
+         * @description Owners and admins only; an entry of another organization is a 404.
+         */
+        get: operations["getAuditLogEntry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2963,7 +3073,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented";
+            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -5569,6 +5679,156 @@ export interface components {
             /** @description One per metric: api_calls, ingestions, storage, seats, oracle_queries. */
             metrics: components["schemas"]["UsageMetric"][];
         };
+        /**
+         * @description The frontend's categories: context is a project; team is the organization (members, settings, plan and billing).
+         * @enum {string}
+         */
+        AuditEventCategory: "user" | "context" | "team" | "security" | "integration" | "system";
+        /**
+         * @description `<category>.<event>`: the frontend's event types, and ours beside them (context.skill_shared,
+         *     context.skill_unshared, team.member_status_changed, team.invitation_resent, team.invitation_cancelled,
+         *     team.settings_updated, team.plan_changed, team.subscription_updated, team.billing_details_updated,
+         *     security.payment_method_added, security.payment_method_removed, security.reflex_secret_regenerated).
+         * @enum {string}
+         */
+        AuditEventType: "user.login" | "user.logout" | "user.profile_updated" | "user.password_changed" | "user.2fa_enabled" | "user.2fa_disabled" | "context.created" | "context.updated" | "context.deleted" | "context.shared" | "context.exported" | "context.skill_shared" | "context.skill_unshared" | "team.member_invited" | "team.member_joined" | "team.member_removed" | "team.role_changed" | "team.member_status_changed" | "team.invitation_resent" | "team.invitation_cancelled" | "team.settings_updated" | "team.plan_changed" | "team.subscription_updated" | "team.billing_details_updated" | "security.login_failed" | "security.session_terminated" | "security.api_key_created" | "security.api_key_revoked" | "security.payment_method_added" | "security.payment_method_removed" | "security.reflex_secret_regenerated" | "integration.connected" | "integration.disconnected" | "integration.webhook_triggered" | "system.export_completed" | "system.backup_created";
+        /** @description One changed field of an update, by its name in this API; secrets are never recorded. */
+        AuditLogChange: {
+            field: string;
+            /** @description The value before (any JSON; null when there was none). */
+            oldValue: unknown;
+            /** @description The value after (any JSON). */
+            newValue: unknown;
+        };
+        /**
+         * @description The frontend's AuditLogEntry. Written by the database in the same transaction as the change it records;
+         *     never changed or deleted afterwards (until the plan's retention: 7, 30, 90 or 365 days for Free, Pro,
+         *     Teams, Enterprise). `userEmail` is the actor's address when the entry was written; `userName` and
+         *     `userAvatarUrl` are their profile's now. An entry without a user was made by the back office or the system.
+         * @example {
+         *       "id": "1b5e8c8e-2f7a-4c59-9d1e-3c7a1e9b2d40",
+         *       "teamId": "6f1f3c1e-2a5d-4d0e-9f55-1b1c3a6c0a11",
+         *       "userId": "0f8e2d4c-6b1a-4c3e-8d7f-9a0b1c2d3e4f",
+         *       "userEmail": "alice@acme.test",
+         *       "userName": "Alice Adams",
+         *       "userAvatarUrl": null,
+         *       "eventType": "context.updated",
+         *       "eventCategory": "context",
+         *       "description": "alice@acme.test updated project Search Service",
+         *       "metadata": {},
+         *       "changes": [
+         *         {
+         *           "field": "name",
+         *           "oldValue": "Search",
+         *           "newValue": "Search Service"
+         *         }
+         *       ],
+         *       "ipAddress": "203.0.113.9",
+         *       "userAgent": "Mozilla/5.0",
+         *       "sessionId": null,
+         *       "targetType": "project",
+         *       "targetId": "8d1c3a4e-5b6f-4a7d-9e8f-0a1b2c3d4e5f",
+         *       "targetName": "Search Service",
+         *       "actorRole": "authenticated",
+         *       "createdAt": "2026-11-30T09:30:00.000Z"
+         *     }
+         */
+        AuditLogEntry: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The organization's id.
+             */
+            teamId: string;
+            /**
+             * Format: uuid
+             * @description Who did it.
+             */
+            userId: string | null;
+            userEmail: string | null;
+            userName: string | null;
+            userAvatarUrl: string | null;
+            eventType: components["schemas"]["AuditEventType"];
+            eventCategory: components["schemas"]["AuditEventCategory"];
+            /** @description One line for a person, e.g. "alice@acme.test changed the role of bob@acme.test". */
+            description: string;
+            /** @description What else the event carries (the project of a membership, the role of an invitation ...). */
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @description For an update, each field that changed; empty otherwise. */
+            changes: components["schemas"]["AuditLogChange"][];
+            /** @description The client's address as the API saw it (behind a proxy: see TRUST_PROXY). */
+            ipAddress: string | null;
+            /** @description The client's User-Agent (at most 512 characters). */
+            userAgent: string | null;
+            /** @description The session of the actor's token, where it names one. */
+            sessionId: string | null;
+            /** @description What was acted on: project, organization, organization_member, project_member, project_invitation, subscription, billing_details, payment_method, reflex, skill ... */
+            targetType: string;
+            /** Format: uuid */
+            targetId: string | null;
+            /** @description Its name then (a project's name, a member's email ...). */
+            targetName: string | null;
+            /** @description How the actor came: authenticated (a user), service_role (the back office), or null. */
+            actorRole: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        AuditLogEntryPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["AuditLogEntry"][];
+        };
+        /** @description The frontend's AuditLogFilters, as the list's query takes them. */
+        AuditLogFilters: {
+            /** Format: uuid */
+            userId?: string;
+            eventCategory?: components["schemas"]["AuditEventCategory"];
+            eventTypes?: components["schemas"]["AuditEventType"][];
+            /** Format: date-time */
+            dateFrom?: string;
+            /** Format: date-time */
+            dateTo?: string;
+            searchQuery?: string;
+        };
+        /** @description The frontend's AuditLogSavedFilter. */
+        AuditLogSavedFilter: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The organization's id.
+             */
+            teamId: string;
+            /**
+             * Format: uuid
+             * @description Whose filter it is.
+             */
+            userId: string;
+            name: string;
+            filters: components["schemas"]["AuditLogFilters"];
+            /** @description Whether the organization's other owners and admins see it. */
+            isShared: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        AuditLogSavedFilterPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["AuditLogSavedFilter"][];
+        };
+        AuditLogSavedFilterCreate: {
+            /** @description No leading or trailing spaces. */
+            name: string;
+            filters: components["schemas"]["AuditLogFilters"];
+            /** @default false */
+            isShared: boolean;
+        };
+        AuditLogSavedFilterUpdate: {
+            name?: string;
+            filters?: components["schemas"]["AuditLogFilters"];
+            isShared?: boolean;
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` lists each field. */
@@ -5811,6 +6071,10 @@ export interface components {
          * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
          */
         IdempotencyKey: string;
+        /** @description The audit-log entry's id. */
+        AuditEntryId: string;
+        /** @description The saved filter's id. */
+        AuditSavedFilterId: string;
         /** @description The organization to act in; defaults to the caller's default organization. */
         OrganizationHeader: string;
         /**
@@ -11964,6 +12228,290 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listAuditLog: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only what this user did. */
+                userId?: string;
+                /** @description Only events of this category. */
+                eventCategory?: components["schemas"]["AuditEventCategory"];
+                /** @description Only events of these types (comma-separated). */
+                eventTypes?: components["schemas"]["AuditEventType"][];
+                /** @description Recorded at or after this instant. */
+                dateFrom?: string;
+                /** @description Recorded at or before this instant. */
+                dateTo?: string;
+                /** @description Text the target's name, the actor's email or the event type contains (any case). */
+                searchQuery?: string;
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogEntryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listAuditSavedFilters: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of saved filters. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogSavedFilterPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createAuditSavedFilter: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Role changes this month",
+                 *       "filters": {
+                 *         "eventTypes": [
+                 *           "team.role_changed"
+                 *         ],
+                 *         "dateFrom": "2026-11-01T00:00:00.000Z"
+                 *       },
+                 *       "isShared": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["AuditLogSavedFilterCreate"];
+            };
+        };
+        responses: {
+            /** @description The saved filter. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description Where the saved filter lives. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogSavedFilter"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAuditSavedFilter: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The saved filter's id. */
+                filterId: components["parameters"]["AuditSavedFilterId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The saved filter. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogSavedFilter"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteAuditSavedFilter: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The saved filter's id. */
+                filterId: components["parameters"]["AuditSavedFilterId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateAuditSavedFilter: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The saved filter's id. */
+                filterId: components["parameters"]["AuditSavedFilterId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "isShared": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["AuditLogSavedFilterUpdate"];
+            };
+        };
+        responses: {
+            /** @description The saved filter after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogSavedFilter"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getAuditLogEntry: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The audit-log entry's id. */
+                entryId: components["parameters"]["AuditEntryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditLogEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

@@ -66,10 +66,17 @@ export function transactionRunner(deps: TransactionSettings): RunInTransaction {
         statementTimeoutMs: deps.statementTimeoutMs,
         meterApiCall,
         onApiCallMetered: meteredHeaders ? (quota) => setHeaders(req, meteredHeaders(quota)) : undefined,
+        clientIp: clientAddress(req.ip),
+        userAgent: req.header('user-agent'),
       },
       work,
     );
   };
+}
+
+/** req.ip as the audit log stores it: an IPv4 client on a dual-stack socket without its ::ffff: prefix. */
+function clientAddress(ip: string | undefined): string | undefined {
+  return ip?.startsWith('::ffff:') && ip.includes('.') ? ip.slice('::ffff:'.length) : ip;
 }
 
 function setHeaders(req: Request, headers: Record<string, string>): void {
