@@ -190,7 +190,8 @@ describe('GET /executions/export of 100,000 executions', () => {
   test('every row arrives, and the server holds one batch at a time (live heap bounded)', async () => {
     // The server runs in this process. Garbage is collected at V8's leisure, so
     // what the export keeps alive is measured after a full collection, taken
-    // every 100 ms while it streams.
+    // every 250 ms while it streams (a full collection of a test process's heap is
+    // not free: sampled more often, the sampler itself starves a busy machine).
     v8.setFlagsFromString('--expose-gc');
     const collect = vm.runInNewContext('gc') as () => void;
     collect();
@@ -204,7 +205,7 @@ describe('GET /executions/export of 100,000 executions', () => {
       peakLive = Math.max(peakLive, now.heapUsed);
       peakRss = Math.max(peakRss, now.rss);
       samples += 1;
-    }, 100);
+    }, 250);
     let bytes = 0;
     let lines = 0;
     let firstRecord = '';
@@ -237,7 +238,7 @@ describe('GET /executions/export of 100,000 executions', () => {
       `export of ${ROWS} executions: ${exportedMb.toFixed(1)} MB streamed; peak live heap growth ${liveGrowthMb.toFixed(1)} MB ` +
         `(${samples} samples after a full GC), peak RSS growth ${rssGrowthMb.toFixed(1)} MB`,
     );
-    expect(samples).toBeGreaterThan(5);
+    expect(samples).toBeGreaterThan(3);
     // Holding the export would keep more than its own size alive in strings and row objects.
     expect(exportedMb).toBeGreaterThan(30);
     expect(liveGrowthMb).toBeLessThan(16);
