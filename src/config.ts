@@ -46,6 +46,10 @@ export interface Config {
    * process runs the migrations; the database enforces it.
    */
   quotasEnabled: boolean;
+  /** SESSION_RATE_PER_SECOND and SESSION_BURST: each signed-in user's session traffic, per instance (token bucket). */
+  sessionBurst: { ratePerSecond: number; burst: number };
+  /** API_KEY_CACHE_SECONDS: how long a verified API key is trusted before it is looked up again. */
+  apiKeyCacheSeconds: number;
   // ---- Skills and executions ----
   /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
   skillRunner: 'template' | 'http';
@@ -209,6 +213,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
     quotasEnabled: bool('QUOTAS_ENABLED', true, env),
+    sessionBurst: {
+      ratePerSecond: int('SESSION_RATE_PER_SECOND', 20, env, 1, 100000)!,
+      burst: int('SESSION_BURST', 40, env, 1, 1000000)!,
+    },
+    apiKeyCacheSeconds: int('API_KEY_CACHE_SECONDS', 30, env, 0, 3600)!,
     billing: loadBillingConfig(env),
     ...skillsConfig(env),
   };

@@ -100,6 +100,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
       quotasEnabled: config.quotasEnabled,
+      sessionBurst: config.sessionBurst,
+      apiKeyCacheMs: config.apiKeyCacheSeconds * 1000,
       skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
     });
     const server = http.createServer(app);
