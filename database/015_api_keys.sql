@@ -98,7 +98,7 @@ create policy api_keys_update on public.api_keys for update to authenticated
 -- The hash is never readable by a request role; usage is written by the API as service_role.
 grant select (id, organization_id, created_by, name, public_id, scopes, expires_at, revoked_at, last_used_at, usage_count, created_at)
   on public.api_keys to authenticated;
-grant insert (organization_id, name, public_id, secret_hash, scopes, expires_at) on public.api_keys to authenticated;
+grant insert (organization_id, created_by, name, public_id, secret_hash, scopes, expires_at) on public.api_keys to authenticated;
 grant update (revoked_at) on public.api_keys to authenticated;
 grant select, insert, update, delete on public.api_keys to service_role;
 
