@@ -9,6 +9,7 @@ import { NO_BACKGROUND_WORK } from '../../src/background';
 import { migrationVersions, runDbmate } from '../../src/db/migrations';
 import { applyDeploymentSettings, urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
+import { createApiKeyUsage } from '../../src/api-keys/usage';
 import { createApp, type AppDeps } from '../../src/app';
 import { createScratchDatabase } from './scratch-database';
 
@@ -44,6 +45,8 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
   const ownPool = overrides.pool === undefined;
   const pool = overrides.pool ?? createPool(appUrl, 5);
   const admin = new pg.Pool({ connectionString: ownerUrl, max: 2 });
+  // API-key usage is written every few seconds: closed (and flushed) before the pool ends.
+  const apiKeyUsage = createApiKeyUsage({ pool, statementTimeoutMs: 5000 });
   const build = (more: Partial<AppDeps>) =>
     createApp({
       pool,
@@ -56,6 +59,7 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
       // Suites fire requests as one user far faster than a person does; the
       // burst limit is tested on its own (test/rate-limits.test.ts) with a low one.
       sessionBurst: { ratePerSecond: 1_000_000, burst: 1_000_000 },
+      apiKeyUsage,
       ...overrides,
       ...more,
     });
@@ -66,6 +70,7 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
     admin,
     variant: (more) => build(more),
     close: async () => {
+      await apiKeyUsage.close();
       if (ownPool) await pool.end();
       await admin.end();
     },
