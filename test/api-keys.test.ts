@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createApiKeyUsage, type ApiKeyUsage } from '../src/api-keys/usage';
+import { problemFromDatabaseError } from '../src/db/errors';
 import { withRequestTransaction } from '../src/db/transaction';
 import { apiKeyClaims } from '../src/auth/api-key';
 import type { ApiKeyIdentity, Identity } from '../src/auth/caller';
@@ -126,6 +127,12 @@ describe('creating, listing and revoking', () => {
     expect((await as(t.app, owner, orgA).get(`${KEYS}/${id}`).expect(200)).body).toMatchObject({ isExpired: true, isRevoked: false });
   });
 
+  test('a session token cannot bring an api_key claim of its own (401)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const forged = signedToken({ sub: owner.userId, email: owner.email, role: 'authenticated', aud: 'authenticated', exp: now + 600, api_key: { id: randomUUID(), organization_id: orgA, scope: 'admin' } });
+    expectProblem(await request(t.app).get('/api/v1/projects').set('Authorization', `Bearer ${forged}`), 401);
+  });
+
   test('unknown and malformed keys are 401', async () => {
     expectProblem(await withKey(t.app, `dtk_live_${'a'.repeat(12)}_${'B'.repeat(43)}`).get('/api/v1/projects'), 401);
     expectProblem(await withKey(t.app, 'dtk_live_nope').get('/api/v1/projects'), 401);
@@ -179,11 +186,15 @@ describe('what a key may do', () => {
     expectProblem(await withKey(t.app, key).delete(`/api/v1/projects/${projectA}`), 403);
     // Even a handler that forgot the scope could not write: the transaction is read-only.
     const { id } = await newApiKey(t.app, owner, orgA, ['read']);
-    await expect(
-      withRequestTransaction(t.pool, keyIdentity(owner, { id, organizationId: orgA, scope: 'read' }), { requestedOrganizationId: orgA, statementTimeoutMs: 5000, meterApiCall: false }, (tx) =>
-        tx.query('update public.projects set name = name where id = $1', [projectA]),
-      ),
-    ).rejects.toMatchObject({ code: '25006' });
+    const forced = await withRequestTransaction(t.pool, keyIdentity(owner, { id, organizationId: orgA, scope: 'read' }), { requestedOrganizationId: orgA, statementTimeoutMs: 5000, meterApiCall: false }, (tx) =>
+      tx.query('update public.projects set name = name where id = $1', [projectA]),
+    ).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(forced).toMatchObject({ code: '25006' });
+    // ... and it would reach the client as the scope's 403, not a 500.
+    expect(problemFromDatabaseError(forced as Parameters<typeof problemFromDatabaseError>[0])?.status).toBe(403);
   });
 
   test("write: member-level writes work; an owner's write key cannot do what only owners and admins may", async () => {

@@ -1,7 +1,8 @@
 import type { ApiKeyScope } from '../auth/caller';
-import { registerUniqueConstraints } from '../db/errors';
+import { registerSqlState, registerUniqueConstraints } from '../db/errors';
 import type { components } from '../generated/openapi';
 import type { PageQuery, PageRequest } from '../http/pagination';
+import { problems } from '../problems';
 import { keyPrefixOf } from './rules';
 
 export type ApiKey = components['schemas']['ApiKey'];
@@ -95,3 +96,7 @@ registerUniqueConstraints({
   api_keys_public_id_key: { detail: 'A key with this public id exists; create the key again.' },
   api_keys_secret_hash_key: { detail: 'A key with this secret exists; create the key again.' },
 });
+
+// A read key's transaction is read-only: a write attempted anyway (a GET that
+// would change something) is the key's scope refusing it, not a server error.
+registerSqlState('25006', () => problems.forbidden('This API key has the read scope: it cannot change anything.'));

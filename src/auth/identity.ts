@@ -32,6 +32,11 @@ export function identityFromClaims(claims: TokenClaims): Identity {
   if (unstorable) {
     throw problems.unauthorized(`The token's ${unstorable} claim holds a NUL character or broken UTF-16 text.`);
   }
+  // The API puts a key's claim in its own requests' claims; a token that
+  // carries one of its own is not a token this API issued that way.
+  if ('api_key' in claims) {
+    throw problems.unauthorized('The token carries an api_key claim: send the API key itself instead.');
+  }
   if (claims.role === 'service_role') {
     return { role: 'service_role', userId: null, email: null, claims };
   }
