@@ -9,7 +9,10 @@ import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from '
 import { auditRouter } from './audit/routes';
 import type { BackgroundWork } from './background';
 import { refusePaymentSecrets } from './billing/card-data';
-import { rateLimitHeaders } from './billing/quotas/headers';
+import { apiKeysRouter } from './api-keys/routes';
+import { createApiKeyUsage, type ApiKeyUsage } from './api-keys/usage';
+import { createApiKeyVerifier } from './api-keys/verifier';
+import { monthlyQuotaHeaders, rateLimitHeaders } from './billing/quotas/headers';
 import { billingRouter, DEFAULT_BILLING, type BillingDeps } from './billing/routes';
 import { usageRouter } from './billing/usage/routes';
 import { loadConfig } from './config';
@@ -55,6 +58,10 @@ export interface AppDeps extends HttpSettings {
    * database's decision (app.deployment_settings), never this flag's.
    */
   quotasEnabled?: boolean;
+  /** Where API-key usage is counted; the background work's, else one of the app's own (tests pass theirs to flush it). */
+  apiKeyUsage?: ApiKeyUsage;
+  /** How long a verified API key is trusted before it is looked up again (default 30 s; revocation is checked on every request regardless). */
+  apiKeyCacheMs?: number;
   /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
   skills?: { runner: SkillRunner; executeWaitMaxMs: number };
   /** Signing in (/auth): the local account store, or Supabase's; absent, the endpoints answer 501. */
@@ -70,7 +77,13 @@ export function createApp(deps: AppDeps): Express {
     pool: deps.pool,
     statementTimeoutMs: deps.statementTimeoutMs,
     // Every metered response says where the organization stands on its API-call quota.
-    meteredHeaders: deps.quotasEnabled === true ? (quota) => rateLimitHeaders(quota) : undefined,
+    meteredHeaders: deps.quotasEnabled === true ? (quota) => ({ ...rateLimitHeaders(quota), ...monthlyQuotaHeaders(quota) }) : undefined,
+  });
+  const apiKeys = createApiKeyVerifier({
+    pool: deps.pool,
+    statementTimeoutMs: deps.statementTimeoutMs,
+    usage: deps.apiKeyUsage ?? deps.background.apiKeyUsage ?? createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, log: console.error }),
+    cacheMs: deps.apiKeyCacheMs,
   });
   const wakeExecutions = () => deps.background.wake('executions');
   const webhooks = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
@@ -82,6 +95,7 @@ export function createApp(deps: AppDeps): Express {
   const verifyToken = liveness ? refusingEndedSessions(deps.verifyToken, liveness) : deps.verifyToken;
 
   return assembleHttpApp({ ...deps, verifyToken }, {
+    verifyApiKey: apiKeys.verify,
     // A skill bundle (up to 1000 skills with their habits and reflexes) holds more values than any other body.
     largeJsonBodies: [{ path: `${API_BASE}/skills/import`, maxValues: 100_000 }],
     // A card number or IBAN is refused (422) even in a field the contract would reject.
@@ -107,6 +121,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, reflexHooksRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, wakeExecutions }));
       app.use(API_BASE, organizationMembersRouter(inTransaction));
       app.use(API_BASE, usageRouter(inTransaction));
+      app.use(API_BASE, apiKeysRouter(inTransaction, { forget: apiKeys.forget }));
       // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
       app.use(API_BASE, skillBundleRouter(inTransaction));
       app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));

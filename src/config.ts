@@ -52,6 +52,10 @@ export interface Config {
   refreshTokenTtlDays: number;
   /** Local accounts: how stale this instance's knowledge that a session has not ended may be. */
   sessionCheckSeconds: number;
+  /** SESSION_RATE_PER_SECOND and SESSION_BURST: each signed-in user's session traffic, per instance (token bucket). */
+  sessionBurst: { ratePerSecond: number; burst: number };
+  /** API_KEY_CACHE_SECONDS: how long a verified API key is trusted before it is looked up again. */
+  apiKeyCacheSeconds: number;
   // ---- Skills and executions ----
   /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
   skillRunner: 'template' | 'http';
@@ -218,6 +222,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 3600, env, 60, 86400)!,
     refreshTokenTtlDays: int('REFRESH_TOKEN_TTL_DAYS', 30, env, 1, 365)!,
     sessionCheckSeconds: int('SESSION_CHECK_SECONDS', 5, env, 0, 300)!,
+    sessionBurst: {
+      ratePerSecond: int('SESSION_RATE_PER_SECOND', 20, env, 1, 100000)!,
+      burst: int('SESSION_BURST', 40, env, 1, 1000000)!,
+    },
+    apiKeyCacheSeconds: int('API_KEY_CACHE_SECONDS', 30, env, 0, 3600)!,
     billing: loadBillingConfig(env),
     ...skillsConfig(env),
   };

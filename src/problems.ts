@@ -22,6 +22,7 @@ const CODE_OF_KIND: Record<string, ProblemCode> = {
   'unsupported-media-type': 'unsupported_media_type',
   unprocessable: 'unprocessable',
   'quota-exceeded': 'quota_exceeded',
+  'rate-limited': 'rate_limited',
   internal: 'internal_error',
   unavailable: 'service_unavailable',
 };
@@ -88,4 +89,5 @@ export const problems = {
   gone: (detail: string) => new Problem(410, 'gone', detail),
   unprocessable: (detail: string, errors?: FieldError[]) => new Problem(422, 'unprocessable', detail, errors),
   unavailable: (detail: string) => new Problem(503, 'unavailable', detail, undefined, { 'Retry-After': '5' }),
+  rateLimited: (detail: string, headers: Record<string, string>) => new Problem(429, 'rate-limited', detail, undefined, headers),
 };

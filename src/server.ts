@@ -101,6 +101,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
       quotasEnabled: config.quotasEnabled,
+      sessionBurst: config.sessionBurst,
+      apiKeyCacheMs: config.apiKeyCacheSeconds * 1000,
       skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
       accounts: config.supabaseUrl
         ? { mode: 'supabase' }

@@ -8,6 +8,7 @@ import { mintToken } from '../src/auth/demo-users';
 import { NO_BACKGROUND_WORK, startBackgroundWork } from '../src/background';
 import { loadConfig } from '../src/config';
 import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { newApiKey, withKey } from './support/api-keys';
 
 // POST /analytics/events answers before anything is written; these tests own
 // the queue so that they can flush it and then look at what the database holds.
@@ -155,13 +156,14 @@ describe('POST /api/v1/analytics/events', () => {
           [orgA],
         )
       ).rows[0].n as number;
-    await as(app, alice, orgA).get('/api/v1/habits/stats').expect(200);
+    const { key } = await newApiKey(app, alice, orgA, ['write']);
+    await withKey(app, key).get('/api/v1/habits/stats').expect(200);
     const before = await used();
-    for (let i = 0; i < 3; i += 1) await as(app, alice, orgA).post(URL).send({ events: [frontendEvent()] }).expect(202);
+    for (let i = 0; i < 3; i += 1) await withKey(app, key).post(URL).send({ events: [frontendEvent()] }).expect(202);
     await queue.flush();
     expect(await used()).toBe(before);
-    // The comparison can fail: an ordinary request does count.
-    await as(app, alice, orgA).get('/api/v1/habits/stats').expect(200);
+    // The comparison can fail: an ordinary request made with an API key does count.
+    await withKey(app, key).get('/api/v1/habits/stats').expect(200);
     expect(await used()).toBe(before + 1);
   });
 

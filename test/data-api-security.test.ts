@@ -245,6 +245,10 @@ describe("writes every grant allows, on the other organization's rows", () => {
     const expected: Record<string, { call: string; params: unknown[]; answer: 'refused' | unknown }> = {
       accept_project_invitation: { call: 'select outcome from app.accept_project_invitation($1)', params: [randomBytes(32)], answer: 'not_found' },
       add_organization_member: { call: `select outcome from app.add_organization_member($1, $2, 'owner')`, params: [orgB, attacker.email], answer: 'forbidden' },
+      // A signed-in user's own claims carry no API key: nothing to read, nothing to claim.
+      api_key_claim: { call: 'select app.api_key_claim() as v', params: [], answer: null },
+      api_key_scope_of: { call: `select app.api_key_scope_of('{read,write}')::text as v`, params: [], answer: 'write' },
+      claim_ingestion: { call: 'select app.claim_ingestion(null, 120)', params: [], answer: 'refused' },
       billing_usage: { call: 'select count(*)::int as n from app.billing_usage($1)', params: [orgB], answer: 0 },
       can_delete_project: { call: 'select app.can_delete_project($1) as v', params: [ids.project], answer: false },
       // Reserves a key for the caller in the caller's own organization (A), whatever the hashes say.

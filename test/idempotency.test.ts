@@ -52,12 +52,12 @@ describe('the contract', () => {
   // default. Marking one false is a decision this list makes visible.
   const NOT_KEYED = [
     'activateHabit', 'activateReflex', 'bulkSkills', 'cancelCurrentIngestion', 'cancelExecution', 'cancelIngestion',
-    'cancelSubscription', 'confirmTwoFactor', 'deactivateHabit', 'deactivateReflex', 'disableTwoFactor',
-    'enrollTwoFactor', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook', 'recordAnalyticsEvents',
-    'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription', 'setDefaultPaymentMethod',
-    'signIn', 'signOut', 'signUp', 'testReflex', 'testSkill', 'testSkillConfiguration', 'validateBtwNumber',
-    'validateHabitCron', 'validateProjectName', 'validateProjectRepository', 'validateRepositoryUrl',
-    'verifyMfaChallenge',
+    'cancelSubscription', 'claimIngestion', 'confirmTwoFactor', 'deactivateHabit', 'deactivateReflex',
+    'disableTwoFactor', 'enrollTwoFactor', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
+    'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription',
+    'revokeApiKey', 'setDefaultPaymentMethod', 'signIn', 'signOut', 'signUp', 'testReflex', 'testSkill',
+    'testSkillConfiguration', 'validateBtwNumber', 'validateHabitCron', 'validateProjectName',
+    'validateProjectRepository', 'validateRepositoryUrl', 'verifyMfaChallenge',
   ];
   const KEY_PARAMETER = '#/components/parameters/IdempotencyKey';
   type Operation = { operationId: string; parameters?: Array<{ $ref?: string }>; responses: Record<string, { headers?: Record<string, unknown> }> };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { newApiKey, withKey } from './support/api-keys';
 
 // Seats are a quota: these organizations are on Teams (10 seats) so the rules
 // about roles are tested on their own; test/quotas.test.ts tests the seats.
@@ -353,8 +354,9 @@ describe('deactivating and reactivating a member (PATCH status)', () => {
     expect(await visibleThroughRls(plain, org)).toMatchObject({ organizations: 1, projects: 1, role: 'member' });
   });
 
-  test("an inactive member's refused requests do not use up the organization's API calls", async () => {
-    const plain = await memberWithRole('member', org);
+  test("an inactive member's API key is refused and does not use up the organization's API calls", async () => {
+    const admin = await memberWithRole('admin', org);
+    const { key } = await newApiKey(t.app, admin, org, ['write']);
     const apiCalls = async () =>
       (
         await t.admin.query<{ used: number }>(
@@ -362,14 +364,14 @@ describe('deactivating and reactivating a member (PATCH status)', () => {
           [org],
         )
       ).rows[0]!.used;
-    await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'inactive' }).expect(200);
+    await api(owner).patch(memberUrl(org, admin.userId)).send({ status: 'inactive' }).expect(200);
     const before = await apiCalls();
-    for (let i = 0; i < 3; i += 1) expectProblem(await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`), 404);
+    for (let i = 0; i < 3; i += 1) expectProblem(await withKey(t.app, key).get(`/api/v1/projects/${projectId}`), 401);
     expect(await apiCalls()).toBe(before);
-    // Reactivated, the same request counts again.
-    await api(owner).patch(memberUrl(org, plain.userId)).send({ status: 'active' }).expect(200);
+    // Reactivated, the same key works again and its call counts.
+    await api(owner).patch(memberUrl(org, admin.userId)).send({ status: 'active' }).expect(200);
     const reactivated = await apiCalls();
-    await as(t.app, plain, org).get(`/api/v1/projects/${projectId}`).expect(200);
+    await withKey(t.app, key).get(`/api/v1/projects/${projectId}`).expect(200);
     expect(await apiCalls()).toBe(reactivated + 1);
   });
 

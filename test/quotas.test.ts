@@ -5,6 +5,7 @@ import { withRequestTransaction } from '../src/db/transaction';
 import { problemFromDatabaseError } from '../src/db/errors';
 import { createSkillRunner } from '../src/skills/runner';
 import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, token, type TestApp, type TestUser } from './support/harness';
+import { newApiKey, withKey } from './support/api-keys';
 
 // Quotas come from the plan of each organization (005: free has 1000 API
 // calls a month, 50 ingestions, 1 GB, 1 seat, 10 oracle queries a day). The
@@ -95,84 +96,106 @@ const fileBody = (sizeBytes: number) => ({
   storageKey: `store/${randomUUID()}`,
 });
 
-describe('API calls (per calendar month, every signed-in request)', () => {
-  test('successful responses carry the quota headers, counting down', async () => {
-    const { owner, orgId } = await ownerWithOrganization('q-headers');
-    const first = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+describe('API calls (per calendar month, every request made with an API key)', () => {
+  /** An organization of its own with a write key, made through the API by its owner (session calls are not counted). */
+  async function keyedOrganization(label: string): Promise<{ owner: TestUser; orgId: string; key: string }> {
+    const { owner, orgId } = await ownerWithOrganization(label);
+    const { key } = await newApiKey(t.app, owner, orgId, ['write']);
+    return { owner, orgId, key };
+  }
+
+  test('successful key responses carry the quota headers, counting down, and the IETF RateLimit fields', async () => {
+    const { orgId, key } = await keyedOrganization('q-headers');
+    const first = await withKey(t.app, key).get('/api/v1/projects').expect(200);
     expect(first.headers['x-ratelimit-limit']).toBe('1000');
     expect(first.headers['x-ratelimit-reset']).toBe(String(nextMonthEpoch()));
     expect(first.headers['retry-after']).toBeUndefined();
     const remaining = Number(first.headers['x-ratelimit-remaining']);
     expect(remaining).toBe(1000 - (await used(orgId, 'api_calls')));
-    const second = await as(t.app, owner, orgId).get(`/api/v1/organizations/${orgId}`).expect(200);
+    expect(first.headers['ratelimit-policy']).toMatch(/^"monthly";q=1000;w=\d+$/);
+    expect(first.headers.ratelimit).toMatch(new RegExp(`^"monthly";r=${remaining};t=\\d+$`));
+    const second = await withKey(t.app, key).get(`/api/v1/organizations/${orgId}`).expect(200);
     expect(Number(second.headers['x-ratelimit-remaining'])).toBe(remaining - 1);
+  });
+
+  test("a signed-in user's own session calls are not counted (and carry the burst headers, not the quota's)", async () => {
+    const { owner, orgId } = await ownerWithOrganization('q-session');
+    const before = await used(orgId, 'api_calls');
+    for (let i = 0; i < 5; i += 1) {
+      const res = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+      expect(res.headers['x-ratelimit-limit']).toBeUndefined();
+      expect(res.headers['ratelimit-policy']).toMatch(/^"burst";/);
+    }
+    expect(await used(orgId, 'api_calls')).toBe(before);
   });
 
   test('a request is one call however many transactions it runs (waiting for an execution polls)', async () => {
     const waiting = t.variant({ skills: { runner: createSkillRunner(loadConfig({})), executeWaitMaxMs: 700 } });
-    const { owner, orgId } = await ownerWithOrganization('q-wait');
-    const api = as(waiting, owner, orgId);
-    const skill = (await api.post('/api/v1/skills').send({ name: 'Waited for', promptTemplate: 'Nobody runs this one here.' }).expect(201)).body;
+    const { owner, orgId, key } = await keyedOrganization('q-wait');
+    const skill = (await as(t.app, owner, orgId).post('/api/v1/skills').send({ name: 'Waited for', promptTemplate: 'Nobody runs this one here.' }).expect(201)).body;
     const before = await used(orgId, 'api_calls');
     // No worker runs in tests: the request polls the pending execution until its limit.
-    const res = await api.post(`/api/v1/skills/${skill.id}/execute?wait=true`).send({ input: {} }).expect(202);
+    const res = await withKey(waiting, key).post(`/api/v1/skills/${skill.id}/execute?wait=true`).send({ input: {} }).expect(202);
     expect(res.body.status).toBe('pending');
     expect(await used(orgId, 'api_calls')).toBe(before + 1);
     expect(Number(res.headers['x-ratelimit-remaining'])).toBe(1000 - before - 1);
   });
 
-  test('each organization has its own counter: requests in one never use another\'s', async () => {
-    const { owner, orgId } = await ownerWithOrganization('q-own');
+  test("each organization has its own counter: a key's calls count in its organization only", async () => {
+    const { owner, orgId, key } = await keyedOrganization('q-own');
     const before = await used(owner.personalOrganizationId, 'api_calls');
     const orgBefore = await used(orgId, 'api_calls');
-    await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
-    await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    await withKey(t.app, key, orgId).get('/api/v1/projects').expect(200);
+    // Without the header a key acts in (and counts for) its own organization, never the creator's default one.
+    await withKey(t.app, key).get('/api/v1/projects').expect(200);
     expect(await used(orgId, 'api_calls')).toBe(orgBefore + 2);
     expect(await used(owner.personalOrganizationId, 'api_calls')).toBe(before);
-    // Without the header a request acts in, and counts for, the caller's default organization.
-    await as(t.app, owner).get('/api/v1/projects').expect(200);
+    const personal = await newApiKey(t.app, owner, owner.personalOrganizationId, ['read']);
+    await withKey(t.app, personal.key).get('/api/v1/projects').expect(200);
     expect(await used(owner.personalOrganizationId, 'api_calls')).toBe(before + 1);
     expect(await used(orgId, 'api_calls')).toBe(orgBefore + 2);
   });
 
-  test('with the last 10 calls left, 30 concurrent requests: exactly 10 succeed, the rest are 429 with headers', async () => {
-    const { owner, orgId } = await ownerWithOrganization('q-race');
+  test('with the last 10 calls left, 30 concurrent key requests: exactly 10 succeed, the rest are 429 with headers', async () => {
+    const { orgId, key } = await keyedOrganization('q-race');
     await setUsed(orgId, 'api_calls', 990);
-    const responses = await Promise.all(
-      Array.from({ length: 30 }, () => as(t.app, owner, orgId).get('/api/v1/projects')),
-    );
+    const responses = await Promise.all(Array.from({ length: 30 }, () => withKey(t.app, key).get('/api/v1/projects')));
     const ok = responses.filter((r) => r.status === 200);
     const refused = responses.filter((r) => r.status === 429);
     expect(ok).toHaveLength(10);
     expect(refused).toHaveLength(20);
-    for (const res of refused) expectQuotaProblem(res, 1000, nextMonthEpoch());
+    for (const res of refused) {
+      expectQuotaProblem(res, 1000, nextMonthEpoch());
+      expect(res.headers.ratelimit).toMatch(/^"monthly";r=0;t=\d+$/);
+    }
     expect(refused[0]!.body.detail).toMatch(/free plan allows 1000 API calls per month/);
     expect(ok.map((r) => Number(r.headers['x-ratelimit-remaining'])).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(await used(orgId, 'api_calls')).toBe(1000);
   });
 
-  test('a refused request changes nothing; other organizations of the same user still work', async () => {
-    const { owner, orgId } = await ownerWithOrganization('q-nochange');
+  test("a refused key request changes nothing; the owner's own session still works", async () => {
+    const { owner, orgId, key } = await keyedOrganization('q-nochange');
     await setUsed(orgId, 'api_calls', 1000);
-    const res = await as(t.app, owner, orgId).post('/api/v1/projects').send({ name: 'Never made', type: 'manual' });
+    const res = await withKey(t.app, key).post('/api/v1/projects').send({ name: 'Never made', type: 'manual' });
     expectQuotaProblem(res, 1000, nextMonthEpoch());
     const { rows } = await t.admin.query('select 1 from public.projects where organization_id = $1', [orgId]);
     expect(rows).toHaveLength(0);
     expect(await used(orgId, 'api_calls')).toBe(1000);
-    await as(t.app, owner, owner.personalOrganizationId).get('/api/v1/projects').expect(200);
+    await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
   });
 
   test('a larger plan lifts the limit at once; unlimited plans send no quota headers', async () => {
-    const { owner, orgId } = await ownerWithOrganization('q-upgrade');
+    const { orgId, key } = await keyedOrganization('q-upgrade');
     await setUsed(orgId, 'api_calls', 1000);
-    expectProblem(await as(t.app, owner, orgId).get('/api/v1/projects'), 429);
+    expectProblem(await withKey(t.app, key).get('/api/v1/projects'), 429);
     await setPlan(orgId, 'pro');
-    const pro = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    const pro = await withKey(t.app, key).get('/api/v1/projects').expect(200);
     expect(pro.headers['x-ratelimit-limit']).toBe('10000');
     expect(pro.headers['x-ratelimit-remaining']).toBe('8999');
     await setPlan(orgId, 'enterprise');
-    const unlimited = await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    const unlimited = await withKey(t.app, key).get('/api/v1/projects').expect(200);
     expect(unlimited.headers['x-ratelimit-limit']).toBeUndefined();
+    expect(unlimited.headers.ratelimit).toBeUndefined();
     expect(await used(orgId, 'api_calls')).toBe(1002);
   });
 
@@ -181,9 +204,9 @@ describe('API calls (per calendar month, every signed-in request)', () => {
     const open = t.variant({ quotasEnabled: false });
     await t.admin.query('update app.deployment_settings set quotas_enforced = false');
     try {
-      const { owner, orgId } = await ownerWithOrganization('q-disabled');
+      const { orgId, key } = await keyedOrganization('q-disabled');
       await setUsed(orgId, 'api_calls', 1000);
-      const res = await as(open, owner, orgId).get('/api/v1/projects').expect(200);
+      const res = await withKey(open, key).get('/api/v1/projects').expect(200);
       expect(res.headers['x-ratelimit-limit']).toBeUndefined();
       expect(await used(orgId, 'api_calls')).toBe(1001);
     } finally {

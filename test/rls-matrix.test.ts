@@ -261,6 +261,15 @@ const CASES: Record<string, TableCase> = {
     }),
     update: 'name = name',
   },
+  // Keys: owners and admins of the organization; the hash is never readable, usage is the back office's.
+  api_keys: {
+    target: byId('apiKey'),
+    insert: (me) => ({
+      sql: `insert into public.api_keys (organization_id, created_by, name, public_id, secret_hash, scopes) values ($1, $2, 'Matrix key', $3, $4, '{read}')`,
+      params: [orgA, me, randomBytes(6).toString('hex'), randomBytes(32)],
+    }),
+    update: 'revoked_at = revoked_at',
+  },
 };
 
 function attemptSql(table: string, verb: Verb, me: string): { sql: string; params: unknown[] } {
@@ -412,6 +421,7 @@ beforeAll(async () => {
   ).rows[0]!.id;
   await t.admin.query(`insert into public.usage_counters (organization_id, metric, period_start, used) values ($1, 'api_calls', '2001-01-01', 1)`, [orgA]);
   await t.admin.query(`insert into public.usage_daily (organization_id, metric, day, value) values ($1, 'api_calls', '2001-01-01', 1)`, [orgA]);
+  ids.apiKey = (await a.post('/api/v1/api-keys').send({ name: 'Matrix key', scopes: ['read'], expiration: 'never' }).expect(201)).body.id;
   ids.analyticsEvent = (
     await t.admin.query<{ id: string }>(
       `insert into public.analytics_events (user_id, organization_id, type, occurred_at) values ($1, $2, 'matrix_event', now()) returning id::text`,

@@ -174,6 +174,11 @@ usage_daily                owner     sees       denied   denied   denied
                            outsider  sees-none  denied   denied   denied
                            service   sees       allowed  allowed  allowed
 
+api_keys                   owner     sees       allowed  allowed  denied
+                           member    sees-none  refused  hidden   denied
+                           outsider  sees-none  refused  hidden   denied
+                           service   sees       allowed  allowed  allowed
+
 analytics_events           owner     denied     allowed  denied   denied
                            member    denied     allowed  denied   denied
                            outsider  denied     refused  denied   denied

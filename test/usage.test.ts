@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { addMember, as, createQuotaTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { newApiKey, withKey } from './support/api-keys';
 
 let t: TestApp;
 let owner: TestUser;
@@ -44,6 +45,9 @@ describe('GET /billing/usage', () => {
       const user = await newUser(t.app, 'u-solo');
       return { owner: user, orgId: await newOrganization(t.app, user, 'Solo') };
     })();
+    // One call with an API key: only those count (the owner's own session reads do not).
+    const { key } = await newApiKey(t.app, solo, soloOrg, ['read']);
+    await withKey(t.app, key).get('/api/v1/projects').expect(200);
     const res = await as(t.app, solo, soloOrg).get(USAGE).expect(200);
     const now = new Date();
     expect(res.body).toMatchObject({
@@ -54,7 +58,6 @@ describe('GET /billing/usage', () => {
     });
     expect(res.body.metrics.map((m: Metric) => m.type)).toEqual(['api_calls', 'ingestions', 'storage', 'seats', 'oracle_queries']);
     const apiCalls = metric(res.body, 'api_calls');
-    // This read is its first call (creating it counted for the creator's default organization).
     expect(apiCalls).toMatchObject({ unit: 'calls', period: 'month', limit: 1000, resetsAt: res.body.periodEnd });
     expect(apiCalls.current).toBe(1);
     expect(apiCalls.percentage).toBe(0.1);
@@ -114,17 +117,20 @@ describe('GET /billing/usage', () => {
   test('isolation: usage of one organization never shows in another\'s', async () => {
     const other = await newUser(t.app, 'u-other');
     const otherOrg = await newOrganization(t.app, other, 'Other');
-    for (let i = 0; i < 5; i += 1) await as(t.app, owner, orgId).get('/api/v1/projects').expect(200);
+    const mineKey = await newApiKey(t.app, owner, orgId, ['read']);
+    const theirKey = await newApiKey(t.app, other, otherOrg, ['read']);
+    for (let i = 0; i < 5; i += 1) await withKey(t.app, mineKey.key).get('/api/v1/projects').expect(200);
     const mine = metric((await as(t.app, owner, orgId).get(USAGE).expect(200)).body, 'api_calls').current;
     const theirs = (await as(t.app, other, otherOrg).get(USAGE).expect(200)).body;
     expect(theirs.organizationId).toBe(otherOrg);
-    expect(metric(theirs, 'api_calls').current).toBe(1);
+    expect(metric(theirs, 'api_calls').current).toBe(0);
     expect(metric(theirs, 'seats').current).toBe(1);
-    expect(mine).toBeGreaterThan(5);
+    expect(mine).toBeGreaterThanOrEqual(5);
     // And theirs never moved ours.
-    for (let i = 0; i < 3; i += 1) await as(t.app, other, otherOrg).get('/api/v1/projects').expect(200);
+    for (let i = 0; i < 3; i += 1) await withKey(t.app, theirKey.key).get('/api/v1/projects').expect(200);
     const after = metric((await as(t.app, owner, orgId).get(USAGE).expect(200)).body, 'api_calls').current;
-    expect(after).toBe(mine + 1);
+    expect(after).toBe(mine);
+    expect(metric((await as(t.app, other, otherOrg).get(USAGE).expect(200)).body, 'api_calls').current).toBe(3);
   });
 
   test('the counters are readable through row level security only for the selected organization', async () => {

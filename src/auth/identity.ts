@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Identity } from './caller';
-import { problems } from '../problems';
+import { Problem, problems } from '../problems';
+import { checkApiKeyMethod, looksLikeApiKey, type ApiKeyVerifier } from './api-key';
 import { isAccountEmail } from './email';
 import { TokenError, TokenServiceUnavailable, type TokenClaims } from './jwt';
 import { isStorableText } from './text';
@@ -31,6 +32,11 @@ export function identityFromClaims(claims: TokenClaims): Identity {
   if (unstorable) {
     throw problems.unauthorized(`The token's ${unstorable} claim holds a NUL character or broken UTF-16 text.`);
   }
+  // The API puts a key's claim in its own requests' claims; a token that
+  // carries one of its own is not a token this API issued that way.
+  if ('api_key' in claims) {
+    throw problems.unauthorized('The token carries an api_key claim: send the API key itself instead.');
+  }
   if (claims.role === 'service_role') {
     return { role: 'service_role', userId: null, email: null, claims };
   }
@@ -46,12 +52,42 @@ export function identityFromClaims(claims: TokenClaims): Identity {
   return { role: 'authenticated', userId: claims.sub.toLowerCase(), email: claims.email.toLowerCase(), claims };
 }
 
-/** The bearerAuth security handler: verifies the token and attaches the identity. */
-export function bearerAuthHandler(verifyToken: TokenVerifier) {
+export interface BearerOptions {
+  /** Verifies organization API keys (dtk_live_...); without it a key is refused like any unknown token. */
+  verifyApiKey?: ApiKeyVerifier;
+  /** Runs once the caller is known, before any other work: limits that depend on who calls (403, 429). */
+  admit?: (req: Request, identity: Identity) => void;
+}
+
+/** The bearerAuth security handler: verifies the token (a JWT or an API key) and attaches the identity. */
+export function bearerAuthHandler(verifyToken: TokenVerifier, options: BearerOptions = {}) {
+  const admit = (req: Request, identity: Identity): boolean => {
+    req.identity = identity;
+    try {
+      checkApiKeyMethod(req, identity);
+      options.admit?.(req, identity);
+    } catch (error) {
+      // The validator re-wraps a handler's error as 401: the real verdict is kept for the error handler.
+      if (error instanceof Problem) req.authFailure = error;
+      throw error;
+    }
+    return true;
+  };
   return async (req: Request): Promise<boolean> => {
     const header = req.header('authorization') ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw problems.unauthorized('Send a bearer token in the Authorization header.');
+    if (looksLikeApiKey(match[1]!)) {
+      if (!options.verifyApiKey) throw problems.unauthorized('API keys are not accepted here.');
+      let identity: Identity;
+      try {
+        identity = await options.verifyApiKey(match[1]!);
+      } catch (error) {
+        if (error instanceof Problem && error.status >= 500) req.authFailure = error;
+        throw error;
+      }
+      return admit(req, identity);
+    }
     let claims: TokenClaims;
     try {
       claims = await verifyToken(match[1]!);
@@ -63,7 +99,6 @@ export function bearerAuthHandler(verifyToken: TokenVerifier) {
       }
       throw problems.unauthorized('The token could not be verified.');
     }
-    req.identity = identityFromClaims(claims);
-    return true;
+    return admit(req, identityFromClaims(claims));
   };
 }

@@ -64,6 +64,25 @@ export function signHs256(claims: TokenClaims, secret: string): string {
   return `${header}.${payload}.${signature}`;
 }
 
+/**
+ * Supabase's legacy `service_role` key: an HS256 JWT signed with the
+ * project's JWT secret, with `iss: "supabase"`, the project's `ref`, and
+ * neither `sub` nor `aud` (it names no user and no audience). Only that exact
+ * shape skips the audience and issuer checks; its signature and expiry are
+ * checked like any token's, and an `anon` key (same shape, role anon) is not
+ * it. With the project known, its ref must be this project's.
+ */
+export function isLegacyServiceKey(claims: TokenClaims, issuer?: string): boolean {
+  if (claims.role !== 'service_role' || claims.iss !== 'supabase') return false;
+  if (claims.aud !== undefined || claims.sub !== undefined || typeof claims.ref !== 'string' || claims.ref === '') return false;
+  if (issuer === undefined) return true;
+  try {
+    return new URL(issuer).hostname.startsWith(`${claims.ref}.`);
+  } catch {
+    return false;
+  }
+}
+
 /** Checks the time window and audience that every accepted token must satisfy. */
 export function checkStandardClaims(claims: TokenClaims, options: { issuer?: string; now?: number }): void {
   const now = options.now ?? Math.floor(Date.now() / 1000);
@@ -71,6 +90,7 @@ export function checkStandardClaims(claims: TokenClaims, options: { issuer?: str
   if (typeof claims.exp !== 'number') throw new TokenError('the token has no expiry');
   if (claims.exp + leeway < now) throw new TokenError('the token has expired');
   if (typeof claims.nbf === 'number' && claims.nbf - leeway > now) throw new TokenError('the token is not valid yet');
+  if (isLegacyServiceKey(claims, options.issuer)) return;
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   if (!audiences.includes('authenticated')) throw new TokenError('the token is not meant for this API (aud)');
   if (options.issuer !== undefined && claims.iss !== options.issuer) {

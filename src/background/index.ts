@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { createApiKeyUsage, type ApiKeyUsage } from '../api-keys/usage';
 import { storeEvents } from '../analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from '../analytics/queue';
 import { analyticsRetentionTask } from '../analytics/retention';
@@ -26,6 +27,8 @@ export interface BackgroundWork {
    * makes its own.
    */
   analytics?: AnalyticsQueue;
+  /** API-key usage counted by this process's API, written every few seconds; stop() writes what is left. */
+  apiKeyUsage?: ApiKeyUsage;
   stop(): Promise<void>;
 }
 
@@ -72,12 +75,14 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
     store: storeEvents(deps.pool, deps.config.statementTimeoutMs),
     log: deps.log,
   });
+  const apiKeyUsage = createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, log: deps.log });
   return {
     wake,
     analytics,
+    apiKeyUsage,
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
-      await analytics.close();
+      await Promise.all([analytics.close(), apiKeyUsage.close()]);
     },
   };
 }

@@ -8,13 +8,23 @@ import { identitySql, SERVICE_IDENTITY, type TransactionOptions } from './transa
 
 const ORG = '7b1c9a52-3f0e-4d6b-9a41-2f7c8e5d1a90';
 
-function user(claims: TokenClaims = {}): Identity {
+const KEY = { id: '3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a', organizationId: ORG, scope: 'write' as const };
+
+/** A signed-in user's session: never metered. */
+function session(claims: TokenClaims = {}): Identity {
   return {
     role: 'authenticated',
     userId: '0f8e2d4c-6b1a-4c3e-8d7f-9a0b1c2d3e4f',
     email: 'ana@example.test',
     claims: { sub: '0f8e2d4c-6b1a-4c3e-8d7f-9a0b1c2d3e4f', email: 'ana@example.test', role: 'authenticated', aud: 'authenticated', ...claims },
   };
+}
+
+/** A request made with an API key (acting as its creator): metered against the plan's API calls. */
+function user(claims: TokenClaims = {}, scope: 'read' | 'write' | 'admin' = 'write'): Identity {
+  const apiKey = { ...KEY, scope };
+  const base = session({ api_key: { id: KEY.id, organization_id: ORG, scope }, ...claims });
+  return { ...base, apiKey };
 }
 
 const options = (more: Partial<TransactionOptions> = {}): TransactionOptions => ({ statementTimeoutMs: 5000, ...more });
@@ -80,7 +90,7 @@ function calls(skeleton: string, name: string): string[] {
 }
 
 describe('identitySql', () => {
-  test('a signed-in request: metered in a transaction of its own, then BEGIN, claims, role and organization', () => {
+  test('an API-key request: metered in a transaction of its own, then BEGIN, claims, role and organization', () => {
     const claims = JSON.stringify(user().claims);
     const settings = `select set_config('request.jwt.claims', '${claims}', true), set_config('statement_timeout', '5000', true)`;
     expect(statements(identitySql(user(), options({ requestedOrganizationId: ORG })))).toEqual([
@@ -95,8 +105,11 @@ describe('identitySql', () => {
     ]);
   });
 
-  test('metering only for a signed-in user whose request is to be counted', () => {
+  test('metering only for an API-key request that is to be counted; a session never is', () => {
     const metered = (identity: Identity, meterApiCall?: boolean) => identitySql(identity, options({ meterApiCall })).includes('app.meter_api_call');
+    expect(metered(session())).toBe(false);
+    expect(metered(session(), true)).toBe(false);
+    expect(statements(identitySql(session(), options()))[0]).toBe('begin;');
     expect(metered(user())).toBe(true);
     expect(metered(user(), true)).toBe(true);
     expect(metered(user(), false)).toBe(false);
@@ -107,6 +120,15 @@ describe('identitySql', () => {
     expect(unmetered[0]).toBe('begin;');
     expect(unmetered).not.toContain('commit;');
     expect(unmetered.join('\n')).not.toContain('synchronous_commit');
+  });
+
+  test('a read-scope key runs in a read-only transaction; other keys and sessions do not', () => {
+    const begins = (identity: Identity) => statements(identitySql(identity, options({ meterApiCall: false })))[0];
+    expect(begins(user({}, 'read'))).toBe('begin transaction read only;');
+    expect(begins(user({}, 'write'))).toBe('begin;');
+    expect(begins(user({}, 'admin'))).toBe('begin;');
+    expect(begins(session())).toBe('begin;');
+    expect(statements(identitySql(user({}, 'read'), options()))).toContain('begin transaction read only;');
   });
 
   test('a service caller gets its role and the organization it names, never begin_request', () => {

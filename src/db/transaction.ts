@@ -31,7 +31,7 @@ export interface TransactionOptions {
    * that runs several transactions (waiting for an execution polls) is one call.
    */
   meterApiCall?: boolean;
-  /** Called with the API-call quota once a signed-in user's request has been counted. */
+  /** Called with the API-call quota once an API-key request has been counted. */
   onApiCallMetered?: (quota: ApiCallQuota) => void;
   /** The client's address and user agent, for the audit log's entries (app.client_ip, app.user_agent). */
   clientIp?: string;
@@ -52,7 +52,7 @@ interface BeginRow {
 
 /**
  * The SQL text that opens a request's transaction under `identity`, sent in
- * one round trip: for a signed-in user, first the API call is metered (in a
+ * one round trip: for an API key, first the API call is metered (in a
  * transaction of its own) unless `meterApiCall` is false; then BEGIN, the
  * transaction-local claims and statement timeout, SET LOCAL ROLE, and the
  * organization the request acts in (its last statement returns
@@ -66,8 +66,8 @@ export function identitySql(identity: Identity, options: TransactionOptions): st
   const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
   const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)};`;
   const lines: string[] = [];
-  if (identity.role === 'authenticated' && options.meterApiCall !== false) {
-    // Quotas: a signed-in user's request counts one API call, in a short
+  if (isMeteredCaller(identity) && options.meterApiCall !== false) {
+    // Quotas: an API-key request counts one API call, in a short
     // transaction of its own that commits before the request's begins (the
     // statements before COMMIT form an implicit transaction), so the
     // organization's counter row is locked for one statement, not for the
@@ -81,7 +81,9 @@ export function identitySql(identity: Identity, options: TransactionOptions): st
   // One round trip opens the transaction and sets the identity: the claims
   // and timeout are transaction-local, so nothing outlives this request on a
   // pooled connection (safe behind PgBouncer/Supavisor in transaction mode).
-  lines.push('begin;', settings, `set local role ${identity.role};`);
+  // A read-scope API key's transaction is read-only: the database refuses
+  // any write, whatever a handler attempts.
+  lines.push(identity.apiKey?.scope === 'read' ? 'begin transaction read only;' : 'begin;', settings, `set local role ${identity.role};`);
   if (identity.role === 'authenticated') {
     lines.push(`select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
   } else {
@@ -102,9 +104,17 @@ function clientSettings(options: TransactionOptions): string {
   return sql;
 }
 
+/**
+ * Only calls made with an API key count against the plan's API calls (the
+ * public API); a signed-in user's session traffic has a burst limit instead.
+ */
+function isMeteredCaller(identity: Identity): boolean {
+  return identity.role === 'authenticated' && identity.apiKey !== undefined;
+}
+
 /** The metering statement's row, when this request was counted. */
 function meteredQuota(result: pg.QueryResult | pg.QueryResult[], identity: Identity, options: TransactionOptions): ApiCallQuota | undefined {
-  if (identity.role !== 'authenticated' || options.meterApiCall === false || !Array.isArray(result)) return undefined;
+  if (!isMeteredCaller(identity) || options.meterApiCall === false || !Array.isArray(result)) return undefined;
   const row = result[2]?.rows[0] as MeterRow | undefined;
   if (!row || row.used === null) return undefined;
   return { limit: Number(row.quota_limit), used: Number(row.used), resetEpochSeconds: Number(row.reset_epoch) };

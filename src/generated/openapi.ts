@@ -941,7 +941,8 @@ export interface paths {
         head?: never;
         /**
          * Report progress (ingestion workers only)
-         * @description Needs a `service_role` token. Phases only move forward; `progressPercent` stays within 0-100; metrics given
+         * @description Needs a `service_role` token, or an API key that holds a live claim on the ingestion (POST /ingestions/claim;
+         *     each report renews the claim, 409 without one). Phases only move forward; `progressPercent` stays within 0-100; metrics given
          *     replace those counters. `completed: true` finishes it (the project becomes `active` with the token totals and
          *     the time taken); `error` fails it (the project becomes `error`). A finished ingestion is final (409).
          */
@@ -3056,6 +3057,141 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ingestions/pending": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unfinished ingestions no worker holds (for ingestion workers)
+         * @description The organization's unfinished ingestions that nobody has claimed, or whose claim expired, oldest first: what a
+         *     worker may claim next. Only ingestions of projects the caller may read are listed.
+         */
+        get: operations["listPendingIngestions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ingestions/claim": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a pending ingestion (ingestion workers with an API key)
+         * @description Claims the given pending ingestion, or the oldest one, for this API key (scope `write` or `admin`). A claim is
+         *     exclusive: two workers claiming at once never get the same ingestion. It lasts `leaseSeconds` (120 by
+         *     default) and every progress report of the holder renews it; when it runs out, the ingestion is pending again
+         *     and another worker may claim it. Only the holder of a live claim may report progress with an API key (409
+         *     otherwise). 204 when nothing is pending; 409 when the named ingestion is held by another worker.
+         */
+        post: operations["claimIngestion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's API keys
+         * @description Owners and admins (an API key only with the `admin` scope). Revoked keys stay listed as revoked. Secrets are never shown again.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description Owners and admins. The response holds the secret (`key`) once: only its hash is stored, and no later answer
+         *     shows it. `scopes`: `read` (GET only; its requests run in read-only transactions), `write` (what a member may
+         *     do), `admin` (what the creator may do, up to an admin). The key acts as its creator in this organization only,
+         *     and stops working when the creator is no longer an active member. `expiration`: `never`, `30`, `60`, `90`
+         *     days, or `custom` with `customExpirationDays` or `expiresAt`.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The API key's id. */
+                keyId: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        /** One API key (never its secret) */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key (the frontend's call)
+         * @description The key stops working at once and stays listed as revoked. Revoking a revoked key changes nothing.
+         */
+        delete: operations["deleteApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{keyId}/revoke": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The API key's id. */
+                keyId: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an API key
+         * @description As DELETE, answering the revoked key.
+         */
+        post: operations["revokeApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3073,7 +3209,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken";
+            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -3830,6 +3966,117 @@ export interface components {
         };
         IngestionPage: components["schemas"]["PageMeta"] & {
             data: components["schemas"]["Ingestion"][];
+        };
+        /**
+         * @description `read`: GET only; `write`: what a member may do; `admin`: what the creator may do, up to an admin.
+         * @enum {string}
+         */
+        ApiKeyScope: "read" | "write" | "admin";
+        /** @description An organization API key (the frontend's ApiKey). The secret itself is never shown after creation. */
+        ApiKey: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            name: string;
+            /** @description The public start of the secret, e.g. dtk_live_k3j9x0a1b2c3: tells keys apart in lists and logs. */
+            keyPrefix: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: uuid
+             * @description The member the key acts as.
+             */
+            createdBy: string;
+            /**
+             * Format: date-time
+             * @description Written in batches every few seconds, so it may lag a little.
+             */
+            lastUsedAt: string | null;
+            /** @description Requests made with the key; written in batches like lastUsedAt. */
+            usageCount: number;
+            /** Format: date-time */
+            expiresAt: string | null;
+            isExpired: boolean;
+            /** Format: date-time */
+            revokedAt: string | null;
+            isRevoked: boolean;
+        };
+        /** @description A new key with its secret (the frontend's CreatedApiKeyResponse), shown this once. */
+        ApiKeyCreated: components["schemas"]["ApiKey"] & {
+            /** @description The secret: send it as Authorization: Bearer <key>. Store it now; it is never shown again. */
+            key: string;
+        };
+        ApiKeyCreate: {
+            name: string;
+            scopes: components["schemas"]["ApiKeyScope"][];
+            /**
+             * @description Days until the key expires, `never`, or `custom` (with customExpirationDays or expiresAt).
+             * @enum {string}
+             */
+            expiration: "never" | "30" | "60" | "90" | "custom";
+            /** @description With `custom`. */
+            customExpirationDays?: number;
+            /**
+             * Format: date-time
+             * @description With `custom`, instead of customExpirationDays: a future instant, at most 10 years ahead.
+             */
+            expiresAt?: string;
+        };
+        ApiKeyPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["ApiKey"][];
+        };
+        PendingIngestion: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            projectId: string;
+            phase: components["schemas"]["IngestionPhase"];
+            progressPercent: number;
+            /** Format: date-time */
+            startedAt: string;
+            /**
+             * Format: uuid
+             * @description The API key whose claim expired, if any.
+             */
+            claimedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When that claim ran out.
+             */
+            leaseExpiresAt: string | null;
+        };
+        PendingIngestionPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["PendingIngestion"][];
+        };
+        IngestionClaimRequest: {
+            /**
+             * Format: uuid
+             * @description The ingestion to claim; the oldest pending one when absent.
+             */
+            ingestionId?: string;
+            /**
+             * @description How long the claim lasts without a progress report.
+             * @default 120
+             */
+            leaseSeconds: number;
+        };
+        IngestionClaim: {
+            /** Format: uuid */
+            ingestionId: string;
+            /** Format: uuid */
+            projectId: string;
+            /**
+             * Format: uuid
+             * @description The API key holding the claim.
+             */
+            claimedBy: string;
+            /**
+             * Format: date-time
+             * @description Report progress before this instant to keep the claim.
+             */
+            leaseExpiresAt: string;
         };
         ProjectFile: {
             /** Format: uuid */
@@ -5984,9 +6231,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A quota of the organization's plan is used up; nothing was changed. The headers say the limit and when it resets. */
+        /**
+         * @description A quota of the organization's plan is used up (`quota_exceeded`: API-key calls count against the monthly
+         *     `apiCalls`), or a signed-in user sent requests faster than the burst limit (`rate_limited`); nothing was
+         *     changed. The headers say the limit and when to retry.
+         */
         TooManyRequests: {
             headers: {
+                /** @description The policy that applies (draft-ietf-httpapi-ratelimit-headers), e.g. `"burst";q=40;w=2` or `"monthly";q=1000;w=2592000`. */
+                "RateLimit-Policy"?: string;
+                /** @description Where the caller stands on it, e.g. `"burst";r=0;t=1`. */
+                RateLimit?: string;
                 /** @description The plan's limit for this metric and period. */
                 "X-RateLimit-Limit"?: number;
                 /** @description Units left in this period (0 here). */
@@ -6082,6 +6337,8 @@ export interface components {
          * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
          */
         ProjectId: string;
+        /** @description The API key's id. */
+        ApiKeyId: string;
         /** @description The invitation's id. */
         InvitationId: string;
         /** @description Page number, from 1. */
@@ -12507,6 +12764,277 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditLogEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listPendingIngestions: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of pending ingestions, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingIngestionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    claimIngestion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "leaseSeconds": 120
+                 *     }
+                 */
+                "application/json": components["schemas"]["IngestionClaimRequest"];
+            };
+        };
+        responses: {
+            /** @description Claimed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestionClaim"];
+                };
+            };
+            /** @description No ingestion is pending. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of keys, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CI pipeline",
+                 *       "scopes": [
+                 *         "write"
+                 *       ],
+                 *       "expiration": "90"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; `key` is the secret, shown this once. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The API key's id. */
+                keyId: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The API key's id. */
+                keyId: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The API key's id. */
+                keyId: components["parameters"]["ApiKeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revoked key. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
                 };
             };
             400: components["responses"]["BadRequest"];

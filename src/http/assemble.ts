@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import type { ApiKeyVerifier } from '../auth/api-key';
 import { bearerAuthHandler } from '../auth/identity';
 import type { TokenVerifier } from '../auth/verifier';
 import { DEFAULT_CORS_ORIGINS, type CorsOrigins, type TrustProxy } from '../config';
@@ -9,6 +10,7 @@ import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
 import { errorHandler } from './problems';
+import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
 import { memoizeValidatorRouteRegexes } from './route-regex-cache';
 
 /** The HTTP stack's own settings; the domains' settings stay with the composition root. */
@@ -20,6 +22,8 @@ export interface HttpSettings {
   trustProxy?: TrustProxy;
   /** CORS_ORIGINS: browser origins allowed to call the API (default: the usual local development servers). */
   corsOrigins?: CorsOrigins;
+  /** SESSION_RATE_PER_SECOND / SESSION_BURST: the burst limit of each signed-in user's session traffic, per instance. */
+  sessionBurst?: BurstSettings;
 }
 
 /** What the composition root plugs into the HTTP stack. */
@@ -28,6 +32,8 @@ export interface Mounts {
   largeJsonBodies?: Array<{ path: string; maxValues: number }>;
   /** Middleware that must see a request before contract validation, by path. */
   beforeValidation?: Array<{ path: string; handler: RequestHandler }>;
+  /** Verifies organization API keys (the composition root builds it from the api-keys domain). */
+  verifyApiKey?: ApiKeyVerifier;
   /** Mounts the domain routers, after validation and before the error handler. */
   routes(app: Express): void;
 }
@@ -85,7 +91,14 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
       // (Query and path parameters are still parsed to their declared types.)
       validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: false },
       validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
-      validateSecurity: { handlers: { bearerAuth: bearerAuthHandler(deps.verifyToken) } },
+      validateSecurity: {
+        handlers: {
+          bearerAuth: bearerAuthHandler(deps.verifyToken, {
+            verifyApiKey: mounts.verifyApiKey,
+            admit: sessionBurstAdmission(createBurstLimiter(deps.sessionBurst ?? DEFAULT_SESSION_BURST)),
+          }),
+        },
+      },
       ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
     }),
   );

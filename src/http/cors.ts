@@ -7,7 +7,8 @@ import { sendProblem } from './problems';
 const ALLOWED_REQUEST_HEADERS = ['authorization', 'content-type', 'x-organization-id', 'idempotency-key'];
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE';
 /** Response headers a page's script may read: where a created resource is, the quota, when to retry, a download's name. */
-const EXPOSED_HEADERS = 'Location, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, Content-Disposition, WWW-Authenticate, Idempotent-Replayed';
+const EXPOSED_HEADERS =
+  'Location, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy, Retry-After, Content-Disposition, WWW-Authenticate, Idempotent-Replayed';
 /** How long a browser may reuse a preflight's answer (seconds). */
 const PREFLIGHT_MAX_AGE = '600';
 

@@ -33,7 +33,7 @@ const PAGE = `<!doctype html>
     const created = await fetch(api + '/api/v1/projects', { method: 'POST', headers, body: JSON.stringify({ name: 'Made in a browser', type: 'manual' }) });
     result.createStatus = created.status;
     result.location = created.headers.get('Location');
-    result.rateLimit = created.headers.get('X-RateLimit-Limit');
+    result.rateLimit = created.headers.get('RateLimit-Policy');
     result.created = await created.json();
     const listed = await fetch(api + '/api/v1/projects?search=browser', { headers });
     result.listStatus = listed.status;

@@ -10,6 +10,7 @@ import { NO_BACKGROUND_WORK } from '../../src/background';
 import { migrationVersions, runDbmate } from '../../src/db/migrations';
 import { applyDeploymentSettings, urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
+import { createApiKeyUsage } from '../../src/api-keys/usage';
 import { createApp, type AppDeps } from '../../src/app';
 import { createScratchDatabase } from './scratch-database';
 
@@ -45,6 +46,8 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
   const ownPool = overrides.pool === undefined;
   const pool = overrides.pool ?? createPool(appUrl, 5);
   const admin = new pg.Pool({ connectionString: ownerUrl, max: 2 });
+  // API-key usage is written every few seconds: closed (and flushed) before the pool ends.
+  const apiKeyUsage = createApiKeyUsage({ pool, statementTimeoutMs: 5000 });
   const build = (more: Partial<AppDeps>) =>
     createApp({
       pool,
@@ -55,6 +58,10 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
       expectedMigrations: migrationVersions(),
       background: NO_BACKGROUND_WORK,
       accounts: localAccounts(jwtSecret(), 'http://localhost/auth/v1'),
+      // Suites fire requests as one user far faster than a person does; the
+      // burst limit is tested on its own (test/rate-limits.test.ts) with a low one.
+      sessionBurst: { ratePerSecond: 1_000_000, burst: 1_000_000 },
+      apiKeyUsage,
       ...overrides,
       ...more,
     });
@@ -65,6 +72,7 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
     admin,
     variant: (more) => build(more),
     close: async () => {
+      await apiKeyUsage.close();
       if (ownPool) await pool.end();
       await admin.end();
     },

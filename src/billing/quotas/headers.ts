@@ -27,6 +27,22 @@ export function rateLimitHeaders(state: QuotaState, options: { retryAfter?: bool
   return headers;
 }
 
+/**
+ * The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers) of the
+ * monthly API-call quota, which API-key calls count against: the policy's
+ * window is the calendar month (UTC) that ends at the reset.
+ */
+export function monthlyQuotaHeaders(state: QuotaState, nowSeconds = Math.floor(Date.now() / 1000)): Record<string, string> {
+  if (state.limit < 0) return {};
+  const reset = new Date(state.resetEpochSeconds * 1000);
+  const start = Date.UTC(reset.getUTCFullYear(), reset.getUTCMonth() - 1, 1) / 1000;
+  const remaining = Math.max(state.limit - state.used, 0);
+  return {
+    'RateLimit-Policy': `"monthly";q=${state.limit};w=${state.resetEpochSeconds - start}`,
+    RateLimit: `"monthly";r=${remaining};t=${Math.max(state.resetEpochSeconds - nowSeconds, 0)}`,
+  };
+}
+
 /** What the database put in the detail of a QUOTA error (database/007_usage_quotas.sql). */
 export interface QuotaErrorDetail {
   metric: string;
@@ -53,7 +69,10 @@ export function parseQuotaDetail(detail: string | undefined): QuotaErrorDetail |
 registerSqlState(QUOTA_EXCEEDED_SQLSTATE, (error) => {
   const detail = parseQuotaDetail(error.detail);
   const headers = detail
-    ? rateLimitHeaders({ limit: detail.limit, used: detail.used, resetEpochSeconds: detail.reset }, { retryAfter: true })
+    ? {
+        ...rateLimitHeaders({ limit: detail.limit, used: detail.used, resetEpochSeconds: detail.reset }, { retryAfter: true }),
+        ...(detail.metric === 'api_calls' ? monthlyQuotaHeaders({ limit: detail.limit, used: detail.used, resetEpochSeconds: detail.reset }) : {}),
+      }
     : {};
   return new Problem(429, 'quota-exceeded', error.message, undefined, headers);
 });

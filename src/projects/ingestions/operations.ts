@@ -1,4 +1,4 @@
-import { requireUser, type RequestTransaction } from '../../db/transaction';
+import { asServiceRole, requireUser, type RequestTransaction } from '../../db/transaction';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestBody, RequestQuery, ResponseBody } from '../../http/route';
 import { problems } from '../../problems';
@@ -114,7 +114,17 @@ export async function reportProgress(
   body: RequestBody<'reportIngestionProgress'>,
 ): Promise<Ingestion> {
   const { assignments, values } = progressAssignments(body);
-  const updated = await tx.query<IngestionRow>(updateIngestionSql(assignments), [ingestionId, projectId, ...values]);
+  const update = () => tx.query<IngestionRow>(updateIngestionSql(assignments), [ingestionId, projectId, ...values]);
+  if (tx.identity.apiKey) {
+    // A worker's key: the ingestion must be one it can see in its
+    // organization; the write itself is the back office's (request roles
+    // have no grant on progress columns), and the claim guard checks that
+    // this key holds the claim.
+    await loadProjectAccess(tx, projectId);
+    const visible = await tx.query('select 1 from public.ingestion_progress i where i.id = $1 and i.project_id = $2', [ingestionId, projectId]);
+    if (visible.rowCount === 0) throw problems.notFound(NO_SUCH_INGESTION);
+  }
+  const updated = tx.identity.apiKey ? await asServiceRole(tx, update) : await update();
   if (updated.rowCount === 0) throw problems.notFound(NO_SUCH_INGESTION);
   return toIngestion(updated.rows[0]!);
 }

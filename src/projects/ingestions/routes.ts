@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
 import { route } from '../../http/route';
 import { cancelCurrentIngestion, cancelIngestion, currentIngestion, listIngestions, reportProgress, startIngestion } from './operations';
+import { claimIngestion, listPendingIngestions } from './claims';
 import { checkProgressReport, requireIngestionWorker } from './rules';
 
 /** /projects/{projectId}/ingestions: each handler parses (the contract did), calls its operation, responds. */
@@ -37,6 +38,16 @@ export function ingestionsRouter(inTransaction: RunInTransaction): Router {
     checkProgressReport(body);
     const ingestion = await inTransaction(req, (tx) => reportProgress(tx, params.projectId, params.ingestionId, body), { allowServiceRole: true });
     res.json(ingestion);
+  });
+
+  route(router, 'listPendingIngestions', async ({ query, req, res }) => {
+    res.json(await inTransaction(req, (tx) => listPendingIngestions(tx, query), { allowServiceRole: true }));
+  });
+
+  route(router, 'claimIngestion', async ({ body, req, res }) => {
+    const claim = await inTransaction(req, (tx) => claimIngestion(tx, body));
+    if (claim === null) res.status(204).end();
+    else res.json(claim);
   });
 
   return router;

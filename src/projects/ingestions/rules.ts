@@ -5,10 +5,14 @@ import { problems, type FieldError } from '../../problems';
 // The rules of a progress report that need no database: who may send one,
 // and how its fields go together (each value alone is the contract's).
 
-/** Workers report progress with a service_role token; people never do, not even the creator. */
+/**
+ * Workers report progress with a service_role token, or with an API key that
+ * holds the ingestion's claim (the database checks the claim); people never
+ * do, not even the creator.
+ */
 export function requireIngestionWorker(identity: Identity | undefined): void {
-  if (identity?.role !== 'service_role') {
-    throw problems.forbidden('Only ingestion workers (service_role tokens) may report ingestion progress.');
+  if (identity?.role !== 'service_role' && !identity?.apiKey) {
+    throw problems.forbidden('Only ingestion workers (an API key holding the claim, or a service_role token) may report ingestion progress.');
   }
 }
 
