@@ -4,6 +4,7 @@ import pg from 'pg';
 import request from 'supertest';
 import type { Identity } from '../src/auth/caller';
 import { auditListQuery } from '../src/audit/sql';
+import { auditRetentionTask } from '../src/audit/retention';
 import { identitySql, SERVICE_IDENTITY, withRequestTransaction } from '../src/db/transaction';
 import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
@@ -487,10 +488,8 @@ describe('append-only', () => {
       [org],
     );
     // Free keeps 7 days. Other suites' expired rows may go too; the batch is large enough for all.
-    await session(SERVICE_IDENTITY, org, async (client) => {
-      await client.query('select app.purge_audit_log(100000)');
-      await client.query('commit');
-    });
+    // The background loop's pass (audit-retention), as the back office.
+    await auditRetentionTask({ pool: t.pool, statementTimeoutMs: 5000, batchSize: 100_000 }).tick();
     const left = await t.admin.query<{ id: string }>('select id from public.audit_log where id = any($1)', [old.rows.map((r) => r.id)]);
     expect(left.rows.map((r) => r.id)).toEqual([old.rows[1]!.id]);
     await expect(t.admin.query('delete from public.audit_log where id = $1', [old.rows[1]!.id])).rejects.toMatchObject({ code: '42501' });

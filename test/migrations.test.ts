@@ -108,8 +108,11 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
   // the data-API security suite checks each of those one by one.
   const internal = [
     'app.add_usage(uuid,usage_metric_type,bigint,boolean)',
+    'app.audit_api_key()',
+    'app.audit_auth_session()',
     'app.audit_changes(jsonb,jsonb,text[])',
     'app.audit_client_ip()',
+    'app.audit_mfa_factor()',
     'app.audit_retention_days(plan_tier)',
     'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
     'app.plan_limit(uuid,usage_metric_type)',

@@ -6,7 +6,7 @@ import type { components } from '../generated/openapi';
 import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery } from '../http/route';
 import { problems } from '../problems';
-import { withAccountKeeper, type KeeperDeps, type KeeperTransaction } from './keeper';
+import { withAccountKeeper, type Client, type KeeperDeps, type KeeperTransaction } from './keeper';
 import type { SessionLiveness } from './liveness';
 import { hashPassword, verifyPassword } from './passwords';
 import { invalidCredentials, invalidRefreshToken, MfaRequired, refreshTokenReused, tooManyFailures } from './problems';
@@ -38,6 +38,7 @@ import {
   LOCK_FAILURE_KEYS,
   PROFILE_NAME,
   PURGE_OLD_FAILURES,
+  RECORD_FAILED_SIGN_IN,
   RECENT_FAILURES,
   REFRESH_TOKEN,
   RELEASE_ATTEMPT,
@@ -64,11 +65,7 @@ export interface AccountsDeps extends KeeperDeps {
   liveness: SessionLiveness;
 }
 
-/** Who is signing in, as the request shows it. */
-export interface Client {
-  ip: string | undefined;
-  userAgent: string | null;
-}
+export type { Client };
 
 type Amr = Array<{ method: string; timestamp: number }>;
 
@@ -207,7 +204,7 @@ export async function signUp(deps: AccountsDeps, body: RequestBody<'signUp'>, cl
     const id = (await tx.query<{ id: string }>(INSERT_USER, [email, userMetadata, appMetadata])).rows[0]!.id;
     await tx.query(INSERT_CREDENTIAL, [id, email, passwordHash]);
     return { userId: id, session: await insertSession(tx, deps, id, 'aal1', amr, client) };
-  });
+  }, client);
   return answer(deps, { userId, email, userMetadata, appMetadata }, session, 'aal1', amr, name);
 }
 
@@ -216,24 +213,29 @@ export async function signIn(deps: AccountsDeps, body: RequestBody<'signIn'>, cl
   const { reservation, account } = await withAccountKeeper(deps, async (tx) => ({
     reservation: await reserveAttempt(tx, failureKeys(email, client.ip)),
     account: (await tx.query<AccountRow>(ACCOUNT_BY_EMAIL, [email])).rows[0] ?? null,
-  }));
+  }), client);
   // The same argon2 work with or without an account: the answer's timing tells nothing.
   const matches = await verifyPassword(account?.password_hash ?? null, body.password);
-  if (!matches || !account) throw invalidCredentials();
+  if (!matches || !account) {
+    // The audit log's entry, in the same one round trip whether or not the
+    // account exists (without one, it records nothing), so this step tells nothing either.
+    await withAccountKeeper(deps, (tx) => tx.query(RECORD_FAILED_SIGN_IN, [account?.user_id ?? null, email]), client);
+    throw invalidCredentials();
+  }
 
   if (account.mfa_enabled) {
     const challenge = newSecret('mfa');
     await withAccountKeeper(deps, async (tx) => {
       await tx.query(RELEASE_ATTEMPT, [reservation]);
       await tx.query(INSERT_CHALLENGE, [sha256(challenge), account.user_id, MFA_CHALLENGE_TTL_SECONDS]);
-    });
+    }, client);
     throw new MfaRequired(challenge, MFA_CHALLENGE_TTL_SECONDS);
   }
   const amr: Amr = [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }];
   const session = await withAccountKeeper(deps, async (tx) => {
     await tx.query(RELEASE_ATTEMPT, [reservation]);
     return insertSession(tx, deps, account.user_id, 'aal1', amr, client);
-  });
+  }, client);
   return answer(deps, ownerOf(account), session, 'aal1', amr);
 }
 
@@ -268,7 +270,7 @@ export async function refreshSession(deps: AccountsDeps, body: RequestBody<'refr
     await tx.query(INSERT_REFRESH_TOKEN, [sha256(next), row.session_id, deps.settings.refreshTokenTtlDays]);
     await tx.query(TOUCH_SESSION, [row.session_id, client.ip ?? null, client.userAgent]);
     return { kind: 'rotated', row, next };
-  });
+  }, client);
   if (outcome.kind === 'invalid') throw invalidRefreshToken();
   if (outcome.kind === 'reused') {
     deps.liveness.ended(outcome.sessionId);
@@ -288,12 +290,12 @@ function userOf(identity: Identity): string {
   return identity.userId;
 }
 
-export async function signOut(deps: AccountsDeps, identity: Identity): Promise<void> {
+export async function signOut(deps: AccountsDeps, identity: Identity, client: Client): Promise<void> {
   const userId = userOf(identity);
   const sessionId = sessionOf(identity);
   // A token minted without a session (npm run token) has nothing to end.
   if (!sessionId) return;
-  await withAccountKeeper(deps, (tx) => tx.query(END_OWN_SESSION, [sessionId, userId, 'logout']));
+  await withAccountKeeper(deps, (tx) => tx.query(END_OWN_SESSION, [sessionId, userId, 'logout']), client);
   deps.liveness.ended(sessionId);
 }
 
@@ -323,16 +325,16 @@ export async function listSessions(deps: AccountsDeps, identity: Identity, query
   );
 }
 
-export async function endSession(deps: AccountsDeps, identity: Identity, sessionId: string): Promise<void> {
+export async function endSession(deps: AccountsDeps, identity: Identity, sessionId: string, client: Client): Promise<void> {
   const userId = userOf(identity);
-  const ended = await withAccountKeeper(deps, (tx) => tx.query(END_OWN_SESSION, [sessionId, userId, 'ended']));
+  const ended = await withAccountKeeper(deps, (tx) => tx.query(END_OWN_SESSION, [sessionId, userId, 'ended']), client);
   if (ended.rowCount === 0) throw problems.notFound('You have no such session, or it has already ended.');
   deps.liveness.ended(sessionId.toLowerCase());
 }
 
-export async function endOtherSessions(deps: AccountsDeps, identity: Identity): Promise<{ endedCount: number }> {
+export async function endOtherSessions(deps: AccountsDeps, identity: Identity, client: Client): Promise<{ endedCount: number }> {
   const userId = userOf(identity);
-  const ended = await withAccountKeeper(deps, (tx) => tx.query<{ id: string }>(END_OTHER_SESSIONS, [userId, sessionOf(identity)]));
+  const ended = await withAccountKeeper(deps, (tx) => tx.query<{ id: string }>(END_OTHER_SESSIONS, [userId, sessionOf(identity)]), client);
   for (const row of ended.rows) deps.liveness.ended(row.id);
   return { endedCount: ended.rowCount ?? 0 };
 }

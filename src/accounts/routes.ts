@@ -76,7 +76,7 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
   });
 
   route(router, 'signOut', async ({ req, res }) => {
-    await signOut(local(), identityOf(req));
+    await signOut(local(), identityOf(req), clientOf(req));
     res.status(204).end();
   });
 
@@ -90,11 +90,11 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
   });
 
   route(router, 'endOtherSessions', async ({ req, res }) => {
-    res.json(await endOtherSessions(local(), identityOf(req)));
+    res.json(await endOtherSessions(local(), identityOf(req), clientOf(req)));
   });
 
   route(router, 'endSession', async ({ params, req, res }) => {
-    await endSession(local(), identityOf(req), params.sessionId);
+    await endSession(local(), identityOf(req), params.sessionId, clientOf(req));
     res.status(204).end();
   });
 

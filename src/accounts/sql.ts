@@ -196,3 +196,11 @@ export const PROFILE_NAME = 'select full_name, created_at from public.profiles w
 
 /** $1 user, $2 full name: set at sign-up, never over a name the user chose. */
 export const SET_PROFILE_NAME = 'update public.profiles set full_name = $2 where id = $1 and full_name is null';
+
+/**
+ * $1 the account's user (null when there is none: nothing is written), $2 the
+ * email tried: a failed sign-in in the audit log of each organization the
+ * person is an active member of (database/018_audit_identity_events.sql).
+ */
+export const RECORD_FAILED_SIGN_IN = `select app.record_audit_event('security', 'security.login_failed', 'account', $1::uuid, $2,
+  '{"reason": "invalid_credentials"}'::jsonb, null, $1::uuid)`;

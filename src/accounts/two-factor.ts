@@ -142,7 +142,7 @@ export async function verifyChallenge(deps: AccountsDeps, body: RequestBody<'ver
     await tx.query(RELEASE_ATTEMPT, [reservation]);
     await tx.query(USE_CHALLENGE, [challengeHash]);
     return { ok: true, account, ...(await startVerifiedSession(tx, deps, account, method, client)) };
-  });
+  }, client);
   if (!outcome.ok) throw wrongSignInCode();
   return answerVerified(deps, outcome.account, outcome.session, outcome.amr);
 }

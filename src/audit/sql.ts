@@ -157,3 +157,6 @@ export const FILTER_NAME_TAKEN = 'You already have a saved filter with this name
 registerUniqueConstraints({
   audit_saved_filters_name_key: { detail: FILTER_NAME_TAKEN, field: '/body/name', code: 'unique', problemCode: 'audit_filter_name_taken' },
 });
+
+/** $1 batch size: entries past their plan's retention, oldest first; how many went. */
+export const PURGE_EXPIRED_ENTRIES = 'select app.purge_audit_log($1) as deleted';

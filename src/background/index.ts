@@ -3,6 +3,7 @@ import { createApiKeyUsage, type ApiKeyUsage } from '../api-keys/usage';
 import { storeEvents } from '../analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from '../analytics/queue';
 import { analyticsRetentionTask } from '../analytics/retention';
+import { auditRetentionTask } from '../audit/retention';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
 import { idempotencyPurgeTask } from '../idempotency/purge';
@@ -49,6 +50,7 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
   tasks.push(
     analyticsRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, retentionDays: deps.config.analyticsRetentionDays }),
   );
+  tasks.push(auditRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
   tasks.push(idempotencyPurgeTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
   tasks.push(
     executionWorkerTask({

@@ -125,16 +125,21 @@ function lastRow(result: pg.QueryResult | pg.QueryResult[]): BeginRow {
   return results[results.length - 1]!.rows[0] as BeginRow;
 }
 
+/** A transaction on one pooled connection, for the opening and the work given. */
+interface PooledTransaction<Opened> {
+  /** Opens the transaction (BEGIN and its settings) and reads what the work needs. */
+  open(client: pg.PoolClient): Promise<Opened>;
+}
+
 /**
- * The one way request SQL runs: in a single transaction under the caller's
- * identity, so that row level security decides what exists. Commits when `work`
- * resolves, rolls back when it throws.
+ * The one lifecycle every transaction of this API has: a pooled connection,
+ * the opening, the work, then COMMIT when the work resolves and ROLLBACK when
+ * it throws; a connection that broke on the way is discarded, never reused.
  */
-export async function withRequestTransaction<T>(
+async function onPooledConnection<Opened, T>(
   pool: pg.Pool,
-  identity: Identity,
-  options: TransactionOptions,
-  work: (tx: RequestTransaction) => Promise<T>,
+  transaction: PooledTransaction<Opened>,
+  work: (client: pg.PoolClient, opened: Opened) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -146,31 +151,8 @@ export async function withRequestTransaction<T>(
   };
   client.on('error', onConnectionError);
   try {
-    const opened = await client.query(identitySql(identity, options));
-    const quota = meteredQuota(opened, identity, options);
-    if (quota) options.onApiCallMetered?.(quota);
-    let context = lastRow(opened);
-    if (!context.known) {
-      // First request of a user this database has not met: give them a profile
-      // and a personal organization, then resolve the organization again.
-      await client.query('select app.provision_current_user()');
-      const requested = options.requestedOrganizationId ?? null;
-      context = (await client.query<BeginRow>('select * from app.begin_request($1::uuid)', [requested])).rows[0]!;
-      if (!context.known) {
-        // The profile insert gave way to another profile with the same email.
-        throw problems.conflict('Another account already uses the email address in this token.');
-      }
-    }
-    if (options.requestedOrganizationId && !context.organization_id) {
-      throw problems.notFound('There is no such organization, or you are not a member of it.');
-    }
-    const tx: RequestTransaction = {
-      query: (text, params) => client.query(text, params),
-      identity,
-      organizationId: context.organization_id,
-      organizationRole: context.organization_role,
-    };
-    const result = await work(tx);
+    const opened = await transaction.open(client);
+    const result = await work(client, opened);
     await client.query('commit');
     return result;
   } catch (error) {
@@ -185,6 +167,73 @@ export async function withRequestTransaction<T>(
     client.removeListener('error', onConnectionError);
     client.release(broken);
   }
+}
+
+/**
+ * The one way request SQL runs: in a single transaction under the caller's
+ * identity, so that row level security decides what exists. Commits when `work`
+ * resolves, rolls back when it throws.
+ */
+export function withRequestTransaction<T>(
+  pool: pg.Pool,
+  identity: Identity,
+  options: TransactionOptions,
+  work: (tx: RequestTransaction) => Promise<T>,
+): Promise<T> {
+  const opening: PooledTransaction<BeginRow> = {
+    async open(client) {
+      const opened = await client.query(identitySql(identity, options));
+      const quota = meteredQuota(opened, identity, options);
+      if (quota) options.onApiCallMetered?.(quota);
+      const context = lastRow(opened);
+      if (context.known) return context;
+      // First request of a user this database has not met: give them a profile
+      // and a personal organization, then resolve the organization again.
+      await client.query('select app.provision_current_user()');
+      const requested = options.requestedOrganizationId ?? null;
+      const again = (await client.query<BeginRow>('select * from app.begin_request($1::uuid)', [requested])).rows[0]!;
+      if (!again.known) {
+        // The profile insert gave way to another profile with the same email.
+        throw problems.conflict('Another account already uses the email address in this token.');
+      }
+      return again;
+    },
+  };
+  return onPooledConnection(pool, opening, (client, context) => {
+    if (options.requestedOrganizationId && !context.organization_id) {
+      throw problems.notFound('There is no such organization, or you are not a member of it.');
+    }
+    return work({
+      query: (text, params) => client.query(text, params),
+      identity,
+      organizationId: context.organization_id,
+      organizationRole: context.organization_role,
+    });
+  });
+}
+
+/** A transaction as account_keeper: plain queries, no caller identity. */
+export interface KeeperTransaction {
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+/** What a keeper transaction is told about the request it serves (the audit log records it). */
+export type KeeperOptions = Pick<TransactionOptions, 'statementTimeoutMs' | 'clientIp' | 'userAgent'>;
+
+/**
+ * Signing in happens before there is a caller to run as, and touches tables no
+ * request role may read (password hashes, refresh tokens): that work runs as
+ * account_keeper (database/014_local_accounts.sql), a role the login role
+ * switches into for one transaction. It scopes by the ids the API verified.
+ */
+export function withKeeperTransaction<T>(pool: pg.Pool, options: KeeperOptions, work: (tx: KeeperTransaction) => Promise<T>): Promise<T> {
+  const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
+  const opening: PooledTransaction<void> = {
+    async open(client) {
+      await client.query(`begin; select set_config('statement_timeout', ${timeout}, true)${clientSettings(options)}; set local role account_keeper;`);
+    },
+  };
+  return onPooledConnection(pool, opening, (client) => work({ query: (text, params) => client.query(text, params) }));
 }
 
 /** Handlers that need an organization use this to get one or a clear 404. */
