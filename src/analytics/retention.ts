@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { BackgroundTask } from '../background/loop';
+import { retentionTask, type BackgroundTask } from '../background/loop';
 import { purgeOldEvents } from './operations';
 
 export interface AnalyticsRetentionSettings {
@@ -7,17 +7,16 @@ export interface AnalyticsRetentionSettings {
   statementTimeoutMs: number;
   /** ANALYTICS_RETENTION_DAYS. */
   retentionDays: number;
-  /** Rows one pass deletes at most: short transactions, no long lock on a large table. */
   batchSize?: number;
   intervalMs?: number;
 }
 
-/** Deletes product events past their retention, a batch a pass, again at once while full batches go. */
+/** Deletes product events past their retention. */
 export function analyticsRetentionTask(settings: AnalyticsRetentionSettings): BackgroundTask {
-  const batchSize = settings.batchSize ?? 5000;
-  return {
+  return retentionTask({
     name: 'analytics-retention',
     intervalMs: settings.intervalMs ?? 60 * 60 * 1000,
-    tick: async () => (await purgeOldEvents(settings.pool, settings.statementTimeoutMs, settings.retentionDays, batchSize)) === batchSize,
-  };
+    batchSize: settings.batchSize,
+    deleteBatch: (batchSize) => purgeOldEvents(settings.pool, settings.statementTimeoutMs, settings.retentionDays, batchSize),
+  });
 }

@@ -10,6 +10,31 @@ export interface BackgroundTask {
   tick(): Promise<boolean>;
 }
 
+/** Rows a retention pass deletes at most: short transactions, no long lock on a large table. */
+export const RETENTION_BATCH_SIZE = 5000;
+
+export interface RetentionSettings {
+  name: string;
+  /** Pause between passes once a pass deleted less than a full batch. */
+  intervalMs: number;
+  batchSize?: number;
+  /** Deletes at most `batchSize` rows past their retention; how many went. */
+  deleteBatch(batchSize: number): Promise<number>;
+}
+
+/**
+ * The one shape of a retention loop: a batch a pass, and again at once while
+ * full batches go, so a backlog drains quickly without one long delete.
+ */
+export function retentionTask(settings: RetentionSettings): BackgroundTask {
+  const batchSize = settings.batchSize ?? RETENTION_BATCH_SIZE;
+  return {
+    name: settings.name,
+    intervalMs: settings.intervalMs,
+    tick: async () => (await settings.deleteBatch(batchSize)) === batchSize,
+  };
+}
+
 export interface RunningLoop {
   name: string;
   /** Runs the next pass now instead of after the pause (e.g. just after work was queued). */
