@@ -5,7 +5,7 @@ import request from 'supertest';
 import { createTokenVerifier } from '../src/auth/verifier';
 import { authPost, bearer, claimsOf, newAccount, newIp, signIn, type Account } from './accounts-support';
 import { startGoTrue, sessionIdOf, type GoTrueStandIn } from './support/gotrue';
-import { createTestApp, expectProblem, jwtSecret, type TestApp } from './support/harness';
+import { createTestApp, expectProblem, jwtSecret, token, type TestApp } from './support/harness';
 
 // Supabase mode: the same /auth endpoints, through supabase-js against a
 // GoTrue stand-in (test/support/gotrue.ts), with the real database behind the
@@ -235,6 +235,14 @@ describe('two-factor authentication through Supabase', () => {
     expect(badPassword.body.code).toBe('invalid_credentials');
     await as.post('/api/v1/auth/2fa/disable').send({ password: account.password, code: gotrue.totpCode(account.email) }).expect(200, { isEnabled: false });
     await signIn(t.app, account).expect(200);
+  });
+
+  test('a token Supabase did not issue (minted here) is a 401 for two-factor; an API key or none cannot use it', async () => {
+    const minted = token(newAccount('minted').email, { issuer: `${gotrue.url}/auth/v1` });
+    const status = await bearer(t.app, minted).get('/api/v1/auth/2fa');
+    expectProblem(status, 401);
+    expect(status.body.detail).toMatch(/Supabase/);
+    expectProblem(await request(t.app).post('/api/v1/auth/2fa/enroll'), 401);
   });
 });
 

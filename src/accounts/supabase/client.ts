@@ -28,7 +28,17 @@ export function newFlow(settings: SupabaseSettings, flowType: 'implicit' | 'pkce
   const storage = new Map(Object.entries(stored));
   let retryAfter: string | undefined;
   const recordingFetch: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
+    let response: Response;
+    try {
+      response = await fetch(input, init);
+    } catch {
+      // Unreachable: answered as a 503 of Supabase's, which supabase-js takes as retryable without
+      // printing the network error to the console on every request of an outage.
+      return new Response(JSON.stringify({ code: 503, error_code: 'unreachable', msg: 'Supabase Auth could not be reached' }), {
+        status: 503,
+        headers: { 'Content-Type': 'application/json' },
+      });
+    }
     if (response.status === 429) retryAfter = response.headers.get('retry-after') ?? undefined;
     return response;
   };

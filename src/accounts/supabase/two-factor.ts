@@ -19,8 +19,13 @@ function callerFlow(deps: SupabaseDeps, identity: Identity, accessToken: string)
   return flowAs(deps.settings, { access_token: accessToken, expires_at: typeof claims.exp === 'number' ? claims.exp : 0 });
 }
 
+/** Supabase refusing the caller's token (ended session, a token it did not issue, one about to expire) is a 401; other refusals a 409. */
 const failed = (flow: Flow) => (error: Parameters<typeof problemOf>[0]) =>
-  problemOf(error, flow, () => (error.name === 'AuthSessionMissingError' ? problems.unauthorized('This access token is about to expire or its session has ended; refresh it first.') : problems.conflict(`Supabase Auth refused: ${error.message}`)));
+  problemOf(error, flow, () =>
+    error.name === 'AuthSessionMissingError' || error.status === 401 || error.status === 403
+      ? problems.unauthorized('Supabase Auth does not accept this access token (its session has ended, it expires within 90 seconds, or Supabase did not issue it); sign in or refresh first.')
+      : problems.conflict(`Supabase Auth refused: ${error.message}`),
+  );
 
 async function totpFactors(flow: Flow): Promise<Factor[]> {
   const { data, error } = await call(() => flow.auth.mfa.listFactors());
