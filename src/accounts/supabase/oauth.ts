@@ -2,7 +2,8 @@ import type { RequestBody } from '../../http/route';
 import { problems } from '../../problems';
 import { invalidOAuthCode, invalidOAuthState } from '../problems';
 import { newSecret } from '../tokens';
-import { newFlow, problemOf, VERIFIER_KEY, type SupabaseSettings } from './client';
+import { newFlow, problemOf, VERIFIER_KEY } from './client';
+import { allowedRedirect } from './redirects';
 import { answerSession, call, keepPendingSignIn, readPendingSignIn, usePendingSignIn, type SupabaseDeps } from './operations';
 import type { AuthSession } from '../operations';
 
@@ -13,19 +14,6 @@ interface OAuthPending {
   verifier: string;
   provider: OAuthProvider;
   redirectTo: string;
-}
-
-/** redirectTo, when it is an http(s) URL on an allowed origin; anything else would make this an open redirect. */
-export function allowedRedirect(settings: Pick<SupabaseSettings, 'redirectOrigins'>, redirectTo: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(redirectTo);
-  } catch {
-    return null;
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
-  if (url.username || url.password) return null;
-  return settings.redirectOrigins.includes(url.origin) ? url.href : null;
 }
 
 export async function startOAuth(deps: SupabaseDeps, provider: OAuthProvider, redirectTo: string): Promise<{ url: string; state: string }> {
