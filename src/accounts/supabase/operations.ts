@@ -147,7 +147,8 @@ export async function signIn(deps: SupabaseDeps, body: RequestBody<'signIn'>, cl
   }
   const { data, error } = signedIn;
   if (error || !data.session) {
-    if (error?.code === 'email_not_confirmed') {
+    // Older Supabase Auth servers give no code, only the message.
+    if (error && (error.code === 'email_not_confirmed' || /email not confirmed/i.test(error.message))) {
       await release();
       throw problems.forbidden('This email address is not confirmed yet: follow the link in the confirmation email, then sign in.');
     }
