@@ -4,7 +4,7 @@ import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
 import { createTokenVerifier } from './auth/verifier';
 import { startBackgroundWork } from './background';
-import { localAccounts } from './accounts/settings';
+import { localAccounts, redirectOriginsOf } from './accounts/settings';
 import type { Config } from './config';
 import { isLoopbackUrl, migrationVersions, runDbmate } from './db/migrations';
 import { createPool } from './db/pool';
@@ -105,7 +105,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
       apiKeyCacheMs: config.apiKeyCacheSeconds * 1000,
       skills: { runner: createSkillRunner(config), executeWaitMaxMs: config.executeWaitMaxMs },
       accounts: config.supabaseUrl
-        ? { mode: 'supabase' }
+        ? {
+            mode: 'supabase',
+            url: config.supabaseUrl,
+            anonKey: config.supabaseAnonKey!,
+            redirectOrigins: redirectOriginsOf(config.corsOrigins, config.publicBaseUrl),
+          }
         : jwtSecret
           ? localAccounts(jwtSecret, `${config.publicBaseUrl ?? `http://localhost:${config.port}`}/auth/v1`, {
               accessTokenTtlSeconds: config.accessTokenTtlSeconds,

@@ -137,14 +137,13 @@ describe('signing up and in', () => {
     expect(created.rows[0].n).toBe(0);
   });
 
-  test('OAuth and the Supabase mode answer 501 with a clear problem', async () => {
-    const oauth = await request(t.app).get('/api/v1/auth/oauth/github');
+  test('OAuth answers 501 in embedded mode: it needs a Supabase project', async () => {
+    const oauth = await request(t.app).get('/api/v1/auth/oauth/github').query({ redirectTo: 'http://localhost:5173/auth/callback' });
     expectProblem(oauth, 501);
     expect(oauth.body).toMatchObject({ code: 'not_implemented', detail: expect.stringMatching(/Supabase/) });
-    const supabase = t.variant({ accounts: { mode: 'supabase' } });
-    const signup = await request(supabase).post('/api/v1/auth/signup').send({ email: 'x@example.test', password: 'long enough' });
-    expectProblem(signup, 501);
-    expect(signup.body.code).toBe('not_implemented');
+    const callback = await request(t.app).post('/api/v1/auth/oauth/callback').send({ code: 'c', state: 's' });
+    expectProblem(callback, 501);
+    expect(callback.body.code).toBe('not_implemented');
   });
 });
 

@@ -121,6 +121,11 @@ let t: TestApp;
 let server: http.Server;
 let stripeStandIn: http.Server;
 let port: number;
+// Operations that exist only with a Supabase project (501 here otherwise) go to an app in that mode,
+// whose Supabase Auth is never reached: an unknown state is refused first.
+const SUPABASE_ONLY = new Set(['finishOAuth']);
+let supabaseServer: http.Server;
+let supabasePort: number;
 let owner: TestUser;
 let colleague: TestUser;
 let org: string;
@@ -150,6 +155,9 @@ beforeAll(async () => {
   server = http.createServer(t.app);
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   port = (server.address() as AddressInfo).port;
+  supabaseServer = http.createServer(t.variant({ accounts: { mode: 'supabase', url: 'http://127.0.0.1:9', anonKey: 'anon', redirectOrigins: [] } }));
+  await new Promise<void>((done) => supabaseServer.listen(0, '127.0.0.1', done));
+  supabasePort = (supabaseServer.address() as AddressInfo).port;
 
   owner = await newUser(t.app, 'hostile-owner');
   colleague = await newUser(t.app, 'hostile-colleague');
@@ -179,6 +187,8 @@ afterAll(async () => {
   agent.destroy();
   server.closeAllConnections();
   await new Promise<void>((done) => server.close(() => done()));
+  supabaseServer.closeAllConnections();
+  await new Promise<void>((done) => supabaseServer.close(() => done()));
   await new Promise<void>((done) => stripeStandIn.close(() => done()));
   await t.close();
 });
@@ -356,7 +366,8 @@ function send(operation: BodyOperation, hostile: HostileBody): Promise<Outcome> 
   const path = operation.path.replace(/\{(\w+)\}/g, (_match, name: string) => ids[name] ?? randomUUID());
   sent += 1;
   return new Promise((done, fail) => {
-    const req = http.request({ host: '127.0.0.1', port, method: operation.method.toUpperCase(), path, agent, headers: headersFor(operation, body) }, (res) => {
+    const target = SUPABASE_ONLY.has(operation.operationId) ? supabasePort : port;
+    const req = http.request({ host: '127.0.0.1', port: target, method: operation.method.toUpperCase(), path, agent, headers: headersFor(operation, body) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () =>

@@ -53,7 +53,7 @@ describe('the contract', () => {
   const NOT_KEYED = [
     'activateHabit', 'activateReflex', 'bulkSkills', 'cancelCurrentIngestion', 'cancelExecution', 'cancelIngestion',
     'cancelSubscription', 'claimIngestion', 'confirmTwoFactor', 'deactivateHabit', 'deactivateReflex',
-    'disableTwoFactor', 'enrollTwoFactor', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
+    'disableTwoFactor', 'enrollTwoFactor', 'finishOAuth', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
     'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription',
     'revokeApiKey', 'setDefaultPaymentMethod', 'signIn', 'signOut', 'signUp', 'testReflex', 'testSkill',
     'testSkillConfiguration', 'validateBtwNumber', 'validateHabitCron', 'validateProjectName',

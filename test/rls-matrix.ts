@@ -227,6 +227,7 @@ export const PRIVATE_TABLES: Record<string, string> = {
   mfa_factors: 'TOTP secrets; account_keeper',
   mfa_backup_codes: 'sha256 hashes of two-factor backup codes; account_keeper',
   mfa_challenges: 'sign-ins waiting for their second factor; account_keeper',
+  pending_sign_ins: 'Supabase sign-ins between two requests (sealed aal1 sessions, PKCE verifiers); account_keeper',
 };
 
 export interface MatrixRow {

@@ -117,11 +117,7 @@ async function answer(deps: AccountsDeps, owner: SessionOwner, session: NewSessi
     { userId: owner.userId, email: owner.email, userMetadata: owner.userMetadata, appMetadata: owner.appMetadata, sessionId: session.sessionId, aal, amr },
     { jwtSecret: settings.jwtSecret, issuer: settings.issuer, ttlSeconds: settings.accessTokenTtlSeconds },
   );
-  const identity = identityFromClaims(decodeOwnClaims(minted.token));
-  const user = await withRequestTransaction(deps.pool, identity, { statementTimeoutMs: deps.statementTimeoutMs, meterApiCall: false }, async (tx) => {
-    if (fullNameAtSignUp) await tx.query(SET_PROFILE_NAME, [owner.userId, fullNameAtSignUp]);
-    return describeUser(tx);
-  });
+  const user = await userOfToken(deps, decodeOwnClaims(minted.token), fullNameAtSignUp);
   return {
     access_token: minted.token,
     token_type: 'bearer',
@@ -132,8 +128,20 @@ async function answer(deps: AccountsDeps, owner: SessionOwner, session: NewSessi
   };
 }
 
-/** The claims of a token this process just signed (no need to verify our own signature). */
-function decodeOwnClaims(token: string): TokenClaims {
+/**
+ * The user of a session just issued, as the frontend reads one (provisioned on
+ * the way, like any first request); the name given at sign-up goes into the profile.
+ */
+export function userOfToken(deps: KeeperDeps, claims: TokenClaims, fullNameAtSignUp?: string | null): Promise<AuthUser> {
+  const identity = identityFromClaims(claims);
+  return withRequestTransaction(deps.pool, identity, { statementTimeoutMs: deps.statementTimeoutMs, meterApiCall: false }, async (tx) => {
+    if (fullNameAtSignUp) await tx.query(SET_PROFILE_NAME, [identity.userId, fullNameAtSignUp]);
+    return describeUser(tx);
+  });
+}
+
+/** The claims of a token this process just signed, or Supabase Auth just issued to it (no need to verify the signature). */
+export function decodeOwnClaims(token: string): TokenClaims {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as TokenClaims;
 }
 
@@ -171,7 +179,7 @@ const ownerOf = (account: Pick<AccountRow, 'user_id' | 'email' | 'raw_user_meta_
   appMetadata: account.raw_app_meta_data ?? {},
 });
 
-function checkedEmail(raw: string): string {
+export function checkedEmail(raw: string): string {
   const email = normalizeEmail(raw);
   if (!isUsableEmail(email)) throw problems.validation('Give a valid email address.', [{ path: '/body/email', message: 'is not a valid email address', code: 'format' }]);
   return email;
@@ -179,7 +187,8 @@ function checkedEmail(raw: string): string {
 
 // ---- the operations ----
 
-export async function signUp(deps: AccountsDeps, body: RequestBody<'signUp'>, client: Client): Promise<AuthSession> {
+/** What a sign-up gives the new account besides its password: checked email, name and user metadata. */
+export function signUpProfile(body: RequestBody<'signUp'>) {
   const email = checkedEmail(body.email);
   for (const field of ['first_name', 'last_name'] as const) {
     const value = body[field];
@@ -193,6 +202,11 @@ export async function signUp(deps: AccountsDeps, body: RequestBody<'signUp'>, cl
     ...(body.last_name !== undefined ? { last_name: body.last_name.trim() } : {}),
     ...(name ? { full_name: name } : {}),
   };
+  return { email, name, userMetadata };
+}
+
+export async function signUp(deps: AccountsDeps, body: RequestBody<'signUp'>, client: Client): Promise<AuthSession> {
+  const { email, name, userMetadata } = signUpProfile(body);
   const appMetadata = { provider: 'email', providers: ['email'] };
   const passwordHash = await hashPassword(body.password);
   const amr: Amr = [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }];

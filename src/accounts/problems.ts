@@ -51,3 +51,9 @@ export class MfaRequired extends Problem {
     return { ...super.toBody(instance), challenge_token: this.challengeToken, expires_in: this.expiresIn } as ProblemBody;
   }
 }
+
+export const invalidOAuthState = () =>
+  problems.unauthorized('This OAuth state is unknown, used or expired; start signing in with the provider again.').because('invalid_oauth_state');
+
+export const invalidOAuthCode = () =>
+  problems.unauthorized('Supabase Auth refused this code (unknown, used, expired, or not of this state); start signing in with the provider again.').because('invalid_oauth_code');

@@ -22,6 +22,10 @@ import { prepareDummyHash } from './passwords';
 import { notImplemented } from './problems';
 import { storableUserAgent } from './rules';
 import type { AccountsSettings } from './settings';
+import { finishOAuth as finishSupabaseOAuth, startOAuth as startSupabaseOAuth } from './supabase/oauth';
+import * as supabase from './supabase/operations';
+import * as supabaseSessions from './supabase/sessions';
+import * as supabaseTwoFactor from './supabase/two-factor';
 import { confirmTwoFactor, disableTwoFactor, enrollTwoFactor, twoFactorStatus, verifyChallenge } from './two-factor';
 
 export interface AccountsRouterDeps {
@@ -44,39 +48,61 @@ function identityOf(req: Request): Identity {
   return req.identity;
 }
 
-/** /auth: signing in to local accounts (embedded mode), sessions and two-factor authentication. */
+/** The access token the request was authenticated with (Supabase mode acts with it at Supabase Auth). */
+function accessTokenOf(req: Request): string {
+  const match = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '');
+  if (!match) throw problems.forbidden('This operation needs a signed-in user\'s access token.');
+  return match[1]!;
+}
+
+/**
+ * /auth: signing in, sessions and two-factor authentication, with local
+ * accounts (embedded mode) or through Supabase Auth (SUPABASE_URL): each
+ * endpoint picks the implementation of the configured mode.
+ */
 export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRouterDeps): Router {
   const router = express.Router();
   const { settings, liveness } = deps;
   // The first sign-in of an unknown email must not be the one that pays for making the dummy hash.
   if (settings?.mode === 'local') prepareDummyHash().catch(() => undefined);
 
-  const local = (): AccountsDeps => {
-    if (settings?.mode === 'local' && liveness) return { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings, liveness };
-    if (settings?.mode === 'supabase') {
-      throw notImplemented('With a Supabase project configured, accounts live in Supabase Auth: sign in with supabase-js against the project (signing in through this API in that mode is not built yet).');
-    }
+  type Mode = { local: AccountsDeps; supabase?: undefined } | { supabase: supabase.SupabaseDeps; local?: undefined };
+  const mode = (): Mode => {
+    if (settings?.mode === 'local' && liveness) return { local: { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings, liveness } };
+    if (settings?.mode === 'supabase') return { supabase: { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings } };
     throw notImplemented('This server signs nobody in: it has no local account store configured.');
   };
 
   route(router, 'signUp', async ({ body, req, res }) => {
-    res.status(201).json(await signUp(local(), body, clientOf(req)));
+    const { local, supabase: project } = mode();
+    if (local) {
+      res.status(201).json(await signUp(local, body, clientOf(req)));
+      return;
+    }
+    const outcome = await supabase.signUp(project, body);
+    if (outcome.kind === 'session') res.status(201).json(outcome.session);
+    else res.status(202).json(outcome.pending);
   });
 
   route(router, 'signIn', async ({ body, req, res }) => {
-    res.json(await signIn(local(), body, clientOf(req)));
+    const { local, supabase: project } = mode();
+    res.json(local ? await signIn(local, body, clientOf(req)) : await supabase.signIn(project, body, clientOf(req)));
   });
 
   route(router, 'verifyMfaChallenge', async ({ body, req, res }) => {
-    res.json(await verifyChallenge(local(), body, clientOf(req)));
+    const { local, supabase: project } = mode();
+    res.json(local ? await verifyChallenge(local, body, clientOf(req)) : await supabase.verifyChallenge(project, body, clientOf(req)));
   });
 
   route(router, 'refreshSession', async ({ body, req, res }) => {
-    res.json(await refreshSession(local(), body, clientOf(req)));
+    const { local, supabase: project } = mode();
+    res.json(local ? await refreshSession(local, body, clientOf(req)) : await supabase.refreshSession(project, body));
   });
 
   route(router, 'signOut', async ({ req, res }) => {
-    await signOut(local(), identityOf(req), clientOf(req));
+    const { local, supabase: project } = mode();
+    if (local) await signOut(local, identityOf(req), clientOf(req));
+    else await supabaseSessions.signOut(project, identityOf(req), accessTokenOf(req));
     res.status(204).end();
   });
 
@@ -86,36 +112,56 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
   });
 
   route(router, 'listSessions', async ({ query, req, res }) => {
-    res.json(await listSessions(local(), identityOf(req), query));
+    const { local } = mode();
+    if (!local) supabaseSessions.sessionsNotListed();
+    res.json(await listSessions(local, identityOf(req), query));
   });
 
   route(router, 'endOtherSessions', async ({ req, res }) => {
-    res.json(await endOtherSessions(local(), identityOf(req), clientOf(req)));
+    const { local, supabase: project } = mode();
+    res.json(local ? await endOtherSessions(local, identityOf(req), clientOf(req)) : await supabaseSessions.endOtherSessions(project, identityOf(req), accessTokenOf(req)));
   });
 
   route(router, 'endSession', async ({ params, req, res }) => {
-    await endSession(local(), identityOf(req), params.sessionId, clientOf(req));
+    const { local } = mode();
+    if (!local) supabaseSessions.sessionsNotListed();
+    await endSession(local, identityOf(req), params.sessionId, clientOf(req));
     res.status(204).end();
   });
 
   route(router, 'getTwoFactorStatus', async ({ req, res }) => {
-    res.json(await twoFactorStatus(local(), identityOf(req)));
+    const { local, supabase: project } = mode();
+    res.json(local ? await twoFactorStatus(local, identityOf(req)) : await supabaseTwoFactor.twoFactorStatus(project, identityOf(req), accessTokenOf(req)));
   });
 
   route(router, 'enrollTwoFactor', async ({ req, res }) => {
-    res.json(await enrollTwoFactor(local(), identityOf(req)));
+    const { local, supabase: project } = mode();
+    res.json(local ? await enrollTwoFactor(local, identityOf(req)) : await supabaseTwoFactor.enrollTwoFactor(project, identityOf(req), accessTokenOf(req)));
   });
 
   route(router, 'confirmTwoFactor', async ({ body, req, res }) => {
-    res.json(await confirmTwoFactor(local(), identityOf(req), body));
+    const { local, supabase: project } = mode();
+    res.json(
+      local ? await confirmTwoFactor(local, identityOf(req), body) : await supabaseTwoFactor.confirmTwoFactor(project, identityOf(req), accessTokenOf(req), body),
+    );
   });
 
   route(router, 'disableTwoFactor', async ({ body, req, res }) => {
-    res.json(await disableTwoFactor(local(), identityOf(req), body));
+    const { local, supabase: project } = mode();
+    res.json(local ? await disableTwoFactor(local, identityOf(req), body) : await supabaseTwoFactor.disableTwoFactor(project, identityOf(req), body));
   });
 
-  route(router, 'startOAuth', async ({ params }) => {
-    throw notImplemented(`Signing in with ${params.provider === 'github' ? 'GitHub' : 'Google'} needs a Supabase project (SUPABASE_URL) and is not built yet.`);
+  const oauthNeedsSupabase = (provider: string) =>
+    notImplemented(`Signing in with ${provider === 'github' ? 'GitHub' : provider === 'google' ? 'Google' : 'a provider'} needs a Supabase project (SUPABASE_URL) with the provider enabled; this server runs local accounts only.`);
+
+  route(router, 'startOAuth', async ({ params, query, res }) => {
+    if (settings?.mode !== 'supabase') throw oauthNeedsSupabase(params.provider);
+    res.json(await startSupabaseOAuth(mode().supabase!, params.provider, query.redirectTo));
+  });
+
+  route(router, 'finishOAuth', async ({ body, res }) => {
+    if (settings?.mode !== 'supabase') throw oauthNeedsSupabase('');
+    res.json(await finishSupabaseOAuth(mode().supabase!, body));
   });
 
   return router;

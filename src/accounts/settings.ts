@@ -1,8 +1,8 @@
 /**
  * How this deployment signs people in. `local`: the embedded account store
  * (no Supabase project), which issues HS256 access tokens with the JWT secret
- * the verifier already trusts. `supabase`: Supabase Auth owns the accounts
- * (not built yet: the endpoints answer 501).
+ * the verifier already trusts. `supabase`: Supabase Auth owns the accounts and
+ * the endpoints sign in through it (src/accounts/supabase/).
  */
 export type AccountsSettings =
   | {
@@ -15,7 +15,14 @@ export type AccountsSettings =
       /** How stale the knowledge that a session is still live may be (revocation from another instance). */
       sessionCheckSeconds: number;
     }
-  | { mode: 'supabase' };
+  | {
+      mode: 'supabase';
+      /** The project's URL (SUPABASE_URL), without /auth/v1. */
+      url: string;
+      anonKey: string;
+      /** Origins an OAuth sign-in may return to (CORS_ORIGINS and PUBLIC_BASE_URL's); nothing else, or it is an open redirect. */
+      redirectOrigins: readonly string[];
+    };
 
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;
 export const DEFAULT_REFRESH_TOKEN_TTL_DAYS = 30;
@@ -31,4 +38,11 @@ export function localAccounts(jwtSecret: string, issuer: string, overrides: Part
     sessionCheckSeconds: DEFAULT_SESSION_CHECK_SECONDS,
     ...overrides,
   };
+}
+
+/** The origins of CORS_ORIGINS (unless it is `*`, which names none) and of PUBLIC_BASE_URL. */
+export function redirectOriginsOf(corsOrigins: readonly string[] | '*', publicBaseUrl: string | undefined): string[] {
+  const origins = new Set(corsOrigins === '*' ? [] : corsOrigins);
+  if (publicBaseUrl) origins.add(new URL(publicBaseUrl).origin);
+  return [...origins];
 }

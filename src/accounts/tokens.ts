@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { signHs256, type TokenClaims } from '../auth/jwt';
 
-/** A high-entropy secret (refresh token, challenge), with a prefix that says what it is. */
-export function newSecret(prefix: 'rt' | 'mfa'): string {
+/** A high-entropy secret (refresh token, challenge, OAuth state), with a prefix that says what it is. */
+export function newSecret(prefix: 'rt' | 'mfa' | 'oa'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 

@@ -71,10 +71,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create a local account and sign in
+         * Create an account and sign in
          * @description Embedded mode (no Supabase project): creates the account (password hashed with argon2id), a profile and a
-         *     personal organization, and signs in at once. The body and the answer use the names the web frontend's auth
-         *     client sends and reads (GoTrue's snake_case). With a Supabase project configured this answers 501 for now.
+         *     personal organization, and signs in at once. With a Supabase project configured (SUPABASE_URL) the account is
+         *     created in Supabase Auth; when the project asks for email confirmation the answer is a 202 with the user and
+         *     no tokens (`email_confirmation_required`), and signing in works once the link in the email was followed.
+         *     The body and the answer use the names the web frontend's auth client sends and reads (GoTrue's snake_case).
          */
         post: operations["signUp"];
         delete?: never;
@@ -98,7 +100,9 @@ export interface paths {
          *     same time whether or not the account exists. An account with two-factor authentication gets a 401
          *     `mfa_required` with a `challenge_token` (valid 5 minutes) to send with a code to `/auth/mfa/verify`.
          *     At most 5 failed sign-ins a minute per email address and per client IP (wrong two-factor codes included),
-         *     counted in the database for every instance: the next one is a 429 with Retry-After.
+         *     counted in the database for every instance: the next one is a 429 with Retry-After. In Supabase mode the
+         *     same limit stands in front of Supabase Auth, whose own rate limit (429) is passed on with its Retry-After, and
+         *     an unreachable Supabase Auth is a 503.
          */
         post: operations["signIn"];
         delete?: never;
@@ -120,6 +124,8 @@ export interface paths {
          * Finish a sign-in with a two-factor code
          * @description The `challenge_token` from the `mfa_required` answer and a code from the authenticator app (6 digits) or one of
          *     the backup codes (each works once). Answers a session at `aal2`. A wrong code counts as a failed sign-in.
+         *     In Supabase mode the code goes to Supabase Auth's challenge and verify of the user's TOTP factor (there are no
+         *     backup codes there).
          */
         post: operations["verifyMfaChallenge"];
         delete?: never;
@@ -142,6 +148,8 @@ export interface paths {
          * @description Each refresh token works once: the answer carries the next one of the same session. Presenting a refresh
          *     token that was already exchanged ends the whole session, every refresh token of it and (within seconds) its
          *     access tokens: 401 `refresh_token_reused`. An unknown, expired or ended one is 401 `invalid_refresh_token`.
+         *     In Supabase mode Supabase Auth rotates and checks the token; whatever it refuses (reuse included) is
+         *     `invalid_refresh_token`.
          */
         post: operations["refreshSession"];
         delete?: never;
@@ -161,7 +169,9 @@ export interface paths {
         put?: never;
         /**
          * End the session of this access token
-         * @description Its refresh tokens stop working at once, its access tokens within seconds. A token without a session (minted by `npm run token`) has nothing to end.
+         * @description Its refresh tokens stop working at once, its access tokens within seconds. A token without a session (minted
+         *     by `npm run token`) has nothing to end. In Supabase mode this signs the session out of Supabase Auth (scope
+         *     `local`); its access tokens stay valid until they expire, as Supabase's do.
          */
         post: operations["signOut"];
         delete?: never;
@@ -197,11 +207,15 @@ export interface paths {
         /**
          * My signed-in sessions (the frontend's UserSession)
          * @description Sessions that have not ended, most recently active first; `isCurrent` marks the one of this access token.
+         *     Supabase mode: 501, Supabase Auth does not show a user their sessions.
          */
         get: operations["listSessions"];
         put?: never;
         post?: never;
-        /** End all my sessions but this one */
+        /**
+         * End all my sessions but this one
+         * @description In Supabase mode this is Supabase Auth's sign-out of scope `others`, which does not say how many ended (`endedCount` is 0).
+         */
         delete: operations["endOtherSessions"];
         options?: never;
         head?: never;
@@ -222,7 +236,7 @@ export interface paths {
         post?: never;
         /**
          * End one of my sessions
-         * @description Another user's session, or one that has already ended, is a 404.
+         * @description Another user's session, or one that has already ended, is a 404. Supabase mode: 501 (Supabase Auth ends no single session of another device).
          */
         delete: operations["endSession"];
         options?: never;
@@ -261,6 +275,7 @@ export interface paths {
          * @description A new secret for an authenticator app, as a QR code (PNG data URL), an otpauth URI and a key to type in.
          *     Nothing changes at sign-in until `/auth/2fa/confirm` gets a code of it. Enrolling again replaces a secret that
          *     was never confirmed. Needs an account with a password (409 otherwise, or when two-factor is already on).
+         *     In Supabase mode this enrols a TOTP factor in Supabase Auth, whose QR code is an SVG data URL.
          */
         post: operations["enrollTwoFactor"];
         delete?: never;
@@ -281,6 +296,7 @@ export interface paths {
         /**
          * Turn two-factor authentication on with a first code
          * @description Answers 10 backup codes, shown this once (only their hashes are kept); each signs in once instead of a code.
+         *     Supabase mode: Supabase Auth has no backup codes, so `backupCodes` is empty and `backupCodesRemaining` 0.
          */
         post: operations["confirmTwoFactor"];
         delete?: never;
@@ -301,6 +317,7 @@ export interface paths {
         /**
          * Turn two-factor authentication off
          * @description Needs the password and a current code (or a backup code); the secret and the backup codes are deleted.
+         *     Supabase mode: the password and the code reach an aal2 session of Supabase Auth, which removes the factor.
          */
         post: operations["disableTwoFactor"];
         delete?: never;
@@ -319,12 +336,39 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Sign in with GitHub or Google
-         * @description Needs a Supabase project (SUPABASE_URL); not available yet in any mode, so always 501 for now.
+         * Start signing in with GitHub or Google
+         * @description Needs a Supabase project (SUPABASE_URL; 501 in embedded mode) with the provider enabled. Answers the URL to
+         *     send the browser to and a `state` to keep (e.g. in sessionStorage). After the provider, Supabase Auth sends
+         *     the browser back to `redirectTo` with `?code=...`; the page then posts `{code, state}` to
+         *     `/auth/oauth/callback`. `redirectTo` must be on an origin of CORS_ORIGINS or PUBLIC_BASE_URL (and be an
+         *     allowed redirect URL of the Supabase project). The PKCE code verifier stays on the server, sealed with a key
+         *     only `state` opens, for 10 minutes.
          */
         get: operations["startOAuth"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish signing in with GitHub or Google
+         * @description Exchanges the `code` Supabase Auth put on the redirect, with the PKCE code verifier kept for `state`, for a
+         *     session. A `state` works once and for 10 minutes (`invalid_oauth_state`); a code Supabase refuses is
+         *     `invalid_oauth_code`.
+         */
+        post: operations["finishOAuth"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3209,7 +3253,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken";
+            code: "validation_failed" | "invalid_oauth_state" | "invalid_oauth_code" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -3219,6 +3263,29 @@ export interface components {
             instance?: string;
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
+        };
+        /** @description An account created in Supabase Auth that must confirm its email address first: the user, no tokens. */
+        SignUpPending: {
+            user: components["schemas"]["AuthUser"];
+            /** @enum {boolean} */
+            email_confirmation_required: true;
+            /** Format: date-time */
+            confirmation_sent_at?: string;
+            /** @description Says a confirmation email was sent. */
+            message: string;
+        };
+        OAuthStart: {
+            /**
+             * Format: uri
+             * @description The provider's sign-in page, through Supabase Auth.
+             */
+            url: string;
+            /** @description Send it with the code to /auth/oauth/callback; valid 10 minutes, once. */
+            state: string;
+        };
+        OAuthCallback: {
+            code: string;
+            state: string;
         };
         /** @description A problem document; with code `mfa_required` it also carries the challenge to answer. */
         MfaRequiredProblem: components["schemas"]["Problem"] & {
@@ -6491,6 +6558,15 @@ export interface operations {
                     "application/json": components["schemas"]["AuthSession"];
                 };
             };
+            /** @description Supabase mode, with email confirmation on; the account exists, a confirmation email was sent, no session yet. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignUpPending"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             /** @description An account with this email exists (`email_taken`). */
             409: {
@@ -6510,6 +6586,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            429: components["responses"]["SignInLimited"];
             501: components["responses"]["NotImplemented"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
@@ -6929,7 +7006,9 @@ export interface operations {
     };
     startOAuth: {
         parameters: {
-            query?: never;
+            query: {
+                redirectTo: string;
+            };
             header?: never;
             path: {
                 provider: "github" | "google";
@@ -6938,8 +7017,61 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description Where to send the browser. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthStart"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    finishOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "4e4f6c1a-0c2b-4f0e-9d59-7d1f6f0d2b11",
+                 *       "state": "oa_Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFy"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OAuthCallback"];
+            };
+        };
+        responses: {
+            /** @description Signed in. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The state is unknown, used or expired (`invalid_oauth_state`), or Supabase Auth refused the code (`invalid_oauth_code`). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };
     };
