@@ -1,6 +1,8 @@
 import { authPost, bearer, claimsOf, newAccount, signIn, signUp, SAFARI_ON_IPHONE } from './accounts-support';
+import { createTokenVerifier } from '../src/auth/verifier';
 import { newApiKey } from './support/api-keys';
-import { as, createTestApp, newOrganization, newUser, type TestApp } from './support/harness';
+import { startGoTrue, type GoTrueStandIn } from './support/gotrue';
+import { as, createTestApp, jwtSecret, newOrganization, newUser, type TestApp } from './support/harness';
 
 // Sign-ins, sign-outs, ended sessions and API keys in the audit log: written
 // by the database in the transaction of the change, with the request's
@@ -129,5 +131,47 @@ describe('API keys', () => {
       client.release();
     }
     expect((await entries(org, ['security.api_key_created'])).length).toBe(before);
+  });
+});
+
+describe('sessions of Supabase Auth (no trigger sees them: the API records them)', () => {
+  let gotrue: GoTrueStandIn;
+  let supa: TestApp;
+
+  beforeAll(async () => {
+    gotrue = await startGoTrue(jwtSecret());
+    supa = createTestApp({
+      trustProxy: true,
+      accounts: { mode: 'supabase', url: gotrue.url, anonKey: 'anon-key', redirectOrigins: ['http://localhost:5173'] },
+      verifyToken: createTokenVerifier({ jwtSecret: jwtSecret(), supabaseUrl: gotrue.url, supabaseAnonKey: 'anon-key' }),
+    });
+  });
+  afterAll(async () => {
+    await supa.close();
+    await gotrue.close();
+  });
+
+  test('a sign-in, a failed one, ending the others and a sign-out are recorded with address and user agent', async () => {
+    const account = newAccount('supa-audit');
+    const created = await signUp(supa.app, account);
+    const me = await bearer(supa.app, created.access_token).get('/api/v1/me').expect(200);
+    const org: string = me.body.defaultOrganizationId;
+
+    const session = await signIn(supa.app, account, { userAgent: SAFARI_ON_IPHONE }).expect(200);
+    await signIn(supa.app, account, { password: 'not-the-password' }).expect(401);
+    await bearer(supa.app, session.body.access_token).delete('/api/v1/auth/sessions').set('X-Forwarded-For', account.ip).expect(200);
+    await authPost(supa.app, '/logout', {}, account.ip).set('Authorization', `Bearer ${session.body.access_token}`).expect(204);
+
+    const recorded = await entries(org, ['user.login', 'user.logout', 'security.login_failed', 'security.session_terminated']);
+    expect(recorded.map((e) => e.event_type)).toEqual(['user.login', 'security.login_failed', 'security.session_terminated', 'user.logout']);
+    for (const entry of recorded) {
+      expect(entry.actor_user_id).toBe(created.user.id);
+      expect(entry.ip_address).toBe(account.ip);
+    }
+    const sessionId = claimsOf(session.body.access_token).session_id;
+    expect(recorded[0]).toMatchObject({ target_type: 'session', target_id: sessionId, user_agent: SAFARI_ON_IPHONE, metadata: { aal: 'aal1', methods: ['password'] } });
+    expect(recorded[1]).toMatchObject({ target_type: 'account', target_name: account.email, metadata: { reason: 'invalid_credentials' } });
+    expect(recorded[2]).toMatchObject({ target_id: null, metadata: { reason: 'ended', scope: 'others' } });
+    expect(recorded[3]).toMatchObject({ target_type: 'session', target_id: sessionId });
   });
 });

@@ -117,6 +117,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
     'app.plan_limit(uuid,usage_metric_type)',
     'app.quotas_enforced()',
+    'app.record_failed_sign_in(text,text)',
     'app.write_audit_entry(uuid,text,text,uuid,text,jsonb,jsonb,uuid)',
   ];
   const backOffice = [

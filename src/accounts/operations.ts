@@ -232,8 +232,8 @@ export async function signIn(deps: AccountsDeps, body: RequestBody<'signIn'>, cl
   const matches = await verifyPassword(account?.password_hash ?? null, body.password);
   if (!matches || !account) {
     // The audit log's entry, in the same one round trip whether or not the
-    // account exists (without one, it records nothing), so this step tells nothing either.
-    await withAccountKeeper(deps, (tx) => tx.query(RECORD_FAILED_SIGN_IN, [account?.user_id ?? null, email]), client);
+    // account exists (without one it records nothing), so this step tells nothing either.
+    await withAccountKeeper(deps, (tx) => tx.query(RECORD_FAILED_SIGN_IN, [email]), client);
     throw invalidCredentials();
   }
 

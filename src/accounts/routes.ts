@@ -102,7 +102,7 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
   route(router, 'signOut', async ({ req, res }) => {
     const { local, supabase: project } = mode();
     if (local) await signOut(local, identityOf(req), clientOf(req));
-    else await supabaseSessions.signOut(project, identityOf(req), accessTokenOf(req));
+    else await supabaseSessions.signOut(project, identityOf(req), accessTokenOf(req), clientOf(req));
     res.status(204).end();
   });
 
@@ -119,7 +119,7 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
 
   route(router, 'endOtherSessions', async ({ req, res }) => {
     const { local, supabase: project } = mode();
-    res.json(local ? await endOtherSessions(local, identityOf(req), clientOf(req)) : await supabaseSessions.endOtherSessions(project, identityOf(req), accessTokenOf(req)));
+    res.json(local ? await endOtherSessions(local, identityOf(req), clientOf(req)) : await supabaseSessions.endOtherSessions(project, identityOf(req), accessTokenOf(req), clientOf(req)));
   });
 
   route(router, 'endSession', async ({ params, req, res }) => {
@@ -159,9 +159,9 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
     res.json(await startSupabaseOAuth(mode().supabase!, params.provider, query.redirectTo));
   });
 
-  route(router, 'finishOAuth', async ({ body, res }) => {
+  route(router, 'finishOAuth', async ({ body, req, res }) => {
     if (settings?.mode !== 'supabase') throw oauthNeedsSupabase('');
-    res.json(await finishSupabaseOAuth(mode().supabase!, body));
+    res.json(await finishSupabaseOAuth(mode().supabase!, body, clientOf(req)));
   });
 
   return router;

@@ -198,9 +198,16 @@ export const PROFILE_NAME = 'select full_name, created_at from public.profiles w
 export const SET_PROFILE_NAME = 'update public.profiles set full_name = $2 where id = $1 and full_name is null';
 
 /**
- * $1 the account's user (null when there is none: nothing is written), $2 the
- * email tried: a failed sign-in in the audit log of each organization the
- * person is an active member of (database/018_audit_identity_events.sql).
+ * $1 the email tried: a failed sign-in in the audit log of each organization
+ * its owner is an active member of, nothing when nobody has that email
+ * (database/020_audit_supabase_sign_ins.sql). The same work either way.
  */
-export const RECORD_FAILED_SIGN_IN = `select app.record_audit_event('security', 'security.login_failed', 'account', $1::uuid, $2,
-  '{"reason": "invalid_credentials"}'::jsonb, null, $1::uuid)`;
+export const RECORD_FAILED_SIGN_IN = "select app.record_failed_sign_in($1, 'invalid_credentials')";
+
+/**
+ * $1 category, $2 event type, $3 session id (null: none), $4 details, $5 the
+ * user: a sign-in event the database cannot see itself (Supabase Auth's
+ * sessions live in Supabase), for each organization the user is an active
+ * member of.
+ */
+export const RECORD_SESSION_EVENT = `select app.record_audit_event($1::public.audit_event_category, $2, 'session', $3::uuid, null, $4::jsonb, null, $5::uuid)`;

@@ -4,7 +4,8 @@ import { invalidOAuthCode, invalidOAuthState } from '../problems';
 import { newSecret } from '../tokens';
 import { newFlow, problemOf, VERIFIER_KEY } from './client';
 import { allowedRedirect } from './redirects';
-import { answerSession, call, keepPendingSignIn, readPendingSignIn, usePendingSignIn, type SupabaseDeps } from './operations';
+import { call, keepPendingSignIn, readPendingSignIn, signedInAs, usePendingSignIn, type SupabaseDeps } from './operations';
+import type { Client } from '../keeper';
 import type { AuthSession } from '../operations';
 
 export type OAuthProvider = 'github' | 'google';
@@ -32,12 +33,12 @@ export async function startOAuth(deps: SupabaseDeps, provider: OAuthProvider, re
   return { url: data.url, state };
 }
 
-export async function finishOAuth(deps: SupabaseDeps, body: RequestBody<'finishOAuth'>): Promise<AuthSession> {
+export async function finishOAuth(deps: SupabaseDeps, body: RequestBody<'finishOAuth'>, client: Client): Promise<AuthSession> {
   const pending = await readPendingSignIn<OAuthPending>(deps, 'oauth', body.state);
   if (!pending) throw invalidOAuthState();
   const flow = newFlow(deps.settings, 'pkce', { [VERIFIER_KEY]: pending.verifier });
   const { data, error } = await call(() => flow.auth.exchangeCodeForSession(body.code));
   if (error || !data.session) throw error ? problemOf(error, flow, invalidOAuthCode) : invalidOAuthCode();
-  if (!(await usePendingSignIn(deps, body.state))) throw invalidOAuthState();
-  return answerSession(deps, data.session);
+  if (!(await usePendingSignIn(deps, body.state, client))) throw invalidOAuthState();
+  return signedInAs(deps, data.session, client, { provider: pending.provider });
 }

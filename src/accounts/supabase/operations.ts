@@ -8,6 +8,7 @@ import { invalidChallenge, invalidCredentials, invalidRefreshToken, MfaRequired,
 import { failureKeys, isUsableName, MFA_CHALLENGE_TTL_SECONDS, splitName } from '../rules';
 import { RELEASE_ATTEMPT } from '../sql';
 import { newSecret, sha256 } from '../tokens';
+import { recordFailedSignIn, recordSessionEvent } from './audit';
 import { newFlow, problemOf, STORAGE_KEY, unexpected, type Flow, type SupabaseSettings } from './client';
 import { open, seal } from './sealed';
 import { DROP_PENDING, INSERT_PENDING, PENDING, type PendingKind, type PendingRow } from './sql';
@@ -155,6 +156,7 @@ export async function signIn(deps: SupabaseDeps, body: RequestBody<'signIn'>, cl
     // A wrong password stays counted; Supabase being down or limiting is not the caller's failure.
     const problem = error ? problemOf(error, flow, invalidCredentials) : invalidCredentials();
     if (problem.code !== 'invalid_credentials') await release();
+    else await recordFailedSignIn(deps, client, email);
     throw problem;
   }
   const session = data.session;
@@ -170,7 +172,14 @@ export async function signIn(deps: SupabaseDeps, body: RequestBody<'signIn'>, cl
     throw new MfaRequired(challenge, MFA_CHALLENGE_TTL_SECONDS);
   }
   await release();
-  return answerSession(deps, session);
+  return signedInAs(deps, session, client);
+}
+
+/** The session in our shape (provisioning a new user), then its sign-in in the audit log of their organizations. */
+export async function signedInAs(deps: SupabaseDeps, session: Session, client: Client | undefined, details: Record<string, unknown> = {}): Promise<AuthSession> {
+  const answered = await answerSession(deps, session);
+  await recordSessionEvent(deps, client, 'user.login', decodeOwnClaims(session.access_token), details);
+  return answered;
 }
 
 /** The second step: the sealed aal1 session runs Supabase's challenge and verify of its TOTP factor. */
@@ -195,7 +204,7 @@ export async function verifyChallenge(deps: SupabaseDeps, body: RequestBody<'ver
   if (!(await usePendingSignIn(deps, body.challenge_token, client, reservation))) throw invalidChallenge();
   const upgraded = await call(() => flow.auth.getSession());
   if (!upgraded.data.session) throw unexpected(new Error('the verified session is missing'));
-  return answerSession(deps, upgraded.data.session);
+  return signedInAs(deps, upgraded.data.session, client);
 }
 
 export async function refreshSession(deps: SupabaseDeps, body: RequestBody<'refreshSession'>): Promise<AuthSession> {

@@ -1,6 +1,8 @@
 import type { Identity } from '../../auth/caller';
 import { problems } from '../../problems';
 import { notImplemented } from '../problems';
+import type { Client } from '../keeper';
+import { recordSessionEvent } from './audit';
 import { newFlow, problemOf, unexpected } from './client';
 import { requireSessionUser, type SupabaseDeps } from './operations';
 
@@ -19,13 +21,15 @@ async function signOutOf(deps: SupabaseDeps, identity: Identity, accessToken: st
   if (error && ![401, 403, 404].includes(error.status ?? 0)) throw problemOf(error, flow, () => problems.unavailable(`Supabase Auth did not sign out: ${error.message}`));
 }
 
-export function signOut(deps: SupabaseDeps, identity: Identity, accessToken: string): Promise<void> {
-  return signOutOf(deps, identity, accessToken, 'local');
+export async function signOut(deps: SupabaseDeps, identity: Identity, accessToken: string, client: Client): Promise<void> {
+  await signOutOf(deps, identity, accessToken, 'local');
+  await recordSessionEvent(deps, client, 'user.logout', identity.claims);
 }
 
 /** Supabase's sign-out of scope `others`; it does not say how many sessions that ended. */
-export async function endOtherSessions(deps: SupabaseDeps, identity: Identity, accessToken: string): Promise<{ endedCount: number }> {
+export async function endOtherSessions(deps: SupabaseDeps, identity: Identity, accessToken: string, client: Client): Promise<{ endedCount: number }> {
   await signOutOf(deps, identity, accessToken, 'others');
+  await recordSessionEvent(deps, client, 'security.session_terminated', identity.claims, { reason: 'ended', scope: 'others' });
   return { endedCount: 0 };
 }
 
