@@ -267,6 +267,23 @@ describe('the brute-force limit', () => {
     await signIn(t.app, account, { from: newIp() }).expect(200);
   });
 
+  test('sign-ups count too (each costs a password hash): the 6th in a minute from one address is 429, before any work', async () => {
+    const from = newIp();
+    for (let i = 0; i < 5; i += 1) {
+      const account = { ...newAccount('burst'), ip: from };
+      await signUp(t.app, account);
+    }
+    const sixth = newAccount('burst-six');
+    const refused = await authPost(t.app, '/signup', { email: sixth.email, password: sixth.password }, from);
+    expectProblem(refused, 429);
+    expect(refused.body.detail).toMatch(/sign-ups from this address/);
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    // Nothing was made for it, and another address signs up as before.
+    const { rows } = await t.admin.query<{ n: number }>('select count(*)::int as n from auth.users where email = $1', [sixth.email]);
+    expect(rows[0]!.n).toBe(0);
+    await signUp(t.app, sixth);
+  });
+
   test('successful sign-ins do not count', async () => {
     const account = newAccount('often');
     await signUp(t.app, account);

@@ -5,11 +5,11 @@ import { withRequestTransaction, type RequestTransaction } from '../db/transacti
 import type { components } from '../generated/openapi';
 import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery } from '../http/route';
-import { problems } from '../problems';
+import { problems, type Problem } from '../problems';
 import { withAccountKeeper, type Client, type KeeperDeps, type KeeperTransaction } from './keeper';
 import type { SessionLiveness } from './liveness';
 import { hashPassword, verifyPassword } from './passwords';
-import { invalidCredentials, invalidRefreshToken, MfaRequired, refreshTokenReused, tooManyFailures } from './problems';
+import { invalidCredentials, invalidRefreshToken, MfaRequired, refreshTokenReused, tooManyFailures, tooManySignUps } from './problems';
 import {
   deviceFromUserAgent,
   failureKeys,
@@ -19,6 +19,7 @@ import {
   MFA_CHALLENGE_TTL_SECONDS,
   normalizeEmail,
   retryAfterSeconds,
+  signUpKeys,
   SIGN_IN_FAILURES_ALLOWED,
   SIGN_IN_WINDOW_SECONDS,
   splitName,
@@ -77,16 +78,22 @@ type Amr = Array<{ method: string; timestamp: number }>;
  * the count); a success takes its rows back. Refused (429) when an email or
  * IP already has SIGN_IN_FAILURES_ALLOWED failures in the window.
  */
-export async function reserveAttempt(tx: KeeperTransaction, keys: string[]): Promise<number[]> {
+export async function reserveAttempt(tx: KeeperTransaction, keys: string[], refusal: (retryAfterSeconds: number) => Problem = tooManyFailures): Promise<number[]> {
+  if (keys.length === 0) return [];
   await tx.query(LOCK_FAILURE_KEYS, [keys]);
   const counts = await tx.query<FailureCountRow>(RECENT_FAILURES, [keys, SIGN_IN_WINDOW_SECONDS]);
   const blocked = counts.rows.filter((row) => row.failures >= SIGN_IN_FAILURES_ALLOWED);
   if (blocked.length > 0) {
     const wait = Math.max(...blocked.map((row) => retryAfterSeconds(row.oldest_ms, Date.now())));
-    throw tooManyFailures(wait);
+    throw refusal(wait);
   }
   if (Math.random() < 0.05) await tx.query(PURGE_OLD_FAILURES);
   return (await tx.query<{ id: number }>(RESERVE_ATTEMPT, [keys])).rows.map((row) => row.id);
+}
+
+/** A sign-up, counted for its address before any argon2 work (429 past the limit); never handed back. */
+export async function countSignUp(deps: KeeperDeps, client: Client): Promise<void> {
+  await withAccountKeeper(deps, (tx) => reserveAttempt(tx, signUpKeys(client.ip), tooManySignUps), client);
 }
 
 // ---- sessions and tokens ----
@@ -208,6 +215,7 @@ export function signUpProfile(body: RequestBody<'signUp'>) {
 export async function signUp(deps: AccountsDeps, body: RequestBody<'signUp'>, client: Client): Promise<AuthSession> {
   const { email, name, userMetadata } = signUpProfile(body);
   const appMetadata = { provider: 'email', providers: ['email'] };
+  await countSignUp(deps, client);
   const passwordHash = await hashPassword(body.password);
   const amr: Amr = [{ method: 'password', timestamp: Math.floor(Date.now() / 1000) }];
   const { userId, session } = await withAccountKeeper(deps, async (tx) => {

@@ -21,6 +21,16 @@ export const wrongCode = () => problems.unprocessable('The two-factor code is wr
 export const wrongPassword = () =>
   problems.unprocessable('The password is wrong.', [{ path: '/body/password', message: 'is not the password of this account' }]).because('invalid_credentials');
 
+export function tooManySignUps(retryAfterSeconds: number): Problem {
+  return new Problem(
+    429,
+    'quota-exceeded',
+    `Too many sign-ups from this address in the last ${SIGN_IN_WINDOW_SECONDS} seconds; try again in ${retryAfterSeconds} seconds.`,
+    undefined,
+    { 'Retry-After': String(retryAfterSeconds) },
+  );
+}
+
 export function tooManyFailures(retryAfterSeconds: number): Problem {
   return new Problem(
     429,

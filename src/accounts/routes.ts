@@ -79,7 +79,7 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
       res.status(201).json(await signUp(local, body, clientOf(req)));
       return;
     }
-    const outcome = await supabase.signUp(project, body);
+    const outcome = await supabase.signUp(project, body, clientOf(req));
     if (outcome.kind === 'session') res.status(201).json(outcome.session);
     else res.status(202).json(outcome.pending);
   });

@@ -29,6 +29,15 @@ export function failureKeys(email: string, ip: string | undefined): string[] {
   return keys;
 }
 
+/**
+ * What a sign-up counts against: every sign-up (not only failed ones) costs an
+ * argon2 hash or a call to Supabase, so an address gets as many a minute as it
+ * gets failed sign-ins. Without a known address nothing is counted.
+ */
+export function signUpKeys(ip: string | undefined): string[] {
+  return ip ? [`signup:${ip}`] : [];
+}
+
 /** Seconds until the oldest failure in the window leaves it (at least 1). */
 export function retryAfterSeconds(oldestFailureEpochMs: number, nowMs: number): number {
   return Math.max(1, Math.ceil((oldestFailureEpochMs + SIGN_IN_WINDOW_SECONDS * 1000 - nowMs) / 1000));

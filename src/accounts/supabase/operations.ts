@@ -3,7 +3,7 @@ import type { Identity } from '../../auth/caller';
 import type { RequestBody } from '../../http/route';
 import { problems } from '../../problems';
 import { withAccountKeeper, type Client, type KeeperDeps } from '../keeper';
-import { checkedEmail, decodeOwnClaims, reserveAttempt, signUpProfile, userOfToken, type AuthSession, type AuthUser } from '../operations';
+import { checkedEmail, countSignUp, decodeOwnClaims, reserveAttempt, signUpProfile, userOfToken, type AuthSession, type AuthUser } from '../operations';
 import { invalidChallenge, invalidCredentials, invalidRefreshToken, MfaRequired, wrongSignInCode } from '../problems';
 import { failureKeys, isUsableName, MFA_CHALLENGE_TTL_SECONDS, splitName } from '../rules';
 import { RELEASE_ATTEMPT } from '../sql';
@@ -102,8 +102,9 @@ export async function usePendingSignIn(deps: SupabaseDeps, token: string, client
 
 const isTaken = (error: AuthError) => ['user_already_exists', 'email_exists'].includes(error.code ?? '') || /already (been )?registered/i.test(error.message);
 
-export async function signUp(deps: SupabaseDeps, body: RequestBody<'signUp'>): Promise<SignUpOutcome> {
+export async function signUp(deps: SupabaseDeps, body: RequestBody<'signUp'>, client: Client): Promise<SignUpOutcome> {
   const { email, name, userMetadata } = signUpProfile(body);
+  await countSignUp(deps, client);
   const flow = newFlow(deps.settings);
   const { data, error } = await call(() => flow.auth.signUp({ email, password: body.password, options: { data: userMetadata } }));
   if (error) {
