@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createTokenVerifier } from '../src/auth/verifier';
-import { authPost, bearer, claimsOf, newAccount, newIp, signIn, type Account } from './accounts-support';
+import { authPost, bearer, CHROME_ON_MAC, claimsOf, newAccount, newIp, SAFARI_ON_IPHONE, signIn, type Account } from './accounts-support';
 import { startGoTrue, sessionIdOf, type GoTrueStandIn } from './support/gotrue';
 import { createTestApp, expectProblem, jwtSecret, token, type TestApp } from './support/harness';
 
@@ -175,16 +175,74 @@ describe('refresh and logout', () => {
 });
 
 describe('sessions', () => {
-  test('listing and ending one session are 501; ending all others signs them out (scope others)', async () => {
+  // GoTrue keeps its sessions in auth.sessions of this same database; the stand-in
+  // does not, so each test writes the rows GoTrue would have written.
+  async function asGoTrueWould(userId: string, sessionId: string, userAgent: string, ip: string, ageMinutes: number) {
+    await t.admin.query(
+      `insert into auth.sessions (id, user_id, created_at, updated_at, refreshed_at, aal, user_agent, ip)
+       values ($1, $2, now() - make_interval(mins => $5), now() - make_interval(mins => $5), (now() - make_interval(mins => $5)) at time zone 'utc', 'aal1', $3, $4)`,
+      [sessionId, userId, userAgent, ip, ageMinutes],
+    );
+  }
+
+  test('my sessions are listed from Supabase Auth, mine only, newest activity first, the current one marked', async () => {
     const account = newAccount('sessions');
     const first = await signUp(t.app, account);
     const second = (await signIn(t.app, account).expect(200)).body;
-    const list = await bearer(t.app, second.access_token).get('/api/v1/auth/sessions');
-    expectProblem(list, 501);
-    expect(list.body).toMatchObject({ code: 'not_implemented', detail: expect.stringMatching(/Supabase/) });
-    const one = await bearer(t.app, second.access_token).delete(`/api/v1/auth/sessions/${sessionIdOf(first.access_token)}`);
-    expectProblem(one, 501);
+    await asGoTrueWould(first.user.id, sessionIdOf(first.access_token), SAFARI_ON_IPHONE, '198.51.100.7', 30);
+    await asGoTrueWould(first.user.id, sessionIdOf(second.access_token), CHROME_ON_MAC, '198.51.100.8', 1);
+    // Someone else's session in the same table.
+    const stranger = newAccount('stranger');
+    const theirs = await signUp(t.app, stranger);
+    await asGoTrueWould(theirs.user.id, sessionIdOf(theirs.access_token), CHROME_ON_MAC, '203.0.113.9', 5);
 
+    const list = await bearer(t.app, second.access_token).get('/api/v1/auth/sessions').expect(200);
+    expect(list.body.total).toBe(2);
+    expect(list.body.data).toEqual([
+      expect.objectContaining({ id: sessionIdOf(second.access_token), ipAddress: '198.51.100.8', isCurrent: true }),
+      expect.objectContaining({ id: sessionIdOf(first.access_token), ipAddress: '198.51.100.7', isCurrent: false }),
+    ]);
+    expect(list.body.data[1].deviceInfo).toMatchObject({ os: expect.stringMatching(/iOS/) });
+
+    // Another user's session is not mine to end: 404, and it stays.
+    expectProblem(await bearer(t.app, second.access_token).delete(`/api/v1/auth/sessions/${sessionIdOf(theirs.access_token)}`), 404);
+    await bearer(t.app, second.access_token).delete(`/api/v1/auth/sessions/${sessionIdOf(first.access_token)}`).expect(204);
+    const { rows } = await t.admin.query<{ id: string }>('select id from auth.sessions where user_id = any($1) order by id', [[first.user.id, theirs.user.id]]);
+    expect(rows.map((r) => r.id).sort()).toEqual([sessionIdOf(second.access_token), sessionIdOf(theirs.access_token)].sort());
+    expectProblem(await bearer(t.app, second.access_token).delete(`/api/v1/auth/sessions/${sessionIdOf(first.access_token)}`), 404);
+    // Recorded in the audit log of the user's organization, in the same transaction.
+    const ended = await t.admin.query<{ n: number }>(
+      "select count(*)::int as n from public.audit_log where event_type = 'security.session_terminated' and target_id = $1 and actor_user_id = $2",
+      [sessionIdOf(first.access_token), first.user.id],
+    );
+    expect(ended.rows[0]!.n).toBe(1);
+  });
+
+  test('where the database does not let its owner read Supabase Auth sessions, the functions refuse with 0A000 (the API answers 501)', async () => {
+    const account = newAccount('no-sessions');
+    const session = await signUp(t.app, account);
+    const client = await t.admin.connect();
+    try {
+      // As on a database whose migration owner may not read auth.sessions: the
+      // functions owned by a role without that right (rolled back afterwards).
+      await client.query('begin');
+      await client.query('create role sessions_blind nologin');
+      await client.query('grant usage on schema app, auth to sessions_blind');
+      await client.query('alter function app.auth_sessions_reachable(text) owner to sessions_blind');
+      await client.query('alter function app.my_auth_sessions() owner to sessions_blind');
+      await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: session.user.id, role: 'authenticated' })]);
+      await client.query('set local role authenticated');
+      await expect(client.query('select * from app.my_auth_sessions()')).rejects.toMatchObject({ code: '0A000' });
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
+  });
+
+  test('ending all others signs them out (scope others)', async () => {
+    const account = newAccount('others');
+    const first = await signUp(t.app, account);
+    const second = (await signIn(t.app, account).expect(200)).body;
     const others = await bearer(t.app, second.access_token).delete('/api/v1/auth/sessions').expect(200);
     expect(others.body).toEqual({ endedCount: 0 });
     expect(gotrue.logouts).toContainEqual({ scope: 'others', sessionId: sessionIdOf(second.access_token) });

@@ -271,6 +271,9 @@ describe("writes every grant allows, on the other organization's rows", () => {
       is_public_skill: { call: 'select app.is_public_skill($1) as v', params: [ids.skill], answer: false },
       limit_in_plan: { call: `select app.limit_in_plan('free', 'seats') as v`, params: [], answer: 1 },
       meter_api_call: { call: 'select count(*)::int as n from app.meter_api_call($1)', params: [orgB], answer: 0 },
+      // The caller's own Supabase Auth sessions only (the attacker has none here); another's id ends nothing.
+      my_auth_sessions: { call: 'select count(*)::int as n from app.my_auth_sessions()', params: [], answer: 0 },
+      end_my_auth_session: { call: 'select app.end_my_auth_session($1) as v', params: [randomUUID()], answer: false },
       my_project_ids: { call: 'select count(*)::int as n from app.my_project_ids() id where id = $1', params: [ids.project], answer: 0 },
       organization_role: { call: 'select app.organization_role($1) as v', params: [orgB], answer: null },
       project_member_role: { call: 'select app.project_member_role($1) as v', params: [ids.project], answer: null },

@@ -114,6 +114,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.audit_client_ip()',
     'app.audit_mfa_factor()',
     'app.audit_retention_days(plan_tier)',
+    'app.auth_sessions_reachable(text)',
     'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
     'app.plan_limit(uuid,usage_metric_type)',
     'app.quotas_enforced()',

@@ -302,7 +302,7 @@ export async function refreshSession(deps: AccountsDeps, body: RequestBody<'refr
   return answer(deps, ownerOf(row), { sessionId: row.session_id, refreshToken: next }, row.aal, row.amr);
 }
 
-function sessionOf(identity: Identity): string | null {
+export function sessionOf(identity: Identity): string | null {
   const sessionId = identity.claims.session_id;
   return typeof sessionId === 'string' && /^[0-9a-f-]{36}$/i.test(sessionId) ? sessionId.toLowerCase() : null;
 }
@@ -334,17 +334,22 @@ export async function listSessions(deps: AccountsDeps, identity: Identity, query
         orderBy: 's.last_active_at desc, s.id',
         page: pageRequest(query),
       },
-      (row) => ({
-        id: row.id,
-        deviceInfo: deviceFromUserAgent(row.user_agent),
-        ipAddress: row.ip_address ?? '',
-        location: {},
-        lastActive: row.last_active_at,
-        createdAt: row.created_at,
-        isCurrent: row.id === current,
-      }),
+      (row) => userSessionOf(row, current),
     ),
   );
+}
+
+/** A session row in the frontend's UserSession shape; `current` is the caller's own session id. */
+export function userSessionOf(row: SessionRow, current: string | null): UserSession {
+  return {
+    id: row.id,
+    deviceInfo: deviceFromUserAgent(row.user_agent),
+    ipAddress: row.ip_address ?? '',
+    location: {},
+    lastActive: row.last_active_at,
+    createdAt: row.created_at,
+    isCurrent: row.id === current,
+  };
 }
 
 export async function endSession(deps: AccountsDeps, identity: Identity, sessionId: string, client: Client): Promise<void> {

@@ -113,8 +113,8 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
 
   route(router, 'listSessions', async ({ query, req, res }) => {
     const { local } = mode();
-    if (!local) supabaseSessions.sessionsNotListed();
-    res.json(await listSessions(local, identityOf(req), query));
+    if (local) res.json(await listSessions(local, identityOf(req), query));
+    else res.json(await inTransaction(req, (tx) => supabaseSessions.listSessions(tx, query), { ignoreOrganizationHeader: true }));
   });
 
   route(router, 'endOtherSessions', async ({ req, res }) => {
@@ -124,8 +124,8 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
 
   route(router, 'endSession', async ({ params, req, res }) => {
     const { local } = mode();
-    if (!local) supabaseSessions.sessionsNotListed();
-    await endSession(local, identityOf(req), params.sessionId, clientOf(req));
+    if (local) await endSession(local, identityOf(req), params.sessionId, clientOf(req));
+    else await inTransaction(req, (tx) => supabaseSessions.endSession(tx, params.sessionId), { ignoreOrganizationHeader: true });
     res.status(204).end();
   });
 

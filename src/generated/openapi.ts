@@ -207,7 +207,8 @@ export interface paths {
         /**
          * My signed-in sessions (the frontend's UserSession)
          * @description Sessions that have not ended, most recently active first; `isCurrent` marks the one of this access token.
-         *     Supabase mode: 501, Supabase Auth does not show a user their sessions.
+         *     Supabase mode: read from Supabase Auth's `auth.sessions` (the caller's own only); 501 `not_implemented` where the
+         *     database does not let the API read them.
          */
         get: operations["listSessions"];
         put?: never;
@@ -236,7 +237,7 @@ export interface paths {
         post?: never;
         /**
          * End one of my sessions
-         * @description Another user's session, or one that has already ended, is a 404. Supabase mode: 501 (Supabase Auth ends no single session of another device).
+         * @description Another user's session, or one that has already ended, is a 404. Supabase mode: the session is deleted from Supabase Auth's `auth.sessions` with its refresh tokens (its access token lasts until it expires); 501 where the database does not allow it.
          */
         delete: operations["endSession"];
         options?: never;

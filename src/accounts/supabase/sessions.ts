@@ -1,10 +1,17 @@
 import type { Identity } from '../../auth/caller';
+import { registerSqlState } from '../../db/errors';
+import type { RequestTransaction } from '../../db/transaction';
+import { paginate, pageRequest, type Page } from '../../http/pagination';
+import type { RequestQuery } from '../../http/route';
 import { problems } from '../../problems';
-import { notImplemented } from '../problems';
 import type { Client } from '../keeper';
+import { sessionOf, userSessionOf, type UserSession } from '../operations';
+import { notImplemented } from '../problems';
+import type { SessionRow } from '../sql';
 import { recordSessionEvent } from './audit';
 import { newFlow, problemOf, unexpected } from './client';
 import { requireSessionUser, type SupabaseDeps } from './operations';
+import { END_MY_AUTH_SESSION, MY_AUTH_SESSIONS } from './sql';
 
 /** The caller's own Supabase session, or nothing to end (a minted token without one). */
 async function signOutOf(deps: SupabaseDeps, identity: Identity, accessToken: string, scope: 'local' | 'others'): Promise<void> {
@@ -33,8 +40,30 @@ export async function endOtherSessions(deps: SupabaseDeps, identity: Identity, a
   return { endedCount: 0 };
 }
 
-export function sessionsNotListed(): never {
-  throw notImplemented(
-    'Supabase Auth does not show a user their sessions, so this server cannot list them or end one of them; end all the others with DELETE /api/v1/auth/sessions.',
+// A database whose owner may not read or end Supabase Auth's sessions
+// (database/021) says so with 0A000: the feature is not available there.
+registerSqlState('0A000', (error) => notImplemented(`${error.message}.`));
+
+/** The caller's Supabase Auth sessions, newest activity first, read under their own identity. */
+export function listSessions(tx: RequestTransaction, query: RequestQuery<'listSessions'>): Promise<Page<UserSession>> {
+  requireSessionUser(tx.identity);
+  const current = sessionOf(tx.identity);
+  return paginate<SessionRow, UserSession>(
+    tx,
+    {
+      select: 's.id, s.ip_address, s.user_agent, s.created_at, s.last_active_at',
+      fromWhere: MY_AUTH_SESSIONS,
+      params: [],
+      orderBy: 's.last_active_at desc nulls last, s.id',
+      page: pageRequest(query),
+    },
+    (row) => userSessionOf(row, current),
   );
+}
+
+/** Ends one of the caller's Supabase Auth sessions; another's, or none, is a 404. */
+export async function endSession(tx: RequestTransaction, sessionId: string): Promise<void> {
+  requireSessionUser(tx.identity);
+  const { rows } = await tx.query<{ ended: boolean }>(END_MY_AUTH_SESSION, [sessionId]);
+  if (!rows[0]?.ended) throw problems.notFound('You have no such session, or it has already ended.');
 }

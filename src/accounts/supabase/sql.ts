@@ -18,3 +18,11 @@ export const PENDING = 'select sealed from app.pending_sign_ins where token_hash
 
 /** $1 token hash: used once. */
 export const DROP_PENDING = 'delete from app.pending_sign_ins where token_hash = $1 returning token_hash';
+
+// Supabase Auth's own sessions (database/021), as the signed-in caller.
+
+/** FROM of the caller's live Supabase Auth sessions. */
+export const MY_AUTH_SESSIONS = 'app.my_auth_sessions() s';
+
+/** $1 session: ends one of the caller's Supabase Auth sessions; false when they have no such session. */
+export const END_MY_AUTH_SESSION = 'select app.end_my_auth_session($1) as ended';
