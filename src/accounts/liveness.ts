@@ -1,9 +1,9 @@
 import { TokenError, TokenServiceUnavailable } from '../auth/jwt';
 import type { TokenVerifier } from '../auth/verifier';
 import { withAccountKeeper, type KeeperDeps } from './keeper';
+import { uuidClaim } from './rules';
 import { SESSION_LIVE } from './sql';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Sessions remembered at most; the oldest is forgotten first. */
 const REMEMBERED_SESSIONS = 10_000;
 
@@ -47,11 +47,11 @@ export function sessionLiveness(deps: KeeperDeps, checkSeconds: number): Session
 export function refusingEndedSessions(verify: TokenVerifier, liveness: SessionLiveness): TokenVerifier {
   return async (token) => {
     const claims = await verify(token);
-    const sessionId = claims.session_id;
-    if (typeof sessionId !== 'string' || !UUID.test(sessionId)) return claims;
+    const sessionId = uuidClaim(claims.session_id);
+    if (!sessionId) return claims;
     let live: boolean;
     try {
-      live = await liveness.isLive(sessionId.toLowerCase());
+      live = await liveness.isLive(sessionId);
     } catch {
       throw new TokenServiceUnavailable('The database could not be asked whether this session is still signed in.');
     }

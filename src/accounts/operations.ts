@@ -17,12 +17,14 @@ import {
   isUsableEmail,
   isUsableName,
   MFA_CHALLENGE_TTL_SECONDS,
+  objectClaim,
   normalizeEmail,
   retryAfterSeconds,
   signUpKeys,
   SIGN_IN_FAILURES_ALLOWED,
   SIGN_IN_WINDOW_SECONDS,
   splitName,
+  uuidClaim,
 } from './rules';
 import type { AccountsSettings } from './settings';
 import {
@@ -152,8 +154,6 @@ export function decodeOwnClaims(token: string): TokenClaims {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as TokenClaims;
 }
 
-const objectClaim = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /** The caller as GoTrue describes a user, with the frontend's first_name, last_name, org_id and roles. */
 export async function describeUser(tx: RequestTransaction): Promise<AuthUser> {
@@ -303,8 +303,7 @@ export async function refreshSession(deps: AccountsDeps, body: RequestBody<'refr
 }
 
 export function sessionOf(identity: Identity): string | null {
-  const sessionId = identity.claims.session_id;
-  return typeof sessionId === 'string' && /^[0-9a-f-]{36}$/i.test(sessionId) ? sessionId.toLowerCase() : null;
+  return uuidClaim(identity.claims.session_id);
 }
 
 function userOf(identity: Identity): string {

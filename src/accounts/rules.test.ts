@@ -7,9 +7,11 @@ import {
   manualEntryKey,
   newBackupCode,
   normalizeBackupCode,
+  objectClaim,
   retryAfterSeconds,
   splitName,
   storableUserAgent,
+  uuidClaim,
 } from './rules';
 import { mintAccessToken } from './tokens';
 import { acceptedStep, codeAt, newTotpSecret } from './totp';
@@ -101,5 +103,21 @@ describe('passwords and tokens', () => {
     const claims = verifyHs256(minted.token, 'secret');
     expect(identityFromClaims(claims)).toMatchObject({ role: 'authenticated', userId: '5d0c7f0e-6a8f-4a4e-9f57-0d1c2b3a4e5f', email: 'ada@example.test' });
     expect(minted.expiresIn).toBe(600);
+  });
+});
+
+describe('claims read from a token', () => {
+  test('a UUID claim is lower-cased; anything shaped otherwise is none', () => {
+    expect(uuidClaim('3F2B7A3C-8D1E-4C6B-9A0F-2E4D6C8B1A37')).toBe('3f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37');
+    expect(uuidClaim('-'.repeat(36))).toBeNull();
+    expect(uuidClaim(42)).toBeNull();
+    expect(uuidClaim(undefined)).toBeNull();
+  });
+
+  test('an object claim is the object itself; arrays, null and scalars are an empty one', () => {
+    expect(objectClaim({ first_name: 'Ada' })).toEqual({ first_name: 'Ada' });
+    expect(objectClaim(['a'])).toEqual({});
+    expect(objectClaim(null)).toEqual({});
+    expect(objectClaim('x')).toEqual({});
   });
 });

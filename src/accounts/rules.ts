@@ -8,6 +8,18 @@ export const SIGN_IN_WINDOW_SECONDS = 60;
 export const MFA_CHALLENGE_TTL_SECONDS = 300;
 export const BACKUP_CODE_COUNT = 10;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A claim that holds a UUID (sub, session_id), lower-cased; null for anything else. */
+export function uuidClaim(value: unknown): string | null {
+  return typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : null;
+}
+
+/** A claim that holds a JSON object (user_metadata, app_metadata); an empty one for anything else. */
+export function objectClaim(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
 /** Email addresses are compared lower-cased and trimmed, as profiles and tokens store them. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

@@ -1,11 +1,10 @@
 import type { TokenClaims } from '../../auth/jwt';
 import { withAccountKeeper, type Client, type KeeperDeps } from '../keeper';
+import { uuidClaim } from '../rules';
 import { RECORD_FAILED_SIGN_IN, RECORD_SESSION_EVENT } from '../sql';
 
 type SessionEvent = 'user.login' | 'user.logout' | 'security.session_terminated';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const uuidClaim = (value: unknown): string | null => (typeof value === 'string' && UUID.test(value) ? value.toLowerCase() : null);
 
 /** The authentication methods of a Supabase access token's amr claim (password, totp, oauth...). */
 function methodsOf(claims: TokenClaims): string[] {

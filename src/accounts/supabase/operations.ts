@@ -5,7 +5,7 @@ import { problems } from '../../problems';
 import { withAccountKeeper, type Client, type KeeperDeps } from '../keeper';
 import { checkedEmail, countSignUp, decodeOwnClaims, reserveAttempt, signUpProfile, userOfToken, type AuthSession, type AuthUser } from '../operations';
 import { invalidChallenge, invalidCredentials, invalidRefreshToken, MfaRequired, wrongSignInCode } from '../problems';
-import { failureKeys, isUsableName, MFA_CHALLENGE_TTL_SECONDS, splitName } from '../rules';
+import { failureKeys, isUsableName, MFA_CHALLENGE_TTL_SECONDS, objectClaim, splitName } from '../rules';
 import { RELEASE_ATTEMPT } from '../sql';
 import { newSecret, sha256 } from '../tokens';
 import { recordFailedSignIn, recordSessionEvent } from './audit';
@@ -29,8 +29,6 @@ export async function call<R>(work: () => Promise<R>): Promise<R> {
   }
 }
 
-const objectOf = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 
 /** A session of Supabase Auth in our AuthSession shape, its user described as local mode describes one. */
 export async function answerSession(deps: SupabaseDeps, session: Session, fullNameAtSignUp?: string | null): Promise<AuthSession> {
@@ -50,14 +48,14 @@ export async function answerSession(deps: SupabaseDeps, session: Session, fullNa
  * as full_name or name): the profile takes it when it has none yet.
  */
 function providerName(user: User | undefined): string | null {
-  const metadata = objectOf(user?.user_metadata);
+  const metadata = objectClaim(user?.user_metadata);
   const name = [metadata.full_name, metadata.name].find((value): value is string => typeof value === 'string' && isUsableName(value) && value.trim() !== '');
   return name ? name.trim().slice(0, 200) : null;
 }
 
 /** A user Supabase Auth created without a session yet (no token: no organization to name). */
 function pendingUser(user: User, email: string): AuthUser {
-  const userMetadata = objectOf(user.user_metadata);
+  const userMetadata = objectClaim(user.user_metadata);
   const names = splitName(userMetadata, typeof userMetadata.full_name === 'string' ? userMetadata.full_name : null);
   return {
     id: user.id,
@@ -65,7 +63,7 @@ function pendingUser(user: User, email: string): AuthUser {
     role: user.role || 'authenticated',
     email: user.email ?? email,
     phone: user.phone ?? '',
-    app_metadata: objectOf(user.app_metadata),
+    app_metadata: objectClaim(user.app_metadata),
     user_metadata: userMetadata,
     is_anonymous: user.is_anonymous === true,
     created_at: user.created_at,
