@@ -1,8 +1,8 @@
-import { isIP } from 'node:net';
 import express, { type Request, type Router } from 'express';
 import type pg from 'pg';
 import type { Identity } from '../auth/caller';
-import type { RunInTransaction } from '../http/context';
+import { bearerTokenOf } from '../auth/identity';
+import { clientAddress, type RunInTransaction } from '../http/context';
 import { route } from '../http/route';
 import { problems } from '../problems';
 import type { SessionLiveness } from './liveness';
@@ -37,10 +37,9 @@ export interface AccountsRouterDeps {
   liveness: SessionLiveness | undefined;
 }
 
-/** The client's address (Express's req.ip, which TRUST_PROXY governs) when it is one, and its User-Agent. */
+/** The client's address (as the audit log and every limit see it) and its User-Agent. */
 function clientOf(req: Request): Client {
-  const ip = req.ip && isIP(req.ip) !== 0 ? req.ip : undefined;
-  return { ip, userAgent: storableUserAgent(req.header('user-agent')) };
+  return { ip: clientAddress(req), userAgent: storableUserAgent(req.header('user-agent')) };
 }
 
 function identityOf(req: Request): Identity {
@@ -50,9 +49,9 @@ function identityOf(req: Request): Identity {
 
 /** The access token the request was authenticated with (Supabase mode acts with it at Supabase Auth). */
 function accessTokenOf(req: Request): string {
-  const match = /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '');
-  if (!match) throw problems.forbidden('This operation needs a signed-in user\'s access token.');
-  return match[1]!;
+  const token = bearerTokenOf(req);
+  if (!token) throw problems.forbidden('This operation needs a signed-in user\'s access token.');
+  return token;
 }
 
 /**

@@ -26,6 +26,11 @@ function unstorableClaim(claims: TokenClaims): string | undefined {
   return bad ? JSON.stringify(bad[0]) : undefined;
 }
 
+/** The token of an `Authorization: Bearer <token>` header, if the request sends one. */
+export function bearerTokenOf(req: Request): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.header('authorization') ?? '')?.[1];
+}
+
 /** Maps verified claims to a database identity; only known roles get one. */
 export function identityFromClaims(claims: TokenClaims): Identity {
   const unstorable = unstorableClaim(claims);
@@ -74,14 +79,13 @@ export function bearerAuthHandler(verifyToken: TokenVerifier, options: BearerOpt
     return true;
   };
   return async (req: Request): Promise<boolean> => {
-    const header = req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw problems.unauthorized('Send a bearer token in the Authorization header.');
-    if (looksLikeApiKey(match[1]!)) {
+    const token = bearerTokenOf(req);
+    if (!token) throw problems.unauthorized('Send a bearer token in the Authorization header.');
+    if (looksLikeApiKey(token)) {
       if (!options.verifyApiKey) throw problems.unauthorized('API keys are not accepted here.');
       let identity: Identity;
       try {
-        identity = await options.verifyApiKey(match[1]!);
+        identity = await options.verifyApiKey(token);
       } catch (error) {
         if (error instanceof Problem && error.status >= 500) req.authFailure = error;
         throw error;
@@ -90,7 +94,7 @@ export function bearerAuthHandler(verifyToken: TokenVerifier, options: BearerOpt
     }
     let claims: TokenClaims;
     try {
-      claims = await verifyToken(match[1]!);
+      claims = await verifyToken(token);
     } catch (error) {
       if (error instanceof TokenError) throw problems.unauthorized(error.message);
       if (error instanceof TokenServiceUnavailable) {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Request } from 'express';
 import type pg from 'pg';
 import type { Identity } from '../auth/caller';
@@ -66,7 +67,7 @@ export function transactionRunner(deps: TransactionSettings): RunInTransaction {
         statementTimeoutMs: deps.statementTimeoutMs,
         meterApiCall,
         onApiCallMetered: meteredHeaders ? (quota) => setHeaders(req, meteredHeaders(quota)) : undefined,
-        clientIp: clientAddress(req.ip),
+        clientIp: clientAddress(req),
         userAgent: req.header('user-agent'),
       },
       work,
@@ -74,9 +75,15 @@ export function transactionRunner(deps: TransactionSettings): RunInTransaction {
   };
 }
 
-/** req.ip as the audit log stores it: an IPv4 client on a dual-stack socket without its ::ffff: prefix. */
-function clientAddress(ip: string | undefined): string | undefined {
-  return ip?.startsWith('::ffff:') && ip.includes('.') ? ip.slice('::ffff:'.length) : ip;
+/**
+ * The client's address as everything that records or counts it sees it (the
+ * audit log, sign-in limits, sessions): Express's req.ip (which TRUST_PROXY
+ * governs) when it is an address, an IPv4 client on a dual-stack socket
+ * without its ::ffff: prefix.
+ */
+export function clientAddress(req: Request): string | undefined {
+  const ip = req.ip?.startsWith('::ffff:') && req.ip.includes('.') ? req.ip.slice('::ffff:'.length) : req.ip;
+  return ip && isIP(ip) !== 0 ? ip : undefined;
 }
 
 function setHeaders(req: Request, headers: Record<string, string>): void {
