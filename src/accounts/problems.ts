@@ -21,25 +21,20 @@ export const wrongCode = () => problems.unprocessable('The two-factor code is wr
 export const wrongPassword = () =>
   problems.unprocessable('The password is wrong.', [{ path: '/body/password', message: 'is not the password of this account' }]).because('invalid_credentials');
 
-export function tooManySignUps(retryAfterSeconds: number): Problem {
+/** 429 from a sign-in limit (database-counted attempts in the window), with when to try again. */
+function limited(what: string, retryAfterSeconds: number): Problem {
   return new Problem(
     429,
     'quota-exceeded',
-    `Too many sign-ups from this address in the last ${SIGN_IN_WINDOW_SECONDS} seconds; try again in ${retryAfterSeconds} seconds.`,
+    `Too many ${what} in the last ${SIGN_IN_WINDOW_SECONDS} seconds; try again in ${retryAfterSeconds} seconds.`,
     undefined,
     { 'Retry-After': String(retryAfterSeconds) },
   );
 }
 
-export function tooManyFailures(retryAfterSeconds: number): Problem {
-  return new Problem(
-    429,
-    'quota-exceeded',
-    `Too many failed sign-ins for this email address or from this address in the last ${SIGN_IN_WINDOW_SECONDS} seconds; try again in ${retryAfterSeconds} seconds.`,
-    undefined,
-    { 'Retry-After': String(retryAfterSeconds) },
-  );
-}
+export const tooManySignUps = (retryAfterSeconds: number) => limited('sign-ups from this address', retryAfterSeconds);
+
+export const tooManyFailures = (retryAfterSeconds: number) => limited('failed sign-ins for this email address or from this address', retryAfterSeconds);
 
 export function notImplemented(detail: string): Problem {
   return new Problem(501, 'not-implemented', detail).because('not_implemented');
