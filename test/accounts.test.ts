@@ -386,3 +386,31 @@ describe('two-factor authentication', () => {
     expect((await bearer(t.app, minted.token).get('/api/v1/auth/2fa').expect(200)).body).toEqual({ isEnabled: false });
   });
 });
+
+describe('an API key is not its creator at the sign-in endpoints', () => {
+  test('a key cannot read or end its creator’s sessions, nor enrol, confirm or turn off two-factor', async () => {
+    const account = newAccount('key-holder');
+    const created = await signUp(t.app, account);
+    const me = await bearer(t.app, created.access_token).get('/api/v1/me').expect(200);
+    const org: string = me.body.defaultOrganizationId;
+    const session = (await signIn(t.app, account).expect(200)).body;
+    const key = (
+      await bearer(t.app, session.access_token).post('/api/v1/api-keys').set('X-Organization-Id', org).send({ name: 'CI', scopes: ['admin'], expiration: 'never' }).expect(201)
+    ).body.key as string;
+
+    const withKey = bearer(t.app, key);
+    expectProblem(await withKey.get('/api/v1/auth/sessions'), 403);
+    expectProblem(await withKey.delete('/api/v1/auth/sessions'), 403);
+    expectProblem(await withKey.delete(`/api/v1/auth/sessions/${claimsOf(session.access_token).session_id}`), 403);
+    expectProblem(await withKey.get('/api/v1/auth/2fa'), 403);
+    expectProblem(await withKey.post('/api/v1/auth/2fa/enroll').send({}), 403);
+    expectProblem(await withKey.post('/api/v1/auth/2fa/confirm').send({ code: '123456' }), 403);
+    expectProblem(await withKey.post('/api/v1/auth/2fa/disable').send({ password: account.password, code: '123456' }), 403);
+    expectProblem(await withKey.post('/api/v1/auth/logout').send({}), 403);
+    // Nothing changed: both sessions still live, no enrolment started.
+    const listed = await bearer(t.app, session.access_token).get('/api/v1/auth/sessions').expect(200);
+    expect(listed.body.total).toBe(2);
+    const { rows } = await t.admin.query<{ n: number }>('select count(*)::int as n from app.mfa_factors where user_id = $1', [created.user.id]);
+    expect(rows[0]!.n).toBe(0);
+  });
+});

@@ -306,13 +306,18 @@ export function sessionOf(identity: Identity): string | null {
   return uuidClaim(identity.claims.session_id);
 }
 
-function userOf(identity: Identity): string {
-  if (!identity.userId) throw problems.forbidden('This operation is for signed-in users, not service tokens.');
+/**
+ * The person signed in, for the operations on their own account (sessions,
+ * two-factor): never a service token, and never an API key, which acts for
+ * its creator in an organization but is not them.
+ */
+export function accountHolder(identity: Identity): string {
+  if (!identity.userId || identity.apiKey) throw problems.forbidden('This operation is for signed-in users, not service tokens or API keys.');
   return identity.userId;
 }
 
 export async function signOut(deps: AccountsDeps, identity: Identity, client: Client): Promise<void> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const sessionId = sessionOf(identity);
   // A token minted without a session (npm run token) has nothing to end.
   if (!sessionId) return;
@@ -321,7 +326,7 @@ export async function signOut(deps: AccountsDeps, identity: Identity, client: Cl
 }
 
 export async function listSessions(deps: AccountsDeps, identity: Identity, query: RequestQuery<'listSessions'>): Promise<Page<UserSession>> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const current = sessionOf(identity);
   return withAccountKeeper(deps, (tx) =>
     paginate<SessionRow, UserSession>(
@@ -352,14 +357,14 @@ export function userSessionOf(row: SessionRow, current: string | null): UserSess
 }
 
 export async function endSession(deps: AccountsDeps, identity: Identity, sessionId: string, client: Client): Promise<void> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const ended = await withAccountKeeper(deps, (tx) => tx.query(END_OWN_SESSION, [sessionId, userId, 'ended']), client);
   if (ended.rowCount === 0) throw problems.notFound('You have no such session, or it has already ended.');
   deps.liveness.ended(sessionId.toLowerCase());
 }
 
 export async function endOtherSessions(deps: AccountsDeps, identity: Identity, client: Client): Promise<{ endedCount: number }> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const ended = await withAccountKeeper(deps, (tx) => tx.query<{ id: string }>(END_OTHER_SESSIONS, [userId, sessionOf(identity)]), client);
   for (const row of ended.rows) deps.liveness.ended(row.id);
   return { endedCount: ended.rowCount ?? 0 };

@@ -3,7 +3,7 @@ import type { components } from '../generated/openapi';
 import type { RequestBody } from '../http/route';
 import { problems } from '../problems';
 import { withAccountKeeper, type KeeperTransaction } from './keeper';
-import { answerVerified, reserveAttempt, startVerifiedSession, type AccountsDeps, type AuthSession, type Client } from './operations';
+import { accountHolder, answerVerified, reserveAttempt, startVerifiedSession, type AccountsDeps, type AuthSession, type Client } from './operations';
 import { verifyPassword } from './passwords';
 import { invalidChallenge, wrongCode, wrongPassword, wrongSignInCode } from './problems';
 import { asTotpCode, BACKUP_CODE_COUNT, failureKeys, manualEntryKey, newBackupCode, normalizeBackupCode } from './rules';
@@ -30,11 +30,6 @@ import { acceptedStep, enrolment, newTotpSecret } from './totp';
 export type TwoFactorStatus = components['schemas']['TwoFactorStatus'];
 export type TwoFactorSetupData = components['schemas']['TwoFactorSetupData'];
 export type TwoFactorConfirmation = components['schemas']['TwoFactorConfirmation'];
-
-function userOf(identity: Identity): string {
-  if (!identity.userId) throw problems.forbidden('This operation is for signed-in users, not service tokens.');
-  return identity.userId;
-}
 
 function statusOf(factor: FactorRow | undefined): TwoFactorStatus {
   if (!factor?.confirmed_at) return { isEnabled: false };
@@ -64,12 +59,12 @@ async function takeCode(tx: KeeperTransaction, userId: string, factor: FactorRow
 }
 
 export async function twoFactorStatus(deps: AccountsDeps, identity: Identity): Promise<TwoFactorStatus> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   return withAccountKeeper(deps, async (tx) => statusOf((await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0]));
 }
 
 export async function enrollTwoFactor(deps: AccountsDeps, identity: Identity): Promise<TwoFactorSetupData> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const secret = newTotpSecret();
   const email = await withAccountKeeper(deps, async (tx) => {
     const account = await accountOf(tx, userId);
@@ -81,7 +76,7 @@ export async function enrollTwoFactor(deps: AccountsDeps, identity: Identity): P
 }
 
 export async function confirmTwoFactor(deps: AccountsDeps, identity: Identity, body: RequestBody<'confirmTwoFactor'>): Promise<TwoFactorConfirmation> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const codes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
   const outcome = await withAccountKeeper(deps, async (tx) => {
     const factor = (await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0];
@@ -103,7 +98,7 @@ export async function confirmTwoFactor(deps: AccountsDeps, identity: Identity, b
 }
 
 export async function disableTwoFactor(deps: AccountsDeps, identity: Identity, body: RequestBody<'disableTwoFactor'>): Promise<TwoFactorStatus> {
-  const userId = userOf(identity);
+  const userId = accountHolder(identity);
   const account = await withAccountKeeper(deps, async (tx) => {
     const found = await accountOf(tx, userId);
     if (!statusOf((await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0]).isEnabled) throw problems.conflict('Two-factor authentication is not on.');

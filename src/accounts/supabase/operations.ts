@@ -1,5 +1,4 @@
 import type { AuthError, Session, User } from '@supabase/supabase-js';
-import type { Identity } from '../../auth/caller';
 import type { RequestBody } from '../../http/route';
 import { problems } from '../../problems';
 import { withAccountKeeper, type Client, type KeeperDeps } from '../keeper';
@@ -220,7 +219,3 @@ export function flowWithSession(settings: SupabaseSettings, session: Session): F
   return newFlow(settings, 'implicit', { [STORAGE_KEY]: JSON.stringify(session) });
 }
 
-export function requireSessionUser(identity: Identity): string {
-  if (!identity.userId || identity.apiKey) throw problems.forbidden('This operation is for signed-in users, not service tokens or API keys.');
-  return identity.userId;
-}

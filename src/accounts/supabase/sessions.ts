@@ -5,17 +5,17 @@ import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestQuery } from '../../http/route';
 import { problems } from '../../problems';
 import type { Client } from '../keeper';
-import { sessionOf, userSessionOf, type UserSession } from '../operations';
+import { accountHolder, sessionOf, userSessionOf, type UserSession } from '../operations';
 import { notImplemented } from '../problems';
 import type { SessionRow } from '../sql';
 import { recordSessionEvent } from './audit';
 import { newFlow, problemOf, unexpected } from './client';
-import { requireSessionUser, type SupabaseDeps } from './operations';
+import type { SupabaseDeps } from './operations';
 import { END_MY_AUTH_SESSION, MY_AUTH_SESSIONS } from './sql';
 
 /** The caller's own Supabase session, or nothing to end (a minted token without one). */
 async function signOutOf(deps: SupabaseDeps, identity: Identity, accessToken: string, scope: 'local' | 'others'): Promise<void> {
-  requireSessionUser(identity);
+  accountHolder(identity);
   if (typeof identity.claims.session_id !== 'string') return;
   const flow = newFlow(deps.settings);
   let error;
@@ -46,7 +46,7 @@ registerSqlState('0A000', (error) => notImplemented(`${error.message}.`));
 
 /** The caller's Supabase Auth sessions, newest activity first, read under their own identity. */
 export function listSessions(tx: RequestTransaction, query: RequestQuery<'listSessions'>): Promise<Page<UserSession>> {
-  requireSessionUser(tx.identity);
+  accountHolder(tx.identity);
   const current = sessionOf(tx.identity);
   return paginate<SessionRow, UserSession>(
     tx,
@@ -63,7 +63,7 @@ export function listSessions(tx: RequestTransaction, query: RequestQuery<'listSe
 
 /** Ends one of the caller's Supabase Auth sessions; another's, or none, is a 404. */
 export async function endSession(tx: RequestTransaction, sessionId: string): Promise<void> {
-  requireSessionUser(tx.identity);
+  accountHolder(tx.identity);
   const { rows } = await tx.query<{ ended: boolean }>(END_MY_AUTH_SESSION, [sessionId]);
   if (!rows[0]?.ended) throw problems.notFound('You have no such session, or it has already ended.');
 }

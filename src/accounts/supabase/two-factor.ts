@@ -3,18 +3,19 @@ import type { Identity } from '../../auth/caller';
 import type { TokenClaims } from '../../auth/jwt';
 import type { RequestBody } from '../../http/route';
 import { problems } from '../../problems';
+import { accountHolder } from '../operations';
 import { wrongCode, wrongPassword } from '../problems';
 import { manualEntryKey } from '../rules';
 import type { TwoFactorConfirmation, TwoFactorSetupData, TwoFactorStatus } from '../two-factor';
 import { flowAs, newFlow, problemOf, type Flow } from './client';
-import { call, requireSessionUser, type SupabaseDeps } from './operations';
+import { call, type SupabaseDeps } from './operations';
 
 // Two-factor authentication in Supabase mode: the caller's TOTP factor in
 // Supabase Auth, through supabase-js acting with the caller's access token.
 // Supabase has no backup codes: the status always says 0 remain.
 
 function callerFlow(deps: SupabaseDeps, identity: Identity, accessToken: string): Flow {
-  requireSessionUser(identity);
+  accountHolder(identity);
   const claims: TokenClaims = identity.claims;
   return flowAs(deps.settings, { access_token: accessToken, expires_at: typeof claims.exp === 'number' ? claims.exp : 0 });
 }
@@ -73,7 +74,7 @@ export async function confirmTwoFactor(deps: SupabaseDeps, identity: Identity, a
  * factor, and it is signed out again.
  */
 export async function disableTwoFactor(deps: SupabaseDeps, identity: Identity, body: RequestBody<'disableTwoFactor'>): Promise<TwoFactorStatus> {
-  requireSessionUser(identity);
+  accountHolder(identity);
   if (!identity.email) throw problems.forbidden('This operation is for signed-in users with an email address.');
   const flow = newFlow(deps.settings);
   const signedIn = await call(() => flow.auth.signInWithPassword({ email: identity.email!, password: body.password }));
