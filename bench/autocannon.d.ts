@@ -14,6 +14,10 @@ declare module 'autocannon' {
       workers?: number;
       /** Milliseconds before a request counts as a timeout. */
       timeout?: number;
+      method?: string;
+      body?: string;
+      /** Replace "[<id>]" in the body with a fresh id on every request. */
+      idReplacement?: boolean;
     }
 
     interface Histogram {

@@ -17,7 +17,7 @@ import { decodeUnverified } from '../src/auth/jwt';
 import { loadConfig } from '../src/config';
 import { startServer, type RunningServer } from '../src/server';
 import { startBareServer, type BareServer } from './bare-server';
-import { ACME_ORGANIZATION_ID, addBulkProjects, NARROW_SEARCH, PAYMENTS_PROJECT_ID } from './bulk-data';
+import { ACME_ORGANIZATION_ID, addBulkProjects, GLOBEX_ORGANIZATION_ID, NARROW_SEARCH, PAYMENTS_PROJECT_ID, SMALL_ORGANIZATION_PROJECTS } from './bulk-data';
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -34,21 +34,36 @@ const BULK_PROJECTS = envInt('BENCH_PROJECTS', 200_000, 0);
 
 interface Scenario {
   name: string;
-  side: 'api' | 'bare';
+  /** api: the API; bare: the same SQL in the same RLS transaction; limit: one round trip, no identity, no RLS. */
+  side: 'api' | 'bare' | 'limit';
   /** Path and query after the side's prefix (/api/v1 or nothing). */
   path: string;
-  /** For API scenarios: the bare scenario it is divided by. */
+  method?: 'GET' | 'POST';
+  /** A JSON body; "[<id>]" in it becomes a fresh id per request (autocannon's idReplacement). */
+  body?: string;
+  /** Who calls: the session token (default), the API key, or the small organization's member. */
+  caller?: 'session' | 'apiKey' | 'smallOrganization';
+  /** The limit scenario this one is divided by. */
+  limit?: string;
+  /** The same-SQL bare scenario this one is divided by. */
   bare?: string;
 }
 
 const search = `pageSize=20&search=${encodeURIComponent(NARROW_SEARCH)}`;
+const newProject = JSON.stringify({ name: 'Bench [<id>]', type: 'manual', description: 'Made by the benchmark.' });
 const SCENARIOS: Scenario[] = [
-  { name: 'api get project', side: 'api', path: `/projects/${PAYMENTS_PROJECT_ID}`, bare: 'bare get project' },
-  { name: 'bare get project', side: 'bare', path: `/projects/${PAYMENTS_PROJECT_ID}` },
-  { name: 'api list pageSize=20', side: 'api', path: '/projects?pageSize=20', bare: 'bare list pageSize=20' },
-  { name: 'bare list pageSize=20', side: 'bare', path: '/projects?pageSize=20' },
-  { name: 'api list search (exact count)', side: 'api', path: `/projects?${search}`, bare: 'bare list search' },
+  { name: 'limit get project', side: 'limit', path: `/limit/projects/${PAYMENTS_PROJECT_ID}` },
+  { name: 'bare get project', side: 'bare', path: `/projects/${PAYMENTS_PROJECT_ID}`, limit: 'limit get project' },
+  { name: 'api get project', side: 'api', path: `/projects/${PAYMENTS_PROJECT_ID}`, limit: 'limit get project', bare: 'bare get project' },
+  { name: 'api get project, API key (metered)', side: 'api', path: `/projects/${PAYMENTS_PROJECT_ID}`, caller: 'apiKey', limit: 'limit get project', bare: 'bare get project' },
+  { name: 'limit list pageSize=20', side: 'limit', path: '/limit/projects?pageSize=20' },
+  { name: 'bare list pageSize=20', side: 'bare', path: '/projects?pageSize=20', limit: 'limit list pageSize=20' },
+  { name: 'api list pageSize=20', side: 'api', path: '/projects?pageSize=20', limit: 'limit list pageSize=20', bare: 'bare list pageSize=20' },
+  { name: 'api list pageSize=20, 1,000-row organization', side: 'api', path: '/projects?pageSize=20', caller: 'smallOrganization' },
   { name: 'bare list search', side: 'bare', path: `/projects?${search}` },
+  { name: 'api list search (exact count)', side: 'api', path: `/projects?${search}`, bare: 'bare list search' },
+  { name: 'limit create project', side: 'limit', path: '/limit/projects', method: 'POST', body: newProject },
+  { name: 'api create project', side: 'api', path: '/projects', method: 'POST', body: newProject, limit: 'limit create project' },
 ];
 
 interface Measured {
@@ -73,8 +88,16 @@ let interrupted = false;
  * generator off the event loop the servers share. In worker mode stop() never
  * settles the run's promise, hence the race.
  */
-async function fire(url: string, headers: Record<string, string>, duration: number): Promise<autocannon.Result | undefined> {
-  const instance = autocannon({ url, connections: CONNECTIONS, duration, headers, workers: 1 });
+async function fire(url: string, scenario: Scenario, headers: Record<string, string>, duration: number): Promise<autocannon.Result | undefined> {
+  const instance = autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration,
+    workers: 1,
+    method: scenario.method ?? 'GET',
+    headers: scenario.body ? { ...headers, 'content-type': 'application/json' } : headers,
+    ...(scenario.body ? { body: scenario.body, idReplacement: true } : {}),
+  });
   const stopped = new Promise<undefined>((resolve) => {
     stopLoad = () => {
       instance.stop();
@@ -92,22 +115,26 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
+function ratio(result: autocannon.Result, base: Measured | undefined): string {
+  return base ? (result.requests.average / base.result.requests.average).toFixed(2) : '';
+}
+
 function printTable(measured: Measured[]): void {
   const rows = measured.map(({ scenario, result }) => {
-    const bare = measured.find((m) => m.scenario.name === scenario.bare);
-    const ratio = bare ? `${((100 * result.requests.average) / bare.result.requests.average).toFixed(1)}%` : '';
     const failed = result.non2xx + result.errors + result.timeouts > 0;
     return [
       (failed ? '!! ' : '   ') + scenario.name,
       result.requests.average.toFixed(0),
       result.latency.p50.toFixed(1),
       result.latency.p99.toFixed(1),
+      result.latency.p50 > 0 ? (result.latency.p99 / result.latency.p50).toFixed(1) : '',
       String(result.non2xx),
       String(result.errors),
-      ratio,
+      ratio(result, measured.find((m) => m.scenario.name === scenario.limit)),
+      ratio(result, measured.find((m) => m.scenario.name === scenario.bare)),
     ];
   });
-  const header = ['   scenario', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'API/bare'];
+  const header = ['   scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99/p50', 'non-2xx', 'errors', 'of limit', 'of same SQL'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i]!, i > 0)).join('  ');
   console.log(line(header));
@@ -159,21 +186,37 @@ async function main(): Promise<number> {
     }
 
     const started = Date.now();
-    console.log(`adding ${BULK_PROJECTS} projects to Acme, then VACUUM ANALYZE`);
+    console.log(`adding ${BULK_PROJECTS} projects to Acme and ${SMALL_ORGANIZATION_PROJECTS} to Globex, then VACUUM ANALYZE`);
     await addBulkProjects(running.databaseUrl, BULK_PROJECTS);
     console.log(`  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
     const token = mintToken('alice@acme.test', { secret: running.jwtSecret! });
+    const identity = identityFromClaims(decodeUnverified(token).payload);
     bare = await startBareServer({
       databaseUrl: running.databaseUrl,
       poolSize: config.dbPoolSize,
-      identity: identityFromClaims(decodeUnverified(token).payload),
+      identity,
       statementTimeoutMs: config.statementTimeoutMs,
+      organizationId: ACME_ORGANIZATION_ID,
     });
     // startServer reports http://localhost:<port>, but the socket is bound to
     // 127.0.0.1 only; localhost may resolve to ::1 first and refuse.
     const apiBase = `http://127.0.0.1:${new URL(running.baseUrl).port}/api/v1`;
-    const headers = { authorization: `Bearer ${token}`, 'x-organization-id': ACME_ORGANIZATION_ID };
+    const sessionHeaders = { authorization: `Bearer ${token}`, 'x-organization-id': ACME_ORGANIZATION_ID };
+    // A third party's key, made the way they make one; its calls are metered against Acme's quota.
+    const created = await fetch(`${apiBase}/api-keys`, {
+      method: 'POST',
+      headers: { ...sessionHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Benchmark', scopes: ['write'], expiration: '30' }),
+    });
+    if (created.status !== 201) throw new Error(`creating the API key answered ${created.status}: ${await created.text()}`);
+    const apiKey = ((await created.json()) as { key: string }).key;
+    const carol = mintToken('carol@globex.test', { secret: running.jwtSecret! });
+    const headersOf = (s: Scenario): Record<string, string> => {
+      if (s.caller === 'apiKey') return { authorization: `Bearer ${apiKey}` };
+      if (s.caller === 'smallOrganization') return { authorization: `Bearer ${carol}`, 'x-organization-id': GLOBEX_ORGANIZATION_ID };
+      return sessionHeaders;
+    };
     const urlOf = (s: Scenario) => (s.side === 'api' ? apiBase : bare!.baseUrl) + s.path;
 
     // A single request per scenario first: a wrong status or a bare body that
@@ -181,13 +224,17 @@ async function main(): Promise<number> {
     const bodies = new Map<string, unknown>();
     let mismatched = false;
     for (const scenario of SCENARIOS) {
-      const response = await fetch(urlOf(scenario), { headers });
+      const response = await fetch(urlOf(scenario), {
+        method: scenario.method ?? 'GET',
+        headers: scenario.body ? { ...headersOf(scenario), 'content-type': 'application/json' } : headersOf(scenario),
+        body: scenario.body?.replace('[<id>]', 'check'),
+      });
       const body: unknown = await response.json();
       bodies.set(scenario.name, body);
       const page = body as { total?: number; totalExact?: boolean; data?: unknown[] };
       const shape = Array.isArray(page.data) ? ` items=${page.data.length} total=${page.total} totalExact=${page.totalExact}` : '';
       console.log(`  check ${scenario.name}: HTTP ${response.status}${shape}`);
-      if (response.status !== 200) mismatched = true;
+      if (response.status !== (scenario.method === 'POST' ? 201 : 200)) mismatched = true;
     }
     for (const scenario of SCENARIOS) {
       if (scenario.bare && !isDeepStrictEqual(bodies.get(scenario.name), bodies.get(scenario.bare))) {
@@ -204,9 +251,9 @@ async function main(): Promise<number> {
       if (interrupted) break;
       const url = urlOf(scenario);
       process.stdout.write(`running ${scenario.name} (${WARMUP} s warm-up, ${DURATION} s measured) ... `);
-      if (WARMUP > 0) await fire(url, headers, WARMUP);
+      if (WARMUP > 0) await fire(url, scenario, headersOf(scenario), WARMUP);
       if (interrupted) break;
-      const result = await fire(url, headers, DURATION);
+      const result = await fire(url, scenario, headersOf(scenario), DURATION);
       if (!result) break;
       measured.push({ scenario, result });
       console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);

@@ -53,15 +53,12 @@ export function pageRequest(query: { page?: number; pageSize?: number }): PageRe
  * organization grows. Past that, `total` is the planner's estimate and
  * `totalExact` says so.
  */
-export async function paginate<Row extends QueryResultRow, Item>(
-  tx: Pick<RequestTransaction, 'query'>,
-  query: PageQuery<Row>,
-  map: (row: Row) => Item,
-): Promise<Page<Item>> {
+/** The page-and-capped-count statement of `query`, as paginate sends it (the benchmark's bare handler runs it too). */
+export function pageStatement<Row>(query: PageQuery<Row>): { text: string; params: unknown[] } {
   const { page, pageSize } = query.page;
   const offset = query.page.offset ?? (page - 1) * pageSize;
   const n = query.params.length;
-  const sql = `
+  const text = `
     select counted.total as "__total", page_rows.*
     from (select count(*)::int as total from (select 1 from ${query.fromWhere} limit $${n + 3}) capped) counted
     left join lateral (
@@ -70,7 +67,17 @@ export async function paginate<Row extends QueryResultRow, Item>(
       order by ${query.orderBy}
       limit $${n + 1} offset $${n + 2}
     ) page_rows on true`;
-  const result = await tx.query(sql, [...query.params, pageSize + 1, offset, EXACT_COUNT_LIMIT + 1]);
+  return { text, params: [...query.params, pageSize + 1, offset, EXACT_COUNT_LIMIT + 1] };
+}
+
+export async function paginate<Row extends QueryResultRow, Item>(
+  tx: Pick<RequestTransaction, 'query'>,
+  query: PageQuery<Row>,
+  map: (row: Row) => Item,
+): Promise<Page<Item>> {
+  const { page, pageSize } = query.page;
+  const statement = pageStatement(query);
+  const result = await tx.query(statement.text, statement.params);
   const counted = (result.rows[0]?.__total as number | undefined) ?? 0;
   const rows = result.rows.filter((row) => row.__present === true);
   const hasMore = rows.length > pageSize;
