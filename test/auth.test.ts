@@ -426,7 +426,7 @@ describe('token CLI (npm run token)', () => {
 
     expect(badEmail.code).toBe(2);
     expect(badEmail.stdout).toBe('');
-    expect(badEmail.stderr).toMatch(/usage: npm run token/);
+    expect(badEmail.stderr).toMatch(/usage: npm run -s token/);
   }, 60000);
 
   test('the seeded demo users have the ids the CLI puts in sub', () => {

@@ -71,7 +71,7 @@ test('with PUBLIC_BASE_URL the URL is made from it, never from Host', async () =
 
 test('the public address: PUBLIC_BASE_URL, else localhost:PORT for the embedded database, else none', () => {
   const base = (env: NodeJS.ProcessEnv) => webhookSettings(loadConfig(env)).publicBaseUrl;
-  expect(base({})).toBe('http://localhost:3000');
+  expect(base({})).toBe('http://localhost:8000');
   expect(base({ PORT: '8080' })).toBe('http://localhost:8080');
   expect(base({ PORT: '0' })).toBeUndefined();
   expect(base({ DATABASE_URL: 'postgres://db.example.com/app' })).toBeUndefined();

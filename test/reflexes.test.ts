@@ -387,7 +387,7 @@ describe('isolation between organizations', () => {
 describe('configuration', () => {
   test('PUBLIC_BASE_URL, WEBHOOK_MAX_BODY_BYTES and WEBHOOK_TOLERANCE_SECONDS are read and checked', () => {
     const defaults = loadConfig({});
-    expect(webhookSettings(defaults)).toEqual({ publicBaseUrl: 'http://localhost:3000', maxBodyBytes: 65536, toleranceSeconds: 300 });
+    expect(webhookSettings(defaults)).toEqual({ publicBaseUrl: 'http://localhost:8000', maxBodyBytes: 65536, toleranceSeconds: 300 });
     const set = loadConfig({ PUBLIC_BASE_URL: 'https://api.example.com/', WEBHOOK_MAX_BODY_BYTES: '2048', WEBHOOK_TOLERANCE_SECONDS: '60' });
     expect(webhookSettings(set)).toEqual({ publicBaseUrl: 'https://api.example.com', maxBodyBytes: 2048, toleranceSeconds: 60 });
     expect(() => loadConfig({ PUBLIC_BASE_URL: 'api.example.com' })).toThrow(/PUBLIC_BASE_URL/);

@@ -2,10 +2,9 @@
 // Against DATABASE_URL, or the embedded database in DATA_DIR (started for the command, then stopped).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config';
-import { MIGRATIONS_DIR, migrationVersions, runDbmate } from '../db/migrations';
+import { loadConfig, loadEnvFileIfPresent } from '../config';
+import { migrateAndApplySettings, MIGRATIONS_DIR, migrationVersions, runDbmate } from '../db/migrations';
 import { resolveDatabase } from '../db/resolve';
-import { applyDeploymentSettings } from '../db/roles';
 
 const COMMANDS: Record<string, string[]> = {
   migrate: ['up', '--strict'],
@@ -14,6 +13,7 @@ const COMMANDS: Record<string, string[]> = {
 };
 
 async function main(): Promise<void> {
+  loadEnvFileIfPresent();
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'new') {
     const name = rest[0];
@@ -31,9 +31,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const database = await resolveDatabase(config);
   try {
-    await runDbmate(database.ownerUrl, args);
-    // QUOTAS_ENABLED lives in the database, where only the owner may change it.
-    if (command === 'migrate') await applyDeploymentSettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled });
+    if (command === 'migrate') {
+      // The same lock as the servers' own migrations, so a deploy step and a starting instance never race.
+      // QUOTAS_ENABLED lives in the database, where only the owner may change it.
+      await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, (line) => console.error(line), { quiet: false });
+    } else {
+      await runDbmate(database.ownerUrl, args);
+    }
   } finally {
     await database.stop();
   }

@@ -1,14 +1,15 @@
-// Prints a bearer token for a user (one line on stdout, nothing else).
-//   npm run token -- alice@acme.test
+// Prints a bearer token for a user (one line on stdout, nothing else; `npm run -s`
+// keeps npm's own banner out of it, so TOKEN=$(npm run -s token -- ...) works).
+//   npm run -s token -- alice@acme.test
 //   npm run token -- --service-role           a service_role token (back-office workers)
 //   npm run token -- bob@acme.test --ttl 600  valid for 10 minutes
 import { mintToken } from '../auth/demo-users';
 import { isAccountEmail } from '../auth/email';
-import { loadConfig } from '../config';
+import { loadConfig, loadEnvFileIfPresent } from '../config';
 import { effectiveJwtSecret } from '../server';
 
 function fail(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run token -- <email> [--ttl seconds] | --service-role\n`);
+  process.stderr.write(`${message}\nusage: npm run -s token -- <email> [--ttl seconds] | --service-role\n`);
   process.exit(2);
 }
 
@@ -27,8 +28,14 @@ for (let i = 0; i < args.length; i += 1) {
 }
 if (!serviceRole && (!email || !isAccountEmail(email))) fail('give the email address of a user');
 
+loadEnvFileIfPresent();
 const config = loadConfig();
-const secret = effectiveJwtSecret(config);
+let secret: string | undefined;
+try {
+  secret = effectiveJwtSecret(config);
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error));
+}
 if (!secret) fail('tokens can be minted only with SUPABASE_JWT_SECRET (or without SUPABASE_URL, the local secret)');
 process.stdout.write(
   `${mintToken(serviceRole ? null : email, {

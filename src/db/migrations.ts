@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
+import { applyDeploymentSettings } from './roles';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', '..', 'database');
 
@@ -66,4 +68,79 @@ export function runDbmate(
       else reject(new Error(`dbmate ${args.join(' ')} failed (exit ${code}):\n${output.trim()}`));
     });
   });
+}
+
+/** The session advisory lock every instance takes around its migrations (any fixed number; this one spells "migrate"). */
+export const MIGRATION_LOCK_KEY = 0x6d696772617465n;
+
+export interface MigrationOutcome {
+  /** Versions this process applied; empty when another instance had done it. */
+  applied: string[];
+  /** Whether another instance held the lock when this one asked. */
+  waited: boolean;
+}
+
+/** The versions dbmate reports applying ("Applying: 003_habits_scheduler.sql"). */
+export function appliedVersionsOf(dbmateOutput: string): string[] {
+  return [...dbmateOutput.matchAll(/^Applying: (\d+)_/gm)].map((match) => match[1]!);
+}
+
+/**
+ * Applies pending migrations, then `afterwards` (the deployment settings),
+ * while holding a session-level advisory lock on a connection of its own, so
+ * that instances starting together migrate one after the other: the first
+ * applies everything, the next wait, then find nothing to do. dbmate takes no
+ * lock itself. A session lock needs a session of its own, which a transaction
+ * pooler (PgBouncer in transaction mode) does not give: ownerUrl must reach
+ * PostgreSQL directly (MIGRATION_DATABASE_URL).
+ */
+export async function migrateUnderLock(
+  ownerUrl: string,
+  options: { afterwards?: () => Promise<void>; log?: (line: string) => void; quiet?: boolean } = {},
+): Promise<MigrationOutcome> {
+  const lock = new pg.Client({ connectionString: ownerUrl, application_name: 'devtools-backend migrations' });
+  // A lost connection ends the session and its lock: reported by the query in flight, never as a crash.
+  lock.on('error', () => undefined);
+  await lock.connect();
+  try {
+    const key = MIGRATION_LOCK_KEY.toString();
+    const first = await lock.query<{ locked: boolean }>('select pg_catalog.pg_try_advisory_lock($1::bigint) as locked', [key]);
+    const waited = !first.rows[0]!.locked;
+    if (waited) {
+      options.log?.('Migrations another instance is migrating; waiting for it');
+      await lock.query('select pg_catalog.pg_advisory_lock($1::bigint)', [key]);
+    }
+    try {
+      const output = await runDbmate(ownerUrl, ['up', '--strict'], { quiet: options.quiet ?? true });
+      await options.afterwards?.();
+      return { applied: appliedVersionsOf(output), waited };
+    } finally {
+      await lock.query('select pg_catalog.pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
+    }
+  } finally {
+    await lock.end().catch(() => undefined);
+  }
+}
+
+/** One start-up line about what this process's migration run did. */
+export function describeMigrations(outcome: MigrationOutcome): string {
+  const { applied } = outcome;
+  if (applied.length === 0) return `Migrations up to date${outcome.waited ? ' (another instance applied them)' : ''}`;
+  return `Migrations applied ${applied.length} (${applied[0]}${applied.length > 1 ? ` to ${applied[applied.length - 1]}` : ''})`;
+}
+
+/**
+ * What every starting process (API instance, worker, `npm run db:migrate`)
+ * does: the migrations, then the deployment settings only the owner may write,
+ * both under the shared lock.
+ */
+export async function migrateAndApplySettings(
+  ownerUrl: string,
+  settings: { quotasEnforced: boolean },
+  log: (line: string) => void,
+  options: { quiet?: boolean } = {},
+): Promise<MigrationOutcome> {
+  const outcome = await migrateUnderLock(ownerUrl, { log, quiet: options.quiet, afterwards: () => applyDeploymentSettings(ownerUrl, settings) });
+  log(describeMigrations(outcome));
+  return outcome;
 }

