@@ -281,6 +281,18 @@ describe('limits of a model run', () => {
     expect(openAi.received).toHaveLength(2);
   });
 
+  test('a connection that breaks in the middle of the stream fails the run as runner_unreachable', async () => {
+    const r = await rig(runnerFor('openai', { SKILL_RUNNER_MAX_RETRIES: '0' }));
+    expectAnswers(openAi, (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'Half' }, finish_reason: null }] })}\n\n`);
+      setTimeout(() => res.destroy(), 50);
+    });
+    const skill = await createSkill(r);
+    const res = await execute(r, skill.id, true).expect(200);
+    expect(res.body).toMatchObject({ status: 'failed', errorCode: 'runner_unreachable', output: null });
+  });
+
   test('a server that cannot be reached is runner_unreachable', async () => {
     const gone = await startStandIn('/v1');
     await gone.close();

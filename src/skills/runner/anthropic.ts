@@ -1,5 +1,5 @@
 import type { MessageCreateParamsStreaming } from '@anthropic-ai/sdk/resources/messages';
-import { modelRunner, type ModelRunnerOptions } from './model';
+import { eachEvent, modelRunner, type ModelRunnerOptions } from './model';
 import type { SkillRunner } from './types';
 
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -50,7 +50,7 @@ export function anthropicRunner(options: ModelRunnerOptions): SkillRunner {
     const stream = await client.messages.create(messagesRequest(skill.model, skill.parameters, prompt, system), { signal });
     let input: number | undefined;
     let output: number | undefined;
-    for await (const event of stream) {
+    await eachEvent(stream, sdk, (event) => {
       if (event.type === 'message_start') {
         const usage = event.message.usage;
         // Cached prompt tokens are prompt tokens too (priced as input: this runner asks for no caching).
@@ -65,7 +65,7 @@ export function anthropicRunner(options: ModelRunnerOptions): SkillRunner {
           input = event.usage.input_tokens + (event.usage.cache_creation_input_tokens ?? 0) + (event.usage.cache_read_input_tokens ?? 0);
         }
       }
-    }
+    });
     return { promptTokens: input, completionTokens: output };
   });
 }

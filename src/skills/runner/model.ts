@@ -79,6 +79,39 @@ function detail(error: Error): string {
   return text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}...` : text;
 }
 
+/** The connection broke while an answer streamed in (the fetch body failed: no SDK error of its own). */
+export class ConnectionLost extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
+/**
+ * Reads an SDK's event stream, handing each event to `each`. A failure of
+ * the stream itself that the SDK does not turn into an error of its own (the
+ * socket closed half way) becomes ConnectionLost; a failure of `each` (ours)
+ * closes the stream and passes through as it is.
+ */
+export async function eachEvent<T>(stream: AsyncIterable<T>, errors: SdkErrors, each: (event: T) => void): Promise<void> {
+  const iterator = stream[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<T>;
+    try {
+      next = await iterator.next();
+    } catch (error) {
+      if (error instanceof errors.APIError || error instanceof SyntaxError) throw error;
+      throw new ConnectionLost(error);
+    }
+    if (next.done) return;
+    try {
+      each(next.value);
+    } catch (error) {
+      await iterator.return?.();
+      throw error;
+    }
+  }
+}
+
 /** Rejects when `signal` aborts: the SDKs wait out a retry's backoff without looking at it. */
 function abortion(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
   let listener: () => void = () => undefined;
@@ -111,6 +144,7 @@ export function modelRunner(
       return fail('runner_timeout', `The model did not finish within ${options.timeoutMs} ms.`);
     }
     if (error instanceof errors.APIConnectionError) return fail('runner_unreachable', `The model API could not be reached: ${detail(error)}`);
+    if (error instanceof ConnectionLost) return fail('runner_unreachable', `The connection to the model API broke while the answer streamed in: ${detail(error)}`);
     if (error instanceof errors.APIError) {
       if (typeof error.status === 'number') return fail(`runner_http_${error.status}`, `The model API answered HTTP ${error.status}: ${detail(error)}`);
       // An error event inside the stream, after the 200.

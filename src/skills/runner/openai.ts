@@ -1,5 +1,5 @@
 import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
-import { modelRunner, type ModelRunnerOptions, type ModelUsage } from './model';
+import { eachEvent, modelRunner, type ModelRunnerOptions, type ModelUsage } from './model';
 import type { SkillRunner } from './types';
 
 export interface OpenAiRunnerOptions extends ModelRunnerOptions {
@@ -61,14 +61,14 @@ export function openAiRunner(options: OpenAiRunnerOptions): SkillRunner {
     const request = chatRequest(skill.model, skill.parameters, prompt, system, options.maxTokensField);
     const stream = await client.chat.completions.create(request, { signal });
     let usage: ModelUsage | undefined;
-    for await (const chunk of stream) {
+    await eachEvent(stream, sdk, (chunk) => {
       // One choice is asked for (n defaults to 1); index 0 is it.
       for (const choice of chunk.choices ?? []) {
         const content = choice.index === 0 ? choice.delta?.content : undefined;
         if (content) onText(content);
       }
       if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-    }
+    });
     return usage;
   });
 }
