@@ -112,7 +112,7 @@ export async function eachEvent<T>(stream: AsyncIterable<T>, errors: SdkErrors, 
   }
 }
 
-/** Rejects when `signal` aborts: the SDKs wait out a retry's backoff without looking at it. */
+/** Rejects when `signal` aborts: the openai SDK waits out a retry's backoff (or Retry-After) without looking at the signal. */
 function abortion(signal: AbortSignal): { promise: Promise<never>; dispose(): void } {
   let listener: () => void = () => undefined;
   const promise = new Promise<never>((_resolve, reject) => {
