@@ -65,11 +65,22 @@ export interface Config {
   /** API_KEY_CACHE_SECONDS: how long a verified API key is trusted before it is looked up again. */
   apiKeyCacheSeconds: number;
   // ---- Skills and executions ----
-  /** How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway. */
-  skillRunner: 'template' | 'http';
+  /**
+   * How skills run: `template` renders the prompt and calls no model; `http` posts it to an LLM gateway;
+   * `openai` and `anthropic` call a model through the vendor's SDK (any server speaking that API).
+   */
+  skillRunner: SkillRunnerKind;
+  /** The gateway (`http`), or the API's base URL (`openai`, `anthropic`; the vendor's when unset). */
   skillRunnerUrl: string | undefined;
   skillRunnerApiKey: string | undefined;
+  /** One limit for a whole run: every attempt, the streamed answer included. */
   skillRunnerTimeoutMs: number;
+  /** Retries of a model call that failed with 408, 409, 429, a 5xx or a dropped connection (`openai`, `anthropic`). */
+  skillRunnerMaxRetries: number;
+  /** The request field that carries a skill's max_tokens to an OpenAI-compatible API. */
+  skillRunnerMaxTokensField: 'max_tokens' | 'max_completion_tokens';
+  /** MODEL_PRICES: euros per million input and output tokens, by model name (exact decimal strings). */
+  modelPrices: ModelPrices;
   /** Pause of the execution worker when its queue is empty. */
   executionWorkerIntervalMs: number;
   /** Executions one worker claims and runs at once. */
@@ -79,6 +90,20 @@ export interface Config {
   /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
   billing: BillingConfig;
 }
+
+export type SkillRunnerKind = 'template' | 'http' | 'openai' | 'anthropic';
+
+/** Prices of a model in euros per million tokens, as exact decimal strings. */
+export interface ModelPrice {
+  input: string;
+  output: string;
+}
+
+/**
+ * By model name: an exact name, a prefix ending in `*` ("gpt-4o*"), or `*`
+ * alone for every model no other entry names.
+ */
+export type ModelPrices = Record<string, ModelPrice>;
 
 export interface BillingConfig {
   stripeSecretKey: string | undefined;
@@ -297,19 +322,64 @@ export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
 }
 
 // ---- Skills and executions ----
+const RUNNERS: readonly SkillRunnerKind[] = ['template', 'http', 'openai', 'anthropic'];
+const PRICE = /^\d{1,9}(\.\d{1,12})?$/;
+
+/**
+ * MODEL_PRICES: a JSON object of model name to { "input": "0.15", "output": "0.60" },
+ * euros per million tokens. Strings keep the decimals exact; plain JSON numbers
+ * are read through their decimal text.
+ */
+export function parseModelPrices(raw: string | undefined): ModelPrices {
+  if (raw === undefined) return {};
+  const fail = (why: string) => new Error(`MODEL_PRICES ${why}; expected e.g. {"gpt-4o-mini": {"input": "0.15", "output": "0.60"}} (euros per million tokens)`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw fail('is not JSON');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw fail('must be a JSON object');
+  const prices: ModelPrices = {};
+  for (const [model, entry] of Object.entries(parsed as Record<string, unknown>)) {
+    if (model.length === 0 || model.length > 100) throw fail(`has a model name of ${model.length} characters`);
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) throw fail(`gives "${model}" no object`);
+    const { input, output, ...rest } = entry as Record<string, unknown>;
+    if (Object.keys(rest).length > 0) throw fail(`gives "${model}" unknown fields (${Object.keys(rest).join(', ')})`);
+    const text = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value);
+    const [inputText, outputText] = [text(input), text(output)];
+    if (typeof inputText !== 'string' || !PRICE.test(inputText) || typeof outputText !== 'string' || !PRICE.test(outputText)) {
+      throw fail(`gives "${model}" an input or output price that is not a non-negative decimal`);
+    }
+    // defineProperty: a model named "__proto__" is a name, not the object's prototype.
+    Object.defineProperty(prices, model, { value: { input: inputText, output: outputText }, enumerable: true, writable: true, configurable: true });
+  }
+  return prices;
+}
+
 function skillsConfig(env: NodeJS.ProcessEnv) {
-  const runner = text('SKILL_RUNNER', env) ?? 'template';
-  if (runner !== 'template' && runner !== 'http') throw new Error(`SKILL_RUNNER must be template or http, got "${runner}"`);
+  const runner = (text('SKILL_RUNNER', env) ?? 'template') as SkillRunnerKind;
+  if (!RUNNERS.includes(runner)) throw new Error(`SKILL_RUNNER must be one of ${RUNNERS.join(', ')}, got "${runner}"`);
   const url = text('SKILL_RUNNER_URL', env);
-  if (runner === 'http') {
-    if (!url) throw new Error('SKILL_RUNNER=http needs SKILL_RUNNER_URL (the LLM gateway to post prompts to)');
-    if (!/^https?:\/\//i.test(url)) throw new Error(`SKILL_RUNNER_URL must be an http or https URL, got "${url}"`);
+  if (runner === 'http' && !url) throw new Error('SKILL_RUNNER=http needs SKILL_RUNNER_URL (the LLM gateway to post prompts to)');
+  if (url && runner !== 'template' && !/^https?:\/\//i.test(url)) throw new Error(`SKILL_RUNNER_URL must be an http or https URL, got "${url}"`);
+  const apiKey = text('SKILL_RUNNER_API_KEY', env);
+  if ((runner === 'openai' || runner === 'anthropic') && !apiKey) {
+    // A local server that checks no key (Ollama, vLLM) takes any value.
+    throw new Error(`SKILL_RUNNER=${runner} needs SKILL_RUNNER_API_KEY (any value for a local server that checks none)`);
+  }
+  const maxTokensField = text('SKILL_RUNNER_MAX_TOKENS_FIELD', env) ?? (url ? 'max_tokens' : 'max_completion_tokens');
+  if (maxTokensField !== 'max_tokens' && maxTokensField !== 'max_completion_tokens') {
+    throw new Error(`SKILL_RUNNER_MAX_TOKENS_FIELD must be max_tokens or max_completion_tokens, got "${maxTokensField}"`);
   }
   return {
-    skillRunner: runner as 'template' | 'http',
+    skillRunner: runner,
     skillRunnerUrl: url,
-    skillRunnerApiKey: text('SKILL_RUNNER_API_KEY', env),
+    skillRunnerApiKey: apiKey,
     skillRunnerTimeoutMs: int('SKILL_RUNNER_TIMEOUT_MS', 60000, env, 100, 600000)!,
+    skillRunnerMaxRetries: int('SKILL_RUNNER_MAX_RETRIES', 2, env, 0, 10)!,
+    skillRunnerMaxTokensField: maxTokensField as Config['skillRunnerMaxTokensField'],
+    modelPrices: parseModelPrices(text('MODEL_PRICES', env)),
     executionWorkerIntervalMs: int('EXECUTION_WORKER_INTERVAL_MS', 1000, env, 10, 3600000)!,
     executionWorkerConcurrency: int('EXECUTION_WORKER_CONCURRENCY', 4, env, 1, 100)!,
     executeWaitMaxMs: int('EXECUTE_WAIT_MAX_MS', 10000, env, 0, 60000)!,

@@ -284,7 +284,29 @@ describe('configuration', () => {
     expect(createSkillRunner(loadConfig({ SKILL_RUNNER: 'http', SKILL_RUNNER_URL: 'https://llm.example/v1' })).kind).toBe('http');
     expect(() => loadConfig({ SKILL_RUNNER: 'http' })).toThrow(/SKILL_RUNNER_URL/);
     expect(() => loadConfig({ SKILL_RUNNER: 'http', SKILL_RUNNER_URL: 'ftp://x' })).toThrow(/http or https/);
-    expect(() => loadConfig({ SKILL_RUNNER: 'openai' })).toThrow(/template or http/);
-    expect(loadConfig({})).toMatchObject({ skillRunnerTimeoutMs: 60000, executionWorkerIntervalMs: 1000, executionWorkerConcurrency: 4, executeWaitMaxMs: 10000 });
+    expect(() => loadConfig({ SKILL_RUNNER: 'gemini' })).toThrow(/template, http, openai, anthropic/);
+    expect(loadConfig({})).toMatchObject({
+      skillRunnerTimeoutMs: 60000,
+      skillRunnerMaxRetries: 2,
+      modelPrices: {},
+      executionWorkerIntervalMs: 1000,
+      executionWorkerConcurrency: 4,
+      executeWaitMaxMs: 10000,
+    });
+  });
+
+  test('openai and anthropic need a key; the base URL is optional; where max_tokens goes', () => {
+    expect(() => loadConfig({ SKILL_RUNNER: 'openai' })).toThrow(/SKILL_RUNNER_API_KEY/);
+    expect(() => loadConfig({ SKILL_RUNNER: 'anthropic' })).toThrow(/SKILL_RUNNER_API_KEY/);
+    expect(() => loadConfig({ SKILL_RUNNER: 'openai', SKILL_RUNNER_API_KEY: 'k', SKILL_RUNNER_URL: 'localhost:11434/v1' })).toThrow(/http or https/);
+    expect(createSkillRunner(loadConfig({ SKILL_RUNNER: 'openai', SKILL_RUNNER_API_KEY: 'k' })).kind).toBe('openai');
+    expect(createSkillRunner(loadConfig({ SKILL_RUNNER: 'anthropic', SKILL_RUNNER_API_KEY: 'k' })).kind).toBe('anthropic');
+    // OpenAI's own API (no URL) wants max_completion_tokens; a compatible server max_tokens; either can be chosen.
+    expect(loadConfig({ SKILL_RUNNER: 'openai', SKILL_RUNNER_API_KEY: 'k' }).skillRunnerMaxTokensField).toBe('max_completion_tokens');
+    expect(loadConfig({ SKILL_RUNNER: 'openai', SKILL_RUNNER_API_KEY: 'k', SKILL_RUNNER_URL: 'http://localhost:11434/v1' }).skillRunnerMaxTokensField).toBe('max_tokens');
+    expect(loadConfig({ SKILL_RUNNER_MAX_TOKENS_FIELD: 'max_completion_tokens', SKILL_RUNNER_URL: 'http://x' }).skillRunnerMaxTokensField).toBe('max_completion_tokens');
+    expect(() => loadConfig({ SKILL_RUNNER_MAX_TOKENS_FIELD: 'tokens' })).toThrow(/max_tokens or max_completion_tokens/);
+    expect(() => loadConfig({ SKILL_RUNNER_MAX_RETRIES: '11' })).toThrow(/SKILL_RUNNER_MAX_RETRIES/);
+    expect(() => loadConfig({ MODEL_PRICES: '{"m": 1}' })).toThrow(/MODEL_PRICES/);
   });
 });

@@ -24,19 +24,26 @@ describe('centsNumber', () => {
 
 describe('shownOutput', () => {
   test('text formats show their text and no JSON value', () => {
-    expect(shownOutput('# Title', 'markdown', true)).toEqual({ output: '# Title', outputJson: null });
-    expect(shownOutput(null, 'text', false)).toEqual({ output: null, outputJson: null });
+    expect(shownOutput('# Title', 'markdown', 'completed')).toEqual({ output: '# Title', outputJson: null });
+    expect(shownOutput(null, 'text', 'pending')).toEqual({ output: null, outputJson: null });
   });
 
   test('a json run shows its JSON text and keeps the value, a JSON string included', () => {
-    expect(shownOutput({ a: [1, 'x'] }, 'json', true)).toEqual({ output: '{"a":[1,"x"]}', outputJson: { a: [1, 'x'] } });
-    expect(shownOutput('plain', 'json', true)).toEqual({ output: '"plain"', outputJson: 'plain' });
-    expect(shownOutput(null, 'json', true)).toEqual({ output: 'null', outputJson: null });
-    expect(shownOutput(null, 'json', false)).toEqual({ output: null, outputJson: null });
+    expect(shownOutput({ a: [1, 'x'] }, 'json', 'completed')).toEqual({ output: '{"a":[1,"x"]}', outputJson: { a: [1, 'x'] } });
+    expect(shownOutput('plain', 'json', 'completed')).toEqual({ output: '"plain"', outputJson: 'plain' });
+    expect(shownOutput(null, 'json', 'completed')).toEqual({ output: 'null', outputJson: null });
+    expect(shownOutput(null, 'json', 'pending')).toEqual({ output: null, outputJson: null });
+  });
+
+  test('a run that has not completed shows the raw text streamed so far, a json one too', () => {
+    expect(shownOutput('{"verdict": "o', 'json', 'running')).toEqual({ output: '{"verdict": "o', outputJson: null });
+    expect(shownOutput('{"verdict": "o', 'json', 'cancelled')).toEqual({ output: '{"verdict": "o', outputJson: null });
+    expect(shownOutput('# Tit', 'markdown', 'running')).toEqual({ output: '# Tit', outputJson: null });
+    expect(shownOutput(null, 'markdown', 'running')).toEqual({ output: null, outputJson: null });
   });
 
   test('a value stored without a known format is still shown as text', () => {
-    expect(shownOutput({ a: 1 }, null, true)).toEqual({ output: '{"a":1}', outputJson: null });
+    expect(shownOutput({ a: 1 }, null, 'completed')).toEqual({ output: '{"a":1}', outputJson: null });
   });
 });
 

@@ -26,11 +26,16 @@ export interface ShownOutput {
  * The frontend reads `output` as text. A run in the json format keeps its
  * value in `outputJson` and shows its JSON text in `output`; any other format
  * stores text. A completed json run whose value is JSON null shows "null",
- * so that output is null only while there is no result.
+ * so that output is null only while there is no result. While a model
+ * runner streams, the text so far is stored as a JSON string, raw text for
+ * every format (a json answer is parsed only once complete): a json run that
+ * has not completed shows that text as it is.
  */
-export function shownOutput(stored: unknown, format: OutputFormat | null, completed: boolean): ShownOutput {
+export function shownOutput(stored: unknown, format: OutputFormat | null, status: string): ShownOutput {
+  const completed = status === 'completed';
   if (format === 'json') {
     if (stored === null || stored === undefined) return completed ? { output: 'null', outputJson: null } : { output: null, outputJson: null };
+    if (!completed) return { output: typeof stored === 'string' ? stored : JSON.stringify(stored), outputJson: null };
     return { output: JSON.stringify(stored), outputJson: stored };
   }
   if (stored === null || stored === undefined) return { output: null, outputJson: null };

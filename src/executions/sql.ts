@@ -70,7 +70,7 @@ export function toExecution(row: ExecutionRow): SkillExecution {
     executionType: row.execution_type,
     referenceId: row.reference_id,
     input: row.input,
-    ...shownOutput(row.output, row.output_format, row.status === 'completed'),
+    ...shownOutput(row.output, row.output_format, row.status),
     outputFormat: row.output_format,
     tokensUsed: row.tokens_used,
     promptTokens: row.prompt_tokens,

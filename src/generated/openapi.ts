@@ -4268,8 +4268,9 @@ export interface components {
          * @description One run of a skill, as the web frontend's SkillExecution reads it. Money: `costCents` is a JSON number
          *     in euro cents (the frontend's unit) converted exactly from the stored decimal (at most 14 significant
          *     digits, so the number's shortest decimal form is the stored value), and `costCentsExact` the same
-         *     amount as an exact decimal string. Output: `output` is always text (or null before it completed); for
-         *     a run in the `json` format it is the JSON text of the result and `outputJson` the parsed value.
+         *     amount as an exact decimal string. Output: `output` is always text (or null before it completed, but for
+         *     the text streamed so far while a model runner works); for a run in the `json` format it is the JSON
+         *     text of the result and `outputJson` the parsed value.
          */
         SkillExecution: {
             /** Format: uuid */
@@ -4295,7 +4296,7 @@ export interface components {
             input: {
                 [key: string]: unknown;
             };
-            /** @description The result as text: the text itself, or for the json format the JSON text of the value; null until completed. */
+            /** @description The result as text: the text itself, or for the json format the JSON text of the value. Null until completed, except while a model runner (openai, anthropic) streams its answer: a running execution then shows the text received so far (raw text, also for the json format), refreshed a few times a second. A failed run has none; a run cancelled while it streamed keeps the text that had arrived. */
             output: string | null;
             /** @description The skill's output format when the run started (null when its skill was gone before that). */
             outputFormat: components["schemas"]["SkillOutputFormat"] | null;
@@ -4538,10 +4539,10 @@ export interface components {
             /** @enum {string} */
             status: "completed" | "failed";
             /**
-             * @description The runner that ran it.
+             * @description The runner that ran it (SKILL_RUNNER).
              * @enum {string}
              */
-            runner: "template" | "http";
+            runner: "template" | "http" | "openai" | "anthropic";
             /** @description The rendered prompt; null when the input did not fit. */
             prompt: string | null;
             /** @description The result in the output format (a string; for json, any JSON value); null when it failed. */

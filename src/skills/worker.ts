@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BackgroundTask } from '../background/loop';
 import { withServiceTransaction } from '../db/transaction';
+import { liveOutput } from './live-output';
 import type { RunResult, SkillRunner } from './runner';
 import { runnableSkill, SKILLS_BY_IDS, type SkillRow } from './sql';
 
@@ -19,6 +20,8 @@ export interface ExecutionWorkerOptions {
   organizationIds?: string[];
   /** How often executions being run are checked for a cancel, which aborts their runner call. */
   cancelCheckMs?: number;
+  /** How often text a model streams is written to its execution at most (default OUTPUT_WRITE_MS). */
+  outputWriteMs?: number;
 }
 
 const CANCEL_CHECK_MS = 1000;
@@ -96,13 +99,18 @@ export async function runPendingExecutions(options: ExecutionWorkerOptions): Pro
       if (!execution.skill) result = failure('skill_deleted', 'The skill was deleted before the execution ran.');
       else if (!execution.skill.is_active) result = failure('skill_inactive', 'The skill was deactivated before the execution ran.');
       else {
+        // Streamed text shows in the execution while the model works; the last write lands before the result.
+        const live = liveOutput(pool, statementTimeoutMs, execution.id, options.outputWriteMs);
         try {
           result = await options.runner.run(runnableSkill(execution.skill), execution.input, {
             signal: inFlight.get(execution.id)!.signal,
+            onOutput: live.push,
           });
         } catch (error) {
           // Runners report failures as results; anything thrown is a bug, recorded rather than lost.
           result = failure('runner_error', error instanceof Error ? error.message : String(error));
+        } finally {
+          await live.close();
         }
       }
       inFlight.delete(execution.id);

@@ -34,7 +34,7 @@ export interface RunSuccess {
 
 export interface RunFailure {
   ok: false;
-  /** Machine-readable: invalid_input, prompt_too_large, runner_timeout, runner_unreachable, runner_http_<status>, runner_bad_response ... */
+  /** Machine-readable: invalid_input, prompt_too_large, runner_timeout, runner_unreachable, runner_http_<status>, runner_bad_response, cancelled ... */
   code: string;
   message: string;
   /** Only for invalid_input. */
@@ -47,10 +47,17 @@ export type RunResult = RunSuccess | RunFailure;
 export interface RunOptions {
   /** Aborts the run (an execution cancelled while it runs); the result is then a failure with code `cancelled`. */
   signal?: AbortSignal;
+  /**
+   * Text as a model streams it, in order, chunk by chunk (runners that call a
+   * model). The chunks joined are the text the result is made of; nothing is
+   * taken back, so a failed run may have reported text before it failed.
+   * Must not throw: a runner does not wait for it.
+   */
+  onOutput?: (chunk: string) => void;
 }
 
 /** The one seam between skills and whatever produces their output. */
 export interface SkillRunner {
-  readonly kind: 'template' | 'http';
+  readonly kind: 'template' | 'http' | 'openai' | 'anthropic';
   run(skill: RunnableSkill, input: Record<string, unknown>, options?: RunOptions): Promise<RunResult>;
 }
