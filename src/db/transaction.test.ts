@@ -90,14 +90,10 @@ function calls(skeleton: string, name: string): string[] {
 }
 
 describe('identitySql', () => {
-  test('an API-key request: metered in a transaction of its own, then BEGIN, claims, role and organization', () => {
+  test('a request: BEGIN, claims, role, then its organization resolved by begin_request', () => {
     const claims = JSON.stringify(user().claims);
     const settings = `select set_config('request.jwt.claims', '${claims}', true), set_config('statement_timeout', '5000', true)`;
     expect(statements(identitySql(user(), options({ requestedOrganizationId: ORG })))).toEqual([
-      `${settings}, set_config('synchronous_commit', 'off', true);`,
-      'set local role authenticated;',
-      `select quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch from app.meter_api_call('${ORG}'::uuid);`,
-      'commit;',
       'begin;',
       `${settings};`,
       'set local role authenticated;',
@@ -105,21 +101,13 @@ describe('identitySql', () => {
     ]);
   });
 
-  test('metering only for an API-key request that is to be counted; a session never is', () => {
-    const metered = (identity: Identity, meterApiCall?: boolean) => identitySql(identity, options({ meterApiCall })).includes('app.meter_api_call');
-    expect(metered(session())).toBe(false);
-    expect(metered(session(), true)).toBe(false);
-    expect(statements(identitySql(session(), options()))[0]).toBe('begin;');
-    expect(metered(user())).toBe(true);
-    expect(metered(user(), true)).toBe(true);
-    expect(metered(user(), false)).toBe(false);
-    expect(metered(SERVICE_IDENTITY)).toBe(false);
-    expect(metered(SERVICE_IDENTITY, true)).toBe(false);
-    // Not metered: the request's transaction is the only one, and nothing commits before it.
-    const unmetered = statements(identitySql(user(), options({ meterApiCall: false })));
-    expect(unmetered[0]).toBe('begin;');
-    expect(unmetered).not.toContain('commit;');
-    expect(unmetered.join('\n')).not.toContain('synchronous_commit');
+  test('with the organization predicted, confirm_request checks it instead of begin_request resolving it', () => {
+    const sql = statements(identitySql(session(), options(), { organizationId: ORG, organizationRole: 'admin', isDefault: true }));
+    expect(sql[0]).toBe('begin;');
+    expect(sql[3]).toBe(`select app.confirm_request('${ORG}'::uuid, 'admin'::public.organization_role, true);`);
+    expect(sql.join('\n')).not.toContain('begin_request');
+    // Nothing is counted in the opening: API-key calls are counted before it (ApiCallLeases).
+    expect(identitySql(user(), options())).not.toMatch(/meter|lease|commit/);
   });
 
   test('a read-scope key runs in a read-only transaction; other keys and sessions do not', () => {
@@ -148,7 +136,6 @@ describe('identitySql', () => {
 
   test('without an organization asked for, the request goes with null (the caller’s default)', () => {
     const sql = identitySql(user(), options());
-    expect(sql).toContain('app.meter_api_call(null::uuid)');
     expect(sql).toContain('app.begin_request(null::uuid)');
     // An empty header is no header.
     expect(identitySql(user(), options({ requestedOrganizationId: '' }))).toBe(sql);
@@ -184,7 +171,7 @@ describe('identitySql', () => {
       fc.property(fc.double({ min: 0, max: 2 ** 31 - 1, noNaN: true }), fc.boolean(), (ms, service) => {
         const sql = identitySql(service ? SERVICE_IDENTITY : user(), options({ statementTimeoutMs: ms }));
         const timeouts = [...sql.matchAll(/set_config\('statement_timeout', '([^']*)', true\)/g)].map((m) => m[1]);
-        expect(timeouts.length).toBe(service ? 1 : 2);
+        expect(timeouts.length).toBe(1);
         for (const timeout of timeouts) {
           expect(timeout).toMatch(/^\d+$/);
           expect(Number(timeout)).toBe(Math.trunc(ms));
@@ -199,10 +186,10 @@ describe('identitySql', () => {
     const claims = literals(identitySql(user({ user_metadata: { name: hostile } }), options({ requestedOrganizationId: ORG })));
     expect(claims.skeleton).toBe(benign.skeleton);
     const claimValues = claims.values.filter((value) => value.startsWith('{'));
-    expect(claimValues.map((value) => JSON.parse(value))).toEqual(Array(2).fill(user({ user_metadata: { name: hostile } }).claims));
+    expect(claimValues.map((value) => JSON.parse(value))).toEqual(Array(1).fill(user({ user_metadata: { name: hostile } }).claims));
     const organization = literals(identitySql(user(), options({ requestedOrganizationId: hostile })));
     expect(organization.skeleton).toBe(benign.skeleton);
-    expect(organization.values.filter((value) => value === hostile)).toHaveLength(2);
+    expect(organization.values.filter((value) => value === hostile)).toHaveLength(1);
   });
 
   test('any claims and any organization id are escaped: the statements never change shape (property)', () => {
