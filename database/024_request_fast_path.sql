@@ -37,7 +37,13 @@ begin
         and (v_key ->> 'organization_id')::uuid = p_organization
         and k.created_by = v_user and app.api_key_scope_of(k.scopes)::text = v_key ->> 'scope'
         and k.revoked_at is null and (k.expires_at is null or k.expires_at > now())
-        and m.status = 'active' and m.role = p_role
+        and m.status = 'active'
+        -- The role a key acts with, capped by its scope (as app.organization_role gives it).
+        and case
+              when v_key ->> 'scope' = 'admin' and m.role = 'owner' then 'admin'::public.organization_role
+              when v_key ->> 'scope' = 'admin' then m.role
+              else 'member'::public.organization_role
+            end = p_role
     );
   end if;
   if not coalesce(v_holds, false) then
@@ -150,12 +156,71 @@ begin
 end
 $$;
 
+-- Row level security asks for the caller's role in the selected organization
+-- once per statement. As SQL functions behind SECURITY DEFINER these were
+-- parsed and planned anew on every call (0.15 ms of a 0.6 ms request, measured
+-- with EXPLAIN ANALYZE); in PL/pgSQL their plans stay cached for the session.
+-- The same answers as 015's and 001's: active memberships only; with an API
+-- key, only the key's organization has a role, capped by the key's scope.
+create or replace function app.organization_role(p_organization_id uuid) returns public.organization_role
+  language plpgsql stable security definer
+  set search_path = ''
+  as $$
+declare
+  v_key jsonb := app.api_key_claim();
+  v_role public.organization_role;
+begin
+  select m.role into v_role from public.organization_members m
+  where m.organization_id = p_organization_id and m.user_id = auth.uid() and m.status = 'active';
+  if v_role is null or v_key is null then
+    return v_role;
+  end if;
+  if (v_key ->> 'organization_id')::uuid is distinct from p_organization_id then
+    return null;
+  end if;
+  if v_key ->> 'scope' = 'admin' then
+    return case when v_role = 'owner' then 'admin'::public.organization_role else v_role end;
+  end if;
+  return 'member'::public.organization_role;
+end
+$$;
+
+create or replace function app.current_organization_role() returns public.organization_role
+  language plpgsql stable security definer
+  set search_path = ''
+  as $$
+begin
+  return app.organization_role(app.current_organization_id());
+end
+$$;
+
 revoke execute on function app.confirm_request(uuid, public.organization_role, boolean), app.lease_api_calls(uuid, integer),
   app.return_api_calls(uuid, date, integer) from public;
 grant execute on function app.confirm_request(uuid, public.organization_role, boolean), app.lease_api_calls(uuid, integer),
   app.return_api_calls(uuid, date, integer) to authenticated, service_role;
 
 -- migrate:down
+
+create or replace function app.current_organization_role() returns public.organization_role
+  language sql stable security definer
+  set search_path = ''
+  as $$ select app.organization_role(app.current_organization_id()) $$;
+
+create or replace function app.organization_role(p_organization_id uuid) returns public.organization_role
+  language sql stable security definer
+  set search_path = ''
+  as $$
+    select case
+      when c.k is null then m.role
+      when (c.k ->> 'organization_id')::uuid is distinct from p_organization_id then null
+      when c.k ->> 'scope' = 'admin' and m.role = 'owner' then 'admin'::public.organization_role
+      when c.k ->> 'scope' = 'admin' then m.role
+      else 'member'::public.organization_role
+    end
+    from public.organization_members m
+    cross join (select app.api_key_claim() as k) c
+    where m.organization_id = p_organization_id and m.user_id = (select auth.uid()) and m.status = 'active'
+  $$;
 
 drop function if exists app.return_api_calls(uuid, date, integer);
 drop function if exists app.lease_api_calls(uuid, integer);

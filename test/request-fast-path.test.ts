@@ -84,6 +84,8 @@ test('a revoked API key is refused on the next call, and a second organization n
   await withKey(t.app, key.key).get(`/api/v1/projects/${project.body.id}`).expect(200);
   expectProblem(await as(t.app, owner, otherOrg).get(`/api/v1/projects/${project.body.id}`), 404);
   expectProblem(await withKey(t.app, key.key, otherOrg).get(`/api/v1/projects/${project.body.id}`), 404);
+  // Known, its organization and capped role confirmed, its call taken from a leased block: one round trip.
+  expect(await roundTrips(() => withKey(t.app, key.key).get(`/api/v1/projects/${project.body.id}`).expect(200))).toBe(1);
   await t.admin.query('update public.api_keys set revoked_at = now() where id = $1', [key.id]);
   expectProblem(await withKey(t.app, key.key).get(`/api/v1/projects/${project.body.id}`), 401);
 });

@@ -90,13 +90,15 @@ function calls(skeleton: string, name: string): string[] {
 }
 
 describe('identitySql', () => {
-  test('a request: BEGIN, claims, role, then its organization resolved by begin_request', () => {
+  test('a request: BEGIN, role, claims, then its organization resolved by begin_request', () => {
     const claims = JSON.stringify(user().claims);
-    const settings = `select set_config('request.jwt.claims', '${claims}', true), set_config('statement_timeout', '5000', true)`;
+    const settings =
+      `select set_config('request.jwt.claims', '${claims}', true), set_config('request.jwt.claim.sub', '${user().claims.sub}', true), ` +
+      `set_config('statement_timeout', '5000', true)`;
     expect(statements(identitySql(user(), options({ requestedOrganizationId: ORG })))).toEqual([
       'begin;',
-      `${settings};`,
       'set local role authenticated;',
+      `${settings};`,
       `select known, organization_id, organization_role from app.begin_request('${ORG}'::uuid);`,
     ]);
   });
@@ -104,7 +106,9 @@ describe('identitySql', () => {
   test('with the organization predicted, confirm_request checks it instead of begin_request resolving it', () => {
     const sql = statements(identitySql(session(), options(), { organizationId: ORG, organizationRole: 'admin', isDefault: true }));
     expect(sql[0]).toBe('begin;');
-    expect(sql[3]).toBe(`select app.confirm_request('${ORG}'::uuid, 'admin'::public.organization_role, true);`);
+    expect(sql).toHaveLength(3);
+    // After the settings it reads, in the same statement.
+    expect(sql[2]).toMatch(new RegExp(`^select set_config\\('request\\.jwt\\.claims'.*, app\\.confirm_request\\('${ORG}'::uuid, 'admin'::public\\.organization_role, true\\);$`));
     expect(sql.join('\n')).not.toContain('begin_request');
     // Nothing is counted in the opening: API-key calls are counted before it (ApiCallLeases).
     expect(identitySql(user(), options())).not.toMatch(/meter|lease|commit/);
@@ -124,8 +128,8 @@ describe('identitySql', () => {
     expect(sql).toHaveLength(4);
     expect(sql.slice(0, 3)).toEqual([
       'begin;',
-      `select set_config('request.jwt.claims', '{"role":"service_role"}', true), set_config('statement_timeout', '5000', true);`,
       'set local role service_role;',
+      `select set_config('request.jwt.claims', '{"role":"service_role"}', true), set_config('request.jwt.claim.sub', '', true), set_config('statement_timeout', '5000', true);`,
     ]);
     expect(sql[3]).toBe(
       `select true as known, nullif(set_config('app.organization_id', coalesce('${ORG}', ''), true), '')::uuid as organization_id, null as organization_role;`,
@@ -225,7 +229,7 @@ describe('identitySql: the client for the audit log', () => {
     const hostile = "curl/8 ', true); set local role postgres; select ('\\";
     const sql = identitySql(user(), options({ clientIp: '203.0.113.9', userAgent: hostile, meterApiCall: false }));
     const { skeleton, values } = literals(sql);
-    expect(calls(skeleton, 'set_config').filter((call) => /, true\)$/.test(call))).toHaveLength(4);
+    expect(calls(skeleton, 'set_config').filter((call) => /, true\)$/.test(call))).toHaveLength(5);
     expect(values).toEqual(expect.arrayContaining(['app.client_ip', '203.0.113.9', 'app.user_agent', hostile]));
     expect(statements(sql)).toHaveLength(4);
     expect(literals(identitySql(user(), options({ clientIp: '1.2.3.4', userAgent: 'x', meterApiCall: false }))).skeleton).toBe(skeleton);

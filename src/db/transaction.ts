@@ -93,22 +93,23 @@ function openingOf(identity: Identity, options: TransactionOptions, predicted?: 
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
   const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
   const readOnly = identity.apiKey?.scope === 'read';
-  // The claims and timeout are transaction-local, so nothing outlives this
-  // request on a pooled connection (safe behind PgBouncer/Supavisor in
-  // transaction mode).
-  const statements = [
-    `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)};`,
-    `set local role ${identity.role};`,
-  ];
+  // Everything is transaction-local, so nothing outlives this request on a
+  // pooled connection (safe behind PgBouncer/Supavisor in transaction mode).
+  // The subject goes in request.jwt.claim.sub too, as PostgREST sets it:
+  // auth.uid() then reads it without parsing the claims.
+  const subject = pg.escapeLiteral(typeof identity.claims.sub === 'string' ? identity.claims.sub : '');
+  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('request.jwt.claim.sub', ${subject}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)}`;
+  const statements = [`set local role ${identity.role};`];
   if (identity.role !== 'authenticated') {
     // Back-office callers name the organization they act for, if any.
-    statements.push(`select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
+    statements.push(`${settings};`, `select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
   } else if (predicted) {
+    // In the same statement, after the settings it reads (a select list is evaluated left to right).
     statements.push(
-      `select app.confirm_request(${pg.escapeLiteral(predicted.organizationId)}::uuid, ${pg.escapeLiteral(predicted.organizationRole)}::public.organization_role, ${predicted.isDefault});`,
+      `${settings}, app.confirm_request(${pg.escapeLiteral(predicted.organizationId)}::uuid, ${pg.escapeLiteral(predicted.organizationRole)}::public.organization_role, ${predicted.isDefault});`,
     );
   } else {
-    statements.push(`select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
+    statements.push(`${settings};`, `select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
   }
   return {
     begin: readOnly ? 'begin transaction read only;' : 'begin;',
