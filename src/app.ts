@@ -23,6 +23,8 @@ import { healthRouter } from './health/routes';
 import { idempotencyKeys } from './idempotency/middleware';
 import { assembleHttpApp, type HttpSettings } from './http/assemble';
 import { API_BASE, transactionRunner } from './http/context';
+import { ApiCallLeases } from './db/api-call-leases';
+import { RequestContexts } from './db/request-contexts';
 import { meRouter } from './me/routes';
 import { organizationMembersRouter } from './organizations/members/routes';
 import { organizationsRouter } from './organizations/routes';
@@ -60,6 +62,8 @@ export interface AppDeps extends HttpSettings {
   quotasEnabled?: boolean;
   /** Where API-key usage is counted; the background work's, else one of the app's own (tests pass theirs to flush it). */
   apiKeyUsage?: ApiKeyUsage;
+  /** Where API-key calls are counted: the background work's, else one of the app's own (tests pass theirs to settle it). */
+  apiCallLeases?: ApiCallLeases;
   /** How long a verified API key is trusted before it is looked up again (default 30 s; revocation is checked on every request regardless). */
   apiKeyCacheMs?: number;
   /** How skills run; built from the environment (SKILL_RUNNER ...) when not given. */
@@ -73,11 +77,14 @@ export interface AppDeps extends HttpSettings {
  * hands each its own settings.
  */
 export function createApp(deps: AppDeps): Express {
+  const apiCalls = deps.apiCallLeases ?? deps.background.apiCallLeases ?? new ApiCallLeases(deps.pool, deps.statementTimeoutMs);
   const inTransaction = transactionRunner({
     pool: deps.pool,
     statementTimeoutMs: deps.statementTimeoutMs,
     // Every metered response says where the organization stands on its API-call quota.
     meteredHeaders: deps.quotasEnabled === true ? (quota) => ({ ...rateLimitHeaders(quota), ...monthlyQuotaHeaders(quota) }) : undefined,
+    apiCalls,
+    contexts: new RequestContexts(),
   });
   const apiKeys = createApiKeyVerifier({
     pool: deps.pool,
@@ -120,7 +127,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, eventsRouter(inTransaction, { settings: webhooks, wakeExecutions }));
       app.use(API_BASE, reflexHooksRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, wakeExecutions }));
       app.use(API_BASE, organizationMembersRouter(inTransaction));
-      app.use(API_BASE, usageRouter(inTransaction));
+      app.use(API_BASE, usageRouter(inTransaction, (organizationId) => apiCalls.unhanded(organizationId)));
       app.use(API_BASE, apiKeysRouter(inTransaction, { forget: apiKeys.forget }));
       // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
       app.use(API_BASE, skillBundleRouter(inTransaction));

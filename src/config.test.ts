@@ -18,3 +18,13 @@ describe('CORS_ORIGINS', () => {
     expect(() => corsOrigins({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS/);
   });
 });
+
+describe('VALIDATE_RESPONSES', () => {
+  test('on in development and tests, off in production, and what it is set to either way', () => {
+    expect(loadConfig({}).validateResponses).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).validateResponses).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production' }).validateResponses).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', VALIDATE_RESPONSES: 'true' }).validateResponses).toBe(true);
+    expect(loadConfig({ VALIDATE_RESPONSES: 'false' }).validateResponses).toBe(false);
+  });
+});

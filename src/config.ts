@@ -278,7 +278,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     supabaseAnonKey,
     dbPoolSize: int('DB_POOL_SIZE', 10, env, 1, 500)!,
     statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', 5000, env, 100, 600000)!,
-    validateResponses: bool('VALIDATE_RESPONSES', true, env),
+    // A contract check of every response costs throughput: on in development and tests, off in production unless asked for.
+    validateResponses: bool('VALIDATE_RESPONSES', env.NODE_ENV !== 'production', env),
     logRequests: bool('LOG_REQUESTS', false, env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,

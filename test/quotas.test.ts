@@ -31,6 +31,8 @@ async function setUsed(organizationId: string, metric: Metric, used: number): Pr
 }
 
 async function used(organizationId: string, metric: Metric): Promise<number> {
+  // API calls are leased in blocks; what was never handed out goes back first.
+  await t.apiCalls.settle();
   const { rows } = await t.admin.query<{ used: number }>(
     `select c.used from public.usage_counters c join app.usage_period($2) p on p.period_start = c.period_start
      where c.organization_id = $1 and c.metric = $2`,
@@ -189,10 +191,14 @@ describe('API calls (per calendar month, every request made with an API key)', (
     await setUsed(orgId, 'api_calls', 1000);
     expectProblem(await withKey(t.app, key).get('/api/v1/projects'), 429);
     await setPlan(orgId, 'pro');
+    // Calls already leased keep the plan they were leased under (at most ten
+    // seconds); after a settle the next call leases under the new plan.
+    await t.apiCalls.settle();
     const pro = await withKey(t.app, key).get('/api/v1/projects').expect(200);
     expect(pro.headers['x-ratelimit-limit']).toBe('10000');
     expect(pro.headers['x-ratelimit-remaining']).toBe('8999');
     await setPlan(orgId, 'enterprise');
+    await t.apiCalls.settle();
     const unlimited = await withKey(t.app, key).get('/api/v1/projects').expect(200);
     expect(unlimited.headers['x-ratelimit-limit']).toBeUndefined();
     expect(unlimited.headers.ratelimit).toBeUndefined();

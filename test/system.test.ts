@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { cachedRouteRegexCount } from '../src/http/route-regex-cache';
+import { compiledRouteCount } from '../src/http/validator-routes';
 import { createTestApp, type TestApp } from './support/harness';
 
 let t: TestApp;
@@ -58,9 +58,9 @@ describe('system endpoints (no token)', () => {
 
 test('contract routes are compiled once, not on every request', async () => {
   await request(t.app).get('/health').expect(200);
-  const afterFirst = cachedRouteRegexCount();
+  const afterFirst = compiledRouteCount();
   expect(afterFirst).toBeGreaterThan(0);
   for (let i = 0; i < 5; i += 1) await request(t.app).get('/ready').expect(200);
   const routes = Object.keys((await request(t.app).get('/openapi.json')).body.paths).length;
-  expect(cachedRouteRegexCount()).toBeLessThanOrEqual(routes);
+  expect(compiledRouteCount()).toBeLessThanOrEqual(routes);
 });

@@ -1,3 +1,4 @@
+import { ApiCallLeases } from '../db/api-call-leases';
 import type pg from 'pg';
 import { createApiKeyUsage, type ApiKeyUsage } from '../api-keys/usage';
 import { storeEvents } from '../analytics/operations';
@@ -30,6 +31,8 @@ export interface BackgroundWork {
   analytics?: AnalyticsQueue;
   /** API-key usage counted by this process's API, written every few seconds; stop() writes what is left. */
   apiKeyUsage?: ApiKeyUsage;
+  /** The API-call blocks this process's API leased; stop() hands back the calls it never served. */
+  apiCallLeases?: ApiCallLeases;
   stop(): Promise<void>;
 }
 
@@ -78,13 +81,15 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
     log: deps.log,
   });
   const apiKeyUsage = createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, log: deps.log });
+  const apiCallLeases = new ApiCallLeases(deps.pool, deps.config.statementTimeoutMs);
   return {
     wake,
     analytics,
     apiKeyUsage,
+    apiCallLeases,
     async stop() {
       await Promise.all(loops.map((loop) => loop.stop()));
-      await Promise.all([analytics.close(), apiKeyUsage.close()]);
+      await Promise.all([analytics.close(), apiKeyUsage.close(), apiCallLeases.returnUnused()]);
     },
   };
 }

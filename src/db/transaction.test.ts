@@ -90,36 +90,28 @@ function calls(skeleton: string, name: string): string[] {
 }
 
 describe('identitySql', () => {
-  test('an API-key request: metered in a transaction of its own, then BEGIN, claims, role and organization', () => {
+  test('a request: BEGIN, role, claims, then its organization resolved by begin_request', () => {
     const claims = JSON.stringify(user().claims);
-    const settings = `select set_config('request.jwt.claims', '${claims}', true), set_config('statement_timeout', '5000', true)`;
+    const settings =
+      `select set_config('request.jwt.claims', '${claims}', true), set_config('request.jwt.claim.sub', '${user().claims.sub}', true), ` +
+      `set_config('statement_timeout', '5000', true)`;
     expect(statements(identitySql(user(), options({ requestedOrganizationId: ORG })))).toEqual([
-      `${settings}, set_config('synchronous_commit', 'off', true);`,
-      'set local role authenticated;',
-      `select quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch from app.meter_api_call('${ORG}'::uuid);`,
-      'commit;',
       'begin;',
-      `${settings};`,
       'set local role authenticated;',
+      `${settings};`,
       `select known, organization_id, organization_role from app.begin_request('${ORG}'::uuid);`,
     ]);
   });
 
-  test('metering only for an API-key request that is to be counted; a session never is', () => {
-    const metered = (identity: Identity, meterApiCall?: boolean) => identitySql(identity, options({ meterApiCall })).includes('app.meter_api_call');
-    expect(metered(session())).toBe(false);
-    expect(metered(session(), true)).toBe(false);
-    expect(statements(identitySql(session(), options()))[0]).toBe('begin;');
-    expect(metered(user())).toBe(true);
-    expect(metered(user(), true)).toBe(true);
-    expect(metered(user(), false)).toBe(false);
-    expect(metered(SERVICE_IDENTITY)).toBe(false);
-    expect(metered(SERVICE_IDENTITY, true)).toBe(false);
-    // Not metered: the request's transaction is the only one, and nothing commits before it.
-    const unmetered = statements(identitySql(user(), options({ meterApiCall: false })));
-    expect(unmetered[0]).toBe('begin;');
-    expect(unmetered).not.toContain('commit;');
-    expect(unmetered.join('\n')).not.toContain('synchronous_commit');
+  test('with the organization predicted, confirm_request checks it instead of begin_request resolving it', () => {
+    const sql = statements(identitySql(session(), options(), { organizationId: ORG, organizationRole: 'admin', isDefault: true }));
+    expect(sql[0]).toBe('begin;');
+    expect(sql).toHaveLength(3);
+    // After the settings it reads, in the same statement.
+    expect(sql[2]).toMatch(new RegExp(`^select set_config\\('request\\.jwt\\.claims'.*, app\\.confirm_request\\('${ORG}'::uuid, 'admin'::public\\.organization_role, true\\);$`));
+    expect(sql.join('\n')).not.toContain('begin_request');
+    // Nothing is counted in the opening: API-key calls are counted before it (ApiCallLeases).
+    expect(identitySql(user(), options())).not.toMatch(/meter|lease|commit/);
   });
 
   test('a read-scope key runs in a read-only transaction; other keys and sessions do not', () => {
@@ -136,8 +128,8 @@ describe('identitySql', () => {
     expect(sql).toHaveLength(4);
     expect(sql.slice(0, 3)).toEqual([
       'begin;',
-      `select set_config('request.jwt.claims', '{"role":"service_role"}', true), set_config('statement_timeout', '5000', true);`,
       'set local role service_role;',
+      `select set_config('request.jwt.claims', '{"role":"service_role"}', true), set_config('request.jwt.claim.sub', '', true), set_config('statement_timeout', '5000', true);`,
     ]);
     expect(sql[3]).toBe(
       `select true as known, nullif(set_config('app.organization_id', coalesce('${ORG}', ''), true), '')::uuid as organization_id, null as organization_role;`,
@@ -148,7 +140,6 @@ describe('identitySql', () => {
 
   test('without an organization asked for, the request goes with null (the caller’s default)', () => {
     const sql = identitySql(user(), options());
-    expect(sql).toContain('app.meter_api_call(null::uuid)');
     expect(sql).toContain('app.begin_request(null::uuid)');
     // An empty header is no header.
     expect(identitySql(user(), options({ requestedOrganizationId: '' }))).toBe(sql);
@@ -184,7 +175,7 @@ describe('identitySql', () => {
       fc.property(fc.double({ min: 0, max: 2 ** 31 - 1, noNaN: true }), fc.boolean(), (ms, service) => {
         const sql = identitySql(service ? SERVICE_IDENTITY : user(), options({ statementTimeoutMs: ms }));
         const timeouts = [...sql.matchAll(/set_config\('statement_timeout', '([^']*)', true\)/g)].map((m) => m[1]);
-        expect(timeouts.length).toBe(service ? 1 : 2);
+        expect(timeouts.length).toBe(1);
         for (const timeout of timeouts) {
           expect(timeout).toMatch(/^\d+$/);
           expect(Number(timeout)).toBe(Math.trunc(ms));
@@ -199,10 +190,10 @@ describe('identitySql', () => {
     const claims = literals(identitySql(user({ user_metadata: { name: hostile } }), options({ requestedOrganizationId: ORG })));
     expect(claims.skeleton).toBe(benign.skeleton);
     const claimValues = claims.values.filter((value) => value.startsWith('{'));
-    expect(claimValues.map((value) => JSON.parse(value))).toEqual(Array(2).fill(user({ user_metadata: { name: hostile } }).claims));
+    expect(claimValues.map((value) => JSON.parse(value))).toEqual(Array(1).fill(user({ user_metadata: { name: hostile } }).claims));
     const organization = literals(identitySql(user(), options({ requestedOrganizationId: hostile })));
     expect(organization.skeleton).toBe(benign.skeleton);
-    expect(organization.values.filter((value) => value === hostile)).toHaveLength(2);
+    expect(organization.values.filter((value) => value === hostile)).toHaveLength(1);
   });
 
   test('any claims and any organization id are escaped: the statements never change shape (property)', () => {
@@ -238,7 +229,7 @@ describe('identitySql: the client for the audit log', () => {
     const hostile = "curl/8 ', true); set local role postgres; select ('\\";
     const sql = identitySql(user(), options({ clientIp: '203.0.113.9', userAgent: hostile, meterApiCall: false }));
     const { skeleton, values } = literals(sql);
-    expect(calls(skeleton, 'set_config').filter((call) => /, true\)$/.test(call))).toHaveLength(4);
+    expect(calls(skeleton, 'set_config').filter((call) => /, true\)$/.test(call))).toHaveLength(5);
     expect(values).toEqual(expect.arrayContaining(['app.client_ip', '203.0.113.9', 'app.user_agent', hostile]));
     expect(statements(sql)).toHaveLength(4);
     expect(literals(identitySql(user(), options({ clientIp: '1.2.3.4', userAgent: 'x', meterApiCall: false }))).skeleton).toBe(skeleton);

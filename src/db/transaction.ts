@@ -1,12 +1,23 @@
 import pg from 'pg';
 import { DATABASE_ROLES, type Identity } from '../auth/caller';
 import { problems } from '../problems';
+import type { ApiCallLeases } from './api-call-leases';
+import { inlineParameters } from './literals';
+import type { KnownContext, RequestContexts } from './request-contexts';
 
 export type OrganizationRole = 'owner' | 'admin' | 'member';
 
 /** A transaction already running as the caller. */
 export interface RequestTransaction {
   query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /**
+   * The work's last statement: it travels with the transaction's end (and,
+   * when it is also the first, with its opening: the whole request in one
+   * round trip). Nothing may be queried after it; a problem thrown after it
+   * no longer undoes what it wrote, so use it for reads and for a write that
+   * is the operation's final step.
+   */
+  queryLast<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
   identity: Identity;
   /** The organization selected for this request (header, else the caller's default); null when they have none. */
   organizationId: string | null;
@@ -36,12 +47,10 @@ export interface TransactionOptions {
   /** The client's address and user agent, for the audit log's entries (app.client_ip, app.user_agent). */
   clientIp?: string;
   userAgent?: string;
-}
-
-interface MeterRow {
-  quota_limit: string;
-  used: string | null;
-  reset_epoch: string;
+  /** Where this instance counts API-key calls (required for them unless meterApiCall is false). */
+  apiCalls?: ApiCallLeases;
+  /** This instance's knowledge of callers' organizations; without it every request resolves its own. */
+  contexts?: RequestContexts;
 }
 
 interface BeginRow {
@@ -50,47 +59,64 @@ interface BeginRow {
   organization_role: OrganizationRole | null;
 }
 
+/** app.confirm_request's refusal: the organization or role this instance predicted no longer holds. */
+const CONTEXT_CHANGED = 'CTXCH';
+
 /**
- * The SQL text that opens a request's transaction under `identity`, sent in
- * one round trip: for an API key, first the API call is metered (in a
- * transaction of its own) unless `meterApiCall` is false; then BEGIN, the
- * transaction-local claims and statement timeout, SET LOCAL ROLE, and the
- * organization the request acts in (its last statement returns
- * known, organization_id, organization_role). Every value goes in escaped as a
- * literal; a role outside DATABASE_ROLES throws. Pure: no connection needed.
+ * The SQL text that opens a request's transaction under `identity`: BEGIN
+ * (read-only for a read-scope API key: the database refuses any write,
+ * whatever a handler attempts), the transaction-local claims, statement
+ * timeout and client, SET LOCAL ROLE, and the organization the request acts
+ * in. Resolved by app.begin_request (its row: known, organization_id,
+ * organization_role) unless `predicted` gives the one this instance already
+ * knows, which app.confirm_request checks instead. Every value goes in escaped
+ * as a literal; a role outside DATABASE_ROLES throws. Pure: no connection needed.
  */
-export function identitySql(identity: Identity, options: TransactionOptions): string {
+export function identitySql(identity: Identity, options: TransactionOptions, predicted?: KnownContext): string {
+  const opening = openingOf(identity, options, predicted);
+  return [opening.begin, ...opening.statements].join('\n');
+}
+
+/** The opening, its BEGIN apart: a transaction sent in one message needs none (see TransactionChannel). */
+interface Opening {
+  begin: string;
+  /** In a message that is one implicit transaction, what BEGIN's options become. */
+  implicitBegin: string;
+  statements: string[];
+  /** It checks what this instance assumed (app.confirm_request): work that never reached the server still waits for that answer. */
+  confirms: boolean;
+}
+
+function openingOf(identity: Identity, options: TransactionOptions, predicted?: KnownContext): Opening {
   if (!DATABASE_ROLES.includes(identity.role)) throw new Error(`refusing database role ${String(identity.role)}`);
   const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
   const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
-  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)};`;
-  const lines: string[] = [];
-  if (isMeteredCaller(identity) && options.meterApiCall !== false) {
-    // Quotas: an API-key request counts one API call, in a short
-    // transaction of its own that commits before the request's begins (the
-    // statements before COMMIT form an implicit transaction), so the
-    // organization's counter row is locked for one statement, not for the
-    // whole request. Over the limit it raises and nothing below runs. A lost
-    // count on a server crash is acceptable, a WAL flush per request is not.
-    // It runs as the caller too: the login role itself may do nothing.
-    lines.push(settings.replace(/;$/, ", set_config('synchronous_commit', 'off', true);"), 'set local role authenticated;');
-    lines.push(`select quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch from app.meter_api_call(${requested}::uuid);`);
-    lines.push('commit;');
-  }
-  // One round trip opens the transaction and sets the identity: the claims
-  // and timeout are transaction-local, so nothing outlives this request on a
+  const readOnly = identity.apiKey?.scope === 'read';
+  // Everything is transaction-local, so nothing outlives this request on a
   // pooled connection (safe behind PgBouncer/Supavisor in transaction mode).
-  // A read-scope API key's transaction is read-only: the database refuses
-  // any write, whatever a handler attempts.
-  lines.push(identity.apiKey?.scope === 'read' ? 'begin transaction read only;' : 'begin;', settings, `set local role ${identity.role};`);
-  if (identity.role === 'authenticated') {
-    lines.push(`select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
-  } else {
+  // The subject goes in request.jwt.claim.sub too, as PostgREST sets it:
+  // auth.uid() then reads it without parsing the claims.
+  const subject = pg.escapeLiteral(typeof identity.claims.sub === 'string' ? identity.claims.sub : '');
+  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('request.jwt.claim.sub', ${subject}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)}`;
+  const statements = [`set local role ${identity.role};`];
+  if (identity.role !== 'authenticated') {
     // Back-office callers name the organization they act for, if any.
-    lines.push(`select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
+    statements.push(`${settings};`, `select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
+  } else if (predicted) {
+    // In the same statement, after the settings it reads (a select list is evaluated left to right).
+    statements.push(
+      `${settings}, app.confirm_request(${pg.escapeLiteral(predicted.organizationId)}::uuid, ${pg.escapeLiteral(predicted.organizationRole)}::public.organization_role, ${predicted.isDefault});`,
+    );
+  } else {
+    statements.push(`${settings};`, `select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
   }
-  return lines.join('\n');
+  return {
+    begin: readOnly ? 'begin transaction read only;' : 'begin;',
+    implicitBegin: readOnly ? 'set transaction read only;' : '',
+    statements,
+    confirms: predicted !== undefined && identity.role === 'authenticated',
+  };
 }
 
 /** Longest user agent the audit log keeps. */
@@ -112,34 +138,26 @@ function isMeteredCaller(identity: Identity): boolean {
   return identity.role === 'authenticated' && identity.apiKey !== undefined;
 }
 
-/** The metering statement's row, when this request was counted. */
-function meteredQuota(result: pg.QueryResult | pg.QueryResult[], identity: Identity, options: TransactionOptions): ApiCallQuota | undefined {
-  if (!isMeteredCaller(identity) || options.meterApiCall === false || !Array.isArray(result)) return undefined;
-  const row = result[2]?.rows[0] as MeterRow | undefined;
-  if (!row || row.used === null) return undefined;
-  return { limit: Number(row.quota_limit), used: Number(row.used), resetEpochSeconds: Number(row.reset_epoch) };
-}
-
-function lastRow(result: pg.QueryResult | pg.QueryResult[]): BeginRow {
-  const results = Array.isArray(result) ? result : [result];
-  return results[results.length - 1]!.rows[0] as BeginRow;
+function lastResult(result: pg.QueryResult | pg.QueryResult[]): pg.QueryResult {
+  return Array.isArray(result) ? result[result.length - 1]! : result;
 }
 
 /** A transaction on one pooled connection, for the opening and the work given. */
 interface PooledTransaction<Opened> {
-  /** Opens the transaction (BEGIN and its settings) and reads what the work needs. */
-  open(client: pg.PoolClient): Promise<Opened>;
+  /** Opens the transaction (or prepares its opening) and gives what the work needs, with the way it queries. */
+  open(client: pg.PoolClient): Promise<{ opened: Opened; channel: TransactionChannel }>;
 }
 
 /**
  * The one lifecycle every transaction of this API has: a pooled connection,
  * the opening, the work, then COMMIT when the work resolves and ROLLBACK when
- * it throws; a connection that broke on the way is discarded, never reused.
+ * it throws (neither when nothing reached the server); a connection that broke
+ * on the way is discarded, never reused.
  */
 async function onPooledConnection<Opened, T>(
   pool: pg.Pool,
   transaction: PooledTransaction<Opened>,
-  work: (client: pg.PoolClient, opened: Opened) => Promise<T>,
+  work: (channel: TransactionChannel, opened: Opened) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -150,17 +168,28 @@ async function onPooledConnection<Opened, T>(
     broken = error;
   };
   client.on('error', onConnectionError);
+  let channel: TransactionChannel | undefined;
   try {
-    const opened = await transaction.open(client);
-    const result = await work(client, opened);
-    await client.query('commit');
+    const opening = await transaction.open(client);
+    channel = opening.channel;
+    let result: T;
+    try {
+      result = await work(channel, opening.opened);
+    } catch (error) {
+      await channel.confirmUnsent();
+      throw error;
+    }
+    await channel.confirmUnsent();
+    if (channel.open) await client.query('commit');
     return result;
   } catch (error) {
-    try {
-      await client.query('rollback');
-    } catch (rollbackError) {
-      // The connection itself is gone; the pool must not hand it out again.
-      broken = rollbackError as Error;
+    if (channel?.open ?? true) {
+      try {
+        await client.query('rollback');
+      } catch (rollbackError) {
+        // The connection itself is gone; the pool must not hand it out again.
+        broken = rollbackError as Error;
+      }
     }
     throw error;
   } finally {
@@ -170,23 +199,99 @@ async function onPooledConnection<Opened, T>(
 }
 
 /**
- * The one way request SQL runs: in a single transaction under the caller's
- * identity, so that row level security decides what exists. Commits when `work`
- * resolves, rolls back when it throws.
+ * How a transaction's statements reach the server. The opening may wait for
+ * the work's first statement and travel with it in one simple-protocol
+ * message, and the last statement may carry COMMIT: a one-statement request
+ * is one round trip, sent as one implicit transaction (no BEGIN or COMMIT of
+ * its own). Statements sent that way have their parameters written in as
+ * literals (inlineParameters); the others use the driver's parameters.
  */
-export function withRequestTransaction<T>(
-  pool: pg.Pool,
-  identity: Identity,
-  options: TransactionOptions,
-  work: (tx: RequestTransaction) => Promise<T>,
-): Promise<T> {
-  const opening: PooledTransaction<BeginRow> = {
+class TransactionChannel {
+  private begun = false;
+  private ended = false;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private pending: Opening | undefined,
+  ) {
+    if (!pending) this.begun = true;
+  }
+
+  /** Whether COMMIT or ROLLBACK is still to be sent. */
+  get open(): boolean {
+    return this.begun && !this.ended;
+  }
+
+  readonly query = async <Row extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
+    this.refuseAfterEnd();
+    const opening = this.pending;
+    if (!opening) return this.client.query<Row>(text, params);
+    this.pending = undefined;
+    this.begun = true;
+    const inlined = inlineParameters(text, params);
+    const head = [opening.begin, ...opening.statements].join('\n');
+    if (inlined === undefined) {
+      await this.client.query(head);
+      return this.client.query<Row>(text, params);
+    }
+    return lastResult(await this.client.query(`${head}\n${inlined}`)) as pg.QueryResult<Row>;
+  };
+
+  readonly queryLast = async <Row extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
+    this.refuseAfterEnd();
+    const inlined = inlineParameters(text, params);
+    if (inlined === undefined) return this.query<Row>(text, params);
+    const opening = this.pending;
+    if (opening) {
+      // One implicit transaction: it commits when the message ends, and a
+      // failure anywhere rolls all of it back, with nothing left to send.
+      this.pending = undefined;
+      const message = [opening.implicitBegin, ...opening.statements, inlined].filter(Boolean).join('\n');
+      this.ended = true;
+      return lastResult(await this.client.query(message)) as pg.QueryResult<Row>;
+    }
+    const results = (await this.client.query(`${terminated(inlined)}\ncommit;`)) as unknown as pg.QueryResult[];
+    this.ended = true;
+    return results[results.length - 2] as pg.QueryResult<Row>;
+  };
+
+  /**
+   * Work that answered (or refused) without a statement has still relied on
+   * what this instance assumed: the opening goes alone, as one implicit
+   * transaction, so that the database confirms it (or refuses with CTXCH).
+   */
+  async confirmUnsent(): Promise<void> {
+    const opening = this.pending;
+    if (!opening?.confirms) return;
+    this.pending = undefined;
+    await this.client.query([opening.implicitBegin, ...opening.statements].filter(Boolean).join('\n'));
+  }
+
+  private refuseAfterEnd(): void {
+    if (this.ended) throw new Error('a statement after the last one of its transaction (queryLast)');
+  }
+}
+
+function terminated(statement: string): string {
+  return statement.trimEnd().endsWith(';') ? statement : `${statement};`;
+}
+
+/** An opening sent with the work's first statement (see TransactionChannel). */
+function pipelinedOpening<Opened>(opening: Opening, opened: Opened): PooledTransaction<Opened> {
+  return {
     async open(client) {
-      const opened = await client.query(identitySql(identity, options));
-      const quota = meteredQuota(opened, identity, options);
-      if (quota) options.onApiCallMetered?.(quota);
-      const context = lastRow(opened);
-      if (context.known) return context;
+      return { opened, channel: new TransactionChannel(client, opening) };
+    },
+  };
+}
+
+/** An opening that resolves the request's organization first (app.begin_request), then runs the work. */
+function resolvingOpening(identity: Identity, options: TransactionOptions): PooledTransaction<BeginRow> {
+  return {
+    async open(client) {
+      const channel = new TransactionChannel(client, undefined);
+      const context = lastResult(await client.query(identitySql(identity, options))).rows[0] as BeginRow;
+      if (context.known) return { opened: context, channel };
       // First request of a user this database has not met: give them a profile
       // and a personal organization, then resolve the organization again.
       await client.query('select app.provision_current_user()');
@@ -196,19 +301,73 @@ export function withRequestTransaction<T>(
         // The profile insert gave way to another profile with the same email.
         throw problems.conflict('Another account already uses the email address in this token.');
       }
-      return again;
+      return { opened: again, channel };
     },
   };
-  return onPooledConnection(pool, opening, (client, context) => {
-    if (options.requestedOrganizationId && !context.organization_id) {
+}
+
+/**
+ * The one way request SQL runs: in a single transaction under the caller's
+ * identity, so that row level security decides what exists. Commits when `work`
+ * resolves, rolls back when it throws.
+ *
+ * An API key's call is counted first (options.apiCalls, in memory but for one
+ * short transaction per leased block). When this instance already knows the
+ * caller's organization and role (options.contexts), the opening travels with
+ * the work's first statement and the database confirms that knowledge in the
+ * same transaction; when it no longer holds, that attempt changed nothing and
+ * the request is resolved afresh. Back-office callers resolve nothing and
+ * always travel that way.
+ */
+export async function withRequestTransaction<T>(
+  pool: pg.Pool,
+  identity: Identity,
+  options: TransactionOptions,
+  work: (tx: RequestTransaction) => Promise<T>,
+): Promise<T> {
+  const requested = options.requestedOrganizationId || undefined;
+  if (isMeteredCaller(identity) && options.meterApiCall !== false) {
+    if (!options.apiCalls) throw new Error('an API key request is counted through ApiCallLeases; none was given');
+    const quota = await options.apiCalls.take(identity, requested);
+    if (quota) options.onApiCallMetered?.(quota);
+  }
+  const run = (channel: TransactionChannel, context: BeginRow) => {
+    if (requested && !context.organization_id) {
       throw problems.notFound('There is no such organization, or you are not a member of it.');
     }
     return work({
-      query: (text, params) => client.query(text, params),
+      query: channel.query,
+      queryLast: channel.queryLast,
       identity,
       organizationId: context.organization_id,
       organizationRole: context.organization_role,
     });
+  };
+
+  if (identity.role !== 'authenticated') {
+    // The back-office opening reads nothing the work needs: the organization is the one named.
+    const context: BeginRow = { known: true, organization_id: requested ?? null, organization_role: null };
+    return onPooledConnection(pool, pipelinedOpening(openingOf(identity, options), context), run);
+  }
+  const predicted = options.contexts?.predict(identity, requested);
+  if (predicted) {
+    const context: BeginRow = { known: true, organization_id: predicted.organizationId, organization_role: predicted.organizationRole };
+    try {
+      return await onPooledConnection(pool, pipelinedOpening(openingOf(identity, options, predicted), context), run);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== CONTEXT_CHANGED) throw error;
+      options.contexts!.forget(identity, requested);
+    }
+  }
+  return onPooledConnection(pool, resolvingOpening(identity, options), (channel, context) => {
+    if (context.organization_id && context.organization_role) {
+      options.contexts?.remember(identity, requested, {
+        organizationId: context.organization_id,
+        organizationRole: context.organization_role,
+        isDefault: !requested && !identity.apiKey,
+      });
+    }
+    return run(channel, context);
   });
 }
 
@@ -228,12 +387,13 @@ export type KeeperOptions = Pick<TransactionOptions, 'statementTimeoutMs' | 'cli
  */
 export function withKeeperTransaction<T>(pool: pg.Pool, options: KeeperOptions, work: (tx: KeeperTransaction) => Promise<T>): Promise<T> {
   const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
-  const opening: PooledTransaction<void> = {
-    async open(client) {
-      await client.query(`begin; select set_config('statement_timeout', ${timeout}, true)${clientSettings(options)}; set local role account_keeper;`);
-    },
+  const opening: Opening = {
+    begin: 'begin;',
+    implicitBegin: '',
+    statements: [`select set_config('statement_timeout', ${timeout}, true)${clientSettings(options)};`, 'set local role account_keeper;'],
+    confirms: false,
   };
-  return onPooledConnection(pool, opening, (client) => work({ query: (text, params) => client.query(text, params) }));
+  return onPooledConnection(pool, pipelinedOpening(opening, undefined), (channel) => work({ query: channel.query }));
 }
 
 /** Handlers that need an organization use this to get one or a clear 404. */

@@ -11,7 +11,7 @@ import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
 import { errorHandler } from './problems';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
-import { memoizeValidatorRouteRegexes } from './route-regex-cache';
+import { speedUpValidatorRouting } from './validator-routes';
 
 /** The HTTP stack's own settings; the domains' settings stay with the composition root. */
 export interface HttpSettings {
@@ -81,7 +81,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
 
   for (const { path, handler } of mounts.beforeValidation ?? []) app.use(path, handler);
 
-  memoizeValidatorRouteRegexes();
+  speedUpValidatorRouting();
   app.use(
     OpenApiValidator.middleware({
       // The validator resolves $refs in place; it gets its own copy.

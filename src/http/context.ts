@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import type { Request } from 'express';
 import type pg from 'pg';
 import type { Identity } from '../auth/caller';
+import type { ApiCallLeases } from '../db/api-call-leases';
+import type { RequestContexts } from '../db/request-contexts';
 import { withRequestTransaction, type ApiCallQuota, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from '../problems';
 
@@ -31,6 +33,10 @@ export interface TransactionSettings {
   statementTimeoutMs: number;
   /** Response headers for the API-call quota after a request was counted (none when absent). */
   meteredHeaders?: (quota: ApiCallQuota) => Record<string, string>;
+  /** Where API-key calls are counted. */
+  apiCalls: ApiCallLeases;
+  /** What this instance knows of its callers' organizations (see RequestContexts). */
+  contexts: RequestContexts;
 }
 
 export interface RunOptions {
@@ -69,6 +75,8 @@ export function transactionRunner(deps: TransactionSettings): RunInTransaction {
         onApiCallMetered: meteredHeaders ? (quota) => setHeaders(req, meteredHeaders(quota)) : undefined,
         clientIp: clientAddress(req),
         userAgent: req.header('user-agent'),
+        apiCalls: deps.apiCalls,
+        contexts: deps.contexts,
       },
       work,
     );

@@ -46,13 +46,6 @@ export function pageRequest(query: { page?: number; pageSize?: number }): PageRe
   return { page, pageSize };
 }
 
-/**
- * The one list helper. A page and a bounded count come back in one round trip:
- * one row more than the page tells hasMore, and the count stops at
- * EXACT_COUNT_LIMIT + 1 rows so its cost is flat however large the
- * organization grows. Past that, `total` is the planner's estimate and
- * `totalExact` says so.
- */
 /** The page-and-capped-count statement of `query`, as paginate sends it (the benchmark's bare handler runs it too). */
 export function pageStatement<Row>(query: PageQuery<Row>): { text: string; params: unknown[] } {
   const { page, pageSize } = query.page;
@@ -70,14 +63,53 @@ export function pageStatement<Row>(query: PageQuery<Row>): { text: string; param
   return { text, params: [...query.params, pageSize + 1, offset, EXACT_COUNT_LIMIT + 1] };
 }
 
+/** How long what a list taught (its size, its planner estimate) stands in for asking again. */
+const LEARNED_TTL_MS = 60_000;
+const LISTS_KEPT = 5_000;
+
+/**
+ * What the last page of each caller's list showed: small (null), or past
+ * EXACT_COUNT_LIMIT with the planner's estimate. Known, the next page needs
+ * no EXPLAIN after it and is the last statement of its transaction.
+ */
+const learned = new Map<string, { estimate: number | null; expiresAt: number }>();
+
+/** The transaction paginate runs in; a request's (with its caller and its last statement) can learn. */
+type ListTransaction = Pick<RequestTransaction, 'query'> & Partial<Pick<RequestTransaction, 'queryLast' | 'identity'>>;
+
+function listKey(tx: ListTransaction, query: PageQuery<unknown>): string | undefined {
+  if (!tx.identity || !tx.queryLast) return undefined;
+  return JSON.stringify([tx.identity.userId, tx.identity.apiKey?.id ?? null, query.fromWhere, query.params]);
+}
+
+function learn(key: string | undefined, estimate: number | null): void {
+  if (key === undefined) return;
+  learned.delete(key);
+  while (learned.size >= LISTS_KEPT) learned.delete(learned.keys().next().value!);
+  learned.set(key, { estimate, expiresAt: Date.now() + LEARNED_TTL_MS });
+}
+
+/**
+ * The one list helper. A page and a bounded count come back in one round trip:
+ * one row more than the page tells hasMore, and the count stops at
+ * EXACT_COUNT_LIMIT + 1 rows so its cost is flat however large the
+ * organization grows. Past that, `total` is the planner's estimate and
+ * `totalExact` says so. It must be the work's last statement: when the list's
+ * size is already known, the page statement ends the transaction (a list that
+ * has just grown past the limit then reports the capped count as its
+ * estimate, once).
+ */
 export async function paginate<Row extends QueryResultRow, Item>(
-  tx: Pick<RequestTransaction, 'query'>,
+  tx: ListTransaction,
   query: PageQuery<Row>,
   map: (row: Row) => Item,
 ): Promise<Page<Item>> {
   const { page, pageSize } = query.page;
   const statement = pageStatement(query);
-  const result = await tx.query(statement.text, statement.params);
+  const key = listKey(tx, query);
+  const entry = key === undefined ? undefined : learned.get(key);
+  const known = entry && entry.expiresAt > Date.now() ? entry : undefined;
+  const result = known && tx.queryLast ? await tx.queryLast(statement.text, statement.params) : await tx.query(statement.text, statement.params);
   const counted = (result.rows[0]?.__total as number | undefined) ?? 0;
   const rows = result.rows.filter((row) => row.__present === true);
   const hasMore = rows.length > pageSize;
@@ -86,16 +118,21 @@ export async function paginate<Row extends QueryResultRow, Item>(
     return map(rest as unknown as Row);
   });
 
-  let total = counted;
-  let totalExact = true;
-  if (counted > EXACT_COUNT_LIMIT) {
+  if (counted <= EXACT_COUNT_LIMIT) {
+    if (!known || known.estimate !== null) learn(key, null);
+    return { data, total: counted, totalExact: true, page, pageSize, hasMore };
+  }
+  let estimate = known?.estimate ?? null;
+  if (!known) {
     const plan = await tx.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
       `explain (format json) select 1 from ${query.fromWhere}`,
       query.params,
     );
-    const estimate = Math.round(plan.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0);
-    total = Math.max(estimate, counted);
-    totalExact = false;
+    estimate = Math.round(plan.rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? 0);
+    learn(key, estimate);
+  } else if (estimate === null && key !== undefined) {
+    // It grew past the limit since: the next page asks the planner.
+    learned.delete(key);
   }
-  return { data, total, totalExact, page, pageSize, hasMore };
+  return { data, total: Math.max(estimate ?? 0, counted), totalExact: false, page, pageSize, hasMore };
 }

@@ -36,7 +36,7 @@ export function listProjects(tx: RequestTransaction, query: RequestQuery<'listPr
 
 export async function createProject(tx: RequestTransaction, body: RequestBody<'createProject'>): Promise<Project> {
   const { columns, values } = projectColumnValues(body);
-  const inserted = await tx.query<ProjectRow>(insertProjectSql(columns), [requireOrganization(tx), requireUser(tx), ...values]);
+  const inserted = await tx.queryLast<ProjectRow>(insertProjectSql(columns), [requireOrganization(tx), requireUser(tx), ...values]);
   return toProject(inserted.rows[0]!);
 }
 
@@ -60,7 +60,7 @@ export async function checkProjectName(tx: RequestTransaction, body: RequestBody
 /** One statement whatever is included: each relation is a json subquery (see projectDetailQuery). */
 export async function getProject(tx: RequestTransaction, projectId: string, include: readonly ProjectInclude[]): Promise<ProjectDetail> {
   requireOrganization(tx);
-  const found = await tx.query<ProjectDetailRow>(projectDetailQuery(include), [projectId]);
+  const found = await tx.queryLast<ProjectDetailRow>(projectDetailQuery(include), [projectId]);
   if (found.rowCount === 0) throw problems.notFound(PROJECT_NOT_FOUND);
   return toProjectDetail(found.rows[0]!, include);
 }

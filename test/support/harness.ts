@@ -12,6 +12,7 @@ import { applyDeploymentSettings, urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
 import { createApiKeyUsage } from '../../src/api-keys/usage';
 import { createApp, type AppDeps } from '../../src/app';
+import { ApiCallLeases } from '../../src/db/api-call-leases';
 import { createScratchDatabase } from './scratch-database';
 
 export const jwtSecret = (): string => process.env.TEST_JWT_SECRET!;
@@ -27,6 +28,11 @@ export interface TestApp {
   admin: pg.Pool;
   /** Where the app's pool connects (the login role), for tests that open pools of their own. */
   appUrl: string;
+  /**
+   * Where the app counts API-key calls. It leases them in blocks: settle()
+   * hands back the unused ones, after which the counter holds the calls made.
+   */
+  apiCalls: { settle(): Promise<void> };
   /** Another app on the same databases and pool, with some settings changed (closed with this one). */
   variant(overrides: Partial<AppDeps>): Express;
   close(): Promise<void>;
@@ -48,6 +54,7 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
   const admin = new pg.Pool({ connectionString: ownerUrl, max: 2 });
   // API-key usage is written every few seconds: closed (and flushed) before the pool ends.
   const apiKeyUsage = createApiKeyUsage({ pool, statementTimeoutMs: 5000 });
+  const apiCallLeases = new ApiCallLeases(pool, 5000);
   const build = (more: Partial<AppDeps>) =>
     createApp({
       pool,
@@ -62,17 +69,19 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
       // burst limit is tested on its own (test/rate-limits.test.ts) with a low one.
       sessionBurst: { ratePerSecond: 1_000_000, burst: 1_000_000 },
       apiKeyUsage,
+      apiCallLeases,
       ...overrides,
       ...more,
     });
   return {
     app: build({}),
+    apiCalls: { settle: () => apiCallLeases.returnUnused() },
     appUrl,
     pool,
     admin,
     variant: (more) => build(more),
     close: async () => {
-      await apiKeyUsage.close();
+      await Promise.all([apiKeyUsage.close(), apiCallLeases.returnUnused()]);
       if (ownPool) await pool.end();
       await admin.end();
     },

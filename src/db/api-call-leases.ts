@@ -1,0 +1,168 @@
+import pg from 'pg';
+import type { Identity } from '../auth/caller';
+import type { ApiCallQuota } from './transaction';
+
+/** Calls asked for in one lease; the database grants fewer near the limit (a tenth of what is left, at least one). */
+export const API_CALL_LEASE_BLOCK = 20;
+/**
+ * A block older than this goes back and a fresh one is leased: a plan change
+ * made elsewhere reaches this instance's calls within it, and a quiet
+ * organization's counter soon shows the calls it made, not the ones leased.
+ */
+export const API_CALL_LEASE_MAX_AGE_MS = 10_000;
+
+interface LeaseRow {
+  granted: number;
+  quota_limit: string;
+  used: string;
+  reset_epoch: string;
+  period_start: string;
+}
+
+interface Lease {
+  /** Calls of the block not yet handed out. */
+  remaining: number;
+  limit: number;
+  /** The organization's count when the block was granted, plus the calls handed out since. */
+  used: number;
+  resetEpochSeconds: number;
+  periodStart: string;
+  grantedAt: number;
+  /** A caller whose key may hand unused calls back at shutdown (app.return_api_calls checks it). */
+  claims: Identity['claims'];
+}
+
+/**
+ * An API key's calls count against its organization's monthly quota without a
+ * write per call: this instance leases blocks of calls from the organization's
+ * counter (app.lease_api_calls, which locks the row while it grants) and hands
+ * them out in memory. Near the limit a block is one call, so the quota stays
+ * exact however many instances share it. Calls still unhanded at shutdown go
+ * back (returnUnused), so the counter shows calls made.
+ */
+export class ApiCallLeases {
+  private readonly leases = new Map<string, Lease>();
+  private readonly refills = new Map<string, Promise<void>>();
+  /** Hands back blocks left idle past their age, so a quiet organization's counter settles on the calls made. */
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly statementTimeoutMs: number,
+  ) {}
+
+  /**
+   * Counts one call of `identity` (an API key) acting in `requestedOrganizationId`
+   * (none: the key's own organization). Undefined when the call is not metered
+   * (another organization was named: the request will be refused as not found).
+   * Rejects with the database's QUOTA error at the limit.
+   */
+  async take(identity: Identity, requestedOrganizationId: string | undefined): Promise<ApiCallQuota | undefined> {
+    const organizationId = identity.apiKey?.organizationId;
+    if (!organizationId || (requestedOrganizationId && requestedOrganizationId !== organizationId)) return undefined;
+    for (;;) {
+      const lease = this.leases.get(organizationId);
+      if (lease && lease.resetEpochSeconds * 1000 <= Date.now()) {
+        // The period ended: its leftover calls were counted in it and stay there.
+        this.leases.delete(organizationId);
+      } else if (lease && Date.now() - lease.grantedAt > API_CALL_LEASE_MAX_AGE_MS) {
+        this.leases.delete(organizationId);
+        void this.handBack(organizationId, lease);
+      } else if (lease && lease.remaining > 0) {
+        lease.remaining--;
+        lease.used++;
+        return { limit: lease.limit, used: lease.used, resetEpochSeconds: lease.resetEpochSeconds };
+      }
+      // One refill at a time per organization; the others wait for it and take from it.
+      let refill = this.refills.get(organizationId);
+      if (!refill) {
+        refill = this.refill(organizationId, identity).finally(() => this.refills.delete(organizationId));
+        this.refills.set(organizationId, refill);
+      }
+      try {
+        await refill;
+      } catch (error) {
+        if (error instanceof UnmeteredCall) return undefined;
+        throw error;
+      }
+    }
+  }
+
+  /** Calls leased for the organization and not handed out yet (readers of its usage take them off). */
+  unhanded(organizationId: string): number {
+    const lease = this.leases.get(organizationId);
+    return lease && lease.resetEpochSeconds * 1000 > Date.now() ? lease.remaining : 0;
+  }
+
+  private async refill(organizationId: string, identity: Identity): Promise<void> {
+    const rows = await this.asCaller(
+      identity.claims,
+      `select granted, quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch,
+              to_char(date_trunc('month', now() at time zone 'utc'), 'YYYY-MM-DD') as period_start
+       from app.lease_api_calls(${pg.escapeLiteral(organizationId)}::uuid, ${API_CALL_LEASE_BLOCK})`,
+    );
+    const row = rows[0] as LeaseRow | undefined;
+    if (!row) {
+      // Not a valid key of an active member: nothing is counted, and the
+      // request's own transaction refuses it with the reason.
+      throw new UnmeteredCall();
+    }
+    this.leases.set(organizationId, {
+      remaining: row.granted,
+      grantedAt: Date.now(),
+      limit: Number(row.quota_limit),
+      used: Number(row.used),
+      resetEpochSeconds: Number(row.reset_epoch),
+      periodStart: row.period_start,
+      claims: identity.claims,
+    });
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => this.handBackIdle(), API_CALL_LEASE_MAX_AGE_MS);
+      this.sweeper.unref();
+    }
+  }
+
+  private handBackIdle(): void {
+    const now = Date.now();
+    for (const [organizationId, lease] of this.leases) {
+      if (now - lease.grantedAt <= API_CALL_LEASE_MAX_AGE_MS) continue;
+      this.leases.delete(organizationId);
+      void this.handBack(organizationId, lease);
+    }
+  }
+
+  /** Hands every lease's unused calls back to its organization's counter (at shutdown). */
+  async returnUnused(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    const leases = [...this.leases.entries()];
+    this.leases.clear();
+    await Promise.all(leases.map(([organizationId, lease]) => this.handBack(organizationId, lease)));
+  }
+
+  /** A lease's unused calls back to its organization's counter; a failure only leaves them counted. */
+  private async handBack(organizationId: string, lease: Lease): Promise<void> {
+    if (lease.remaining <= 0 || lease.resetEpochSeconds * 1000 <= Date.now()) return;
+    const unused = lease.remaining;
+    lease.remaining = 0;
+    await this.asCaller(
+      lease.claims,
+      `select app.return_api_calls(${pg.escapeLiteral(organizationId)}::uuid, ${pg.escapeLiteral(lease.periodStart)}::date, ${unused})`,
+    ).catch(() => undefined);
+  }
+
+  /** One statement as the key's caller, in a short transaction of its own that commits at once. */
+  private async asCaller(claims: Identity['claims'], statement: string): Promise<pg.QueryResultRow[]> {
+    const settings = `select set_config('request.jwt.claims', ${pg.escapeLiteral(JSON.stringify(claims))}, true),
+      set_config('statement_timeout', ${pg.escapeLiteral(String(Math.trunc(this.statementTimeoutMs)))}, true)`;
+    const results = (await this.pool.query(`${settings}; set local role authenticated; ${statement};`)) as unknown as pg.QueryResult[];
+    return results[results.length - 1]!.rows;
+  }
+}
+
+/** The caller is not metered after all (see ApiCallLeases.take). */
+export class UnmeteredCall extends Error {
+  constructor() {
+    super('not a metered call');
+  }
+}
