@@ -2,6 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
+import { resealTotpSecrets } from './accounts/sealing';
+import { secretBoxOf, type SecretBox } from './db/secret-box';
+import { resealReflexSecrets } from './reflexes/sealing';
 import { createTokenVerifier } from './auth/verifier';
 import { startBackgroundWork } from './background';
 import { localAccounts, redirectOriginsOf } from './accounts/settings';
@@ -28,6 +31,16 @@ export interface RunningServer {
 export function effectiveJwtSecret(config: Config): string | undefined {
   if (config.jwtSecret) return config.jwtSecret;
   return config.supabaseUrl ? undefined : localJwtSecret(config.dataDir);
+}
+
+/**
+ * Seals what is not yet sealed under the current key (secrets written before
+ * sealing, or under a key being retired). Every instance may run it at once:
+ * rows one holds, the others skip. Also `npm run secrets:reencrypt`.
+ */
+export async function resealSecrets(pool: Pool, statementTimeoutMs: number, box: SecretBox): Promise<{ reflexSecrets: number; totpSecrets: number }> {
+  const deps = { pool, statementTimeoutMs };
+  return { reflexSecrets: await resealReflexSecrets(deps, box), totpSecrets: await resealTotpSecrets(deps, box) };
 }
 
 /** A setting of an external database that breaks things quietly; said once at start. */
@@ -67,6 +80,8 @@ async function checkLoginRole(pool: Pool, config: Config, log: (line: string) =>
 }
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  // Checked before anything starts: a deployment without its keys must not come up half-way.
+  const secrets = secretBoxOf(config);
   const database = await resolveDatabase(config);
   try {
     if (config.migrateOnStart) {
@@ -81,6 +96,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
       log('Warning   PUBLIC_BASE_URL is not set: webhook reflexes show only the path of their URL (never one built from a request\'s Host header)');
     }
     await checkLoginRole(pool, config, log);
+    const resealed = await resealSecrets(pool, config.statementTimeoutMs, secrets);
+    if (resealed.reflexSecrets + resealed.totpSecrets > 0) {
+      log(`Secrets   sealed ${resealed.reflexSecrets} webhook and ${resealed.totpSecrets} TOTP secrets under key ${secrets.currentKeyId}`);
+    }
 
     const jwtSecret = effectiveJwtSecret(config);
     const background = startBackgroundWork({ pool, config, log });
@@ -96,6 +115,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       logRequests: config.logRequests,
       expectedMigrations: migrationVersions(),
       background,
+      secrets,
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
       trustProxy: config.trustProxy,
