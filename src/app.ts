@@ -107,7 +107,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations }));
       // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
       app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
-      app.use(API_BASE, meRouter(inTransaction));
+      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: console.error }));
       app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }));
       app.use(API_BASE, organizationsRouter(inTransaction));
       app.use(API_BASE, projectsRouter(inTransaction));

@@ -76,6 +76,8 @@ export interface Config {
    * opens them. Absent: embedded mode keeps a generated key in DATA_DIR.
    */
   secretsEncryptionKeys: string[] | undefined;
+  /** SUPABASE_SERVICE_ROLE_KEY: lets an erased account be deleted from Supabase Auth too (its admin API). */
+  supabaseServiceRoleKey: string | undefined;
 }
 
 export interface BillingConfig {
@@ -235,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeyCacheSeconds: int('API_KEY_CACHE_SECONDS', 30, env, 0, 3600)!,
     billing: loadBillingConfig(env),
     secretsEncryptionKeys: secretsEncryptionKeys(env),
+    supabaseServiceRoleKey: text('SUPABASE_SERVICE_ROLE_KEY', env),
     ...skillsConfig(env),
   };
 }

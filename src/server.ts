@@ -130,6 +130,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
             url: config.supabaseUrl,
             anonKey: config.supabaseAnonKey!,
             redirectOrigins: redirectOriginsOf(config.corsOrigins, config.publicBaseUrl),
+            serviceRoleKey: config.supabaseServiceRoleKey,
           }
         : jwtSecret
           ? localAccounts(jwtSecret, `${config.publicBaseUrl ?? `http://localhost:${config.port}`}/auth/v1`, {
