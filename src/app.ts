@@ -16,6 +16,7 @@ import { monthlyQuotaHeaders, rateLimitHeaders } from './billing/quotas/headers'
 import { billingRouter, DEFAULT_BILLING, type BillingDeps } from './billing/routes';
 import { usageRouter } from './billing/usage/routes';
 import { loadConfig } from './config';
+import type { SecretBox } from './db/secret-box';
 import { eventsRouter } from './events/routes';
 import { executionsRouter } from './executions/routes';
 import { habitsRouter } from './habits/routes';
@@ -70,6 +71,8 @@ export interface AppDeps extends HttpSettings {
   skills?: { runner: SkillRunner; executeWaitMaxMs: number };
   /** Signing in (/auth): the local account store, or Supabase's; absent, the endpoints answer 501. */
   accounts?: AccountsSettings;
+  /** Seals the secrets kept at rest (webhook and TOTP secrets): SECRETS_ENCRYPTION_KEYS, or the embedded key. */
+  secrets: SecretBox;
 }
 
 /**
@@ -111,8 +114,8 @@ export function createApp(deps: AppDeps): Express {
       app.use(healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations }));
       // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
       app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
-      app.use(API_BASE, meRouter(inTransaction));
-      app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness }));
+      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: console.error }));
+      app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }));
       app.use(API_BASE, organizationsRouter(inTransaction));
       app.use(API_BASE, projectsRouter(inTransaction));
       app.use(API_BASE, repositoriesRouter(inTransaction));
@@ -123,14 +126,14 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, habitsRouter(inTransaction, { wakeExecutions }));
       app.use(API_BASE, billingRouter(inTransaction, deps, deps.billing ?? DEFAULT_BILLING));
       // Reflexes, events and signed inbound webhooks (the hooks carry no bearer token).
-      app.use(API_BASE, reflexesRouter(inTransaction, webhooks));
+      app.use(API_BASE, reflexesRouter(inTransaction, webhooks, deps.secrets));
       app.use(API_BASE, eventsRouter(inTransaction, { settings: webhooks, wakeExecutions }));
-      app.use(API_BASE, reflexHooksRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, wakeExecutions }));
+      app.use(API_BASE, reflexHooksRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, secrets: deps.secrets, wakeExecutions }));
       app.use(API_BASE, organizationMembersRouter(inTransaction));
       app.use(API_BASE, usageRouter(inTransaction, (organizationId) => apiCalls.unhanded(organizationId)));
       app.use(API_BASE, apiKeysRouter(inTransaction, { forget: apiKeys.forget }));
       // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
-      app.use(API_BASE, skillBundleRouter(inTransaction));
+      app.use(API_BASE, skillBundleRouter(inTransaction, deps.secrets));
       app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));
       app.use(API_BASE, skillsRouter(inTransaction));
       app.use(API_BASE, executionsRouter(inTransaction, { wakeExecutions }));

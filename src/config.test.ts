@@ -28,3 +28,20 @@ describe('VALIDATE_RESPONSES', () => {
     expect(loadConfig({ VALIDATE_RESPONSES: 'false' }).validateResponses).toBe(false);
   });
 });
+
+describe('SECRETS_ENCRYPTION_KEYS', () => {
+  const key = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+
+  test('unset by default (embedded mode generates one); the sealing key first, then the ones that still open', () => {
+    expect(loadConfig({}).secretsEncryptionKeys).toBeUndefined();
+    expect(loadConfig({ SECRETS_ENCRYPTION_KEYS: ` ${key(1)} , ${key(2)} ` }).secretsEncryptionKeys).toEqual([key(1), key(2)]);
+  });
+
+  test.each(['short', `${key(1)},not a key`, ','])('refuses %s', (value) => {
+    expect(() => loadConfig({ SECRETS_ENCRYPTION_KEYS: value })).toThrow(/SECRETS_ENCRYPTION_KEYS/);
+  });
+
+  test('the singular name is refused rather than silently ignored', () => {
+    expect(() => loadConfig({ SECRETS_ENCRYPTION_KEY: key(1) })).toThrow(/SECRETS_ENCRYPTION_KEYS/);
+  });
+});

@@ -89,6 +89,14 @@ export interface Config {
   executeWaitMaxMs: number;
   /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
   billing: BillingConfig;
+  /**
+   * SECRETS_ENCRYPTION_KEYS: base64 keys of 32 bytes, separated by commas; the
+   * first seals the secrets kept at rest (webhook and TOTP secrets), every one
+   * opens them. Absent: embedded mode keeps a generated key in DATA_DIR.
+   */
+  secretsEncryptionKeys: string[] | undefined;
+  /** SUPABASE_SERVICE_ROLE_KEY: lets an erased account be deleted from Supabase Auth too (its admin API). */
+  supabaseServiceRoleKey: string | undefined;
 }
 
 export type SkillRunnerKind = 'template' | 'http' | 'openai' | 'anthropic';
@@ -300,8 +308,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     apiKeyCacheSeconds: int('API_KEY_CACHE_SECONDS', 30, env, 0, 3600)!,
     billing: loadBillingConfig(env),
+    secretsEncryptionKeys: secretsEncryptionKeys(env),
+    supabaseServiceRoleKey: text('SUPABASE_SERVICE_ROLE_KEY', env),
     ...skillsConfig(env),
   };
+}
+
+/** The keys as written (checked for form when the server builds its secret box). */
+function secretsEncryptionKeys(env: NodeJS.ProcessEnv): string[] | undefined {
+  if (text('SECRETS_ENCRYPTION_KEY', env)) {
+    throw new Error('SECRETS_ENCRYPTION_KEY is not read: name the key SECRETS_ENCRYPTION_KEYS (several keys, separated by commas, rotate)');
+  }
+  const raw = text('SECRETS_ENCRYPTION_KEYS', env);
+  if (raw === undefined) return undefined;
+  const keys = raw.split(',').map((key) => key.trim()).filter((key) => key !== '');
+  if (keys.length === 0 || keys.some((key) => !/^[A-Za-z0-9+/_-]{42,44}={0,2}$/.test(key))) {
+    throw new Error('SECRETS_ENCRYPTION_KEYS must be base64 keys of 32 bytes (openssl rand -base64 32), separated by commas, the sealing key first');
+  }
+  return keys;
 }
 
 export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {

@@ -3,6 +3,9 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Pool } from 'pg';
 import { localJwtSecret } from './auth/local-secret';
+import { resealTotpSecrets } from './accounts/sealing';
+import { secretBoxOf, type SecretBox } from './db/secret-box';
+import { resealReflexSecrets } from './reflexes/sealing';
 import { createTokenVerifier } from './auth/verifier';
 import { startBackgroundWork } from './background';
 import { localAccounts, redirectOriginsOf } from './accounts/settings';
@@ -35,6 +38,16 @@ export function effectiveJwtSecret(config: Config): string | undefined {
   if (problem) throw new Error(problem);
   if (config.jwtSecret) return config.jwtSecret;
   return config.supabaseUrl ? undefined : localJwtSecret(config.dataDir);
+}
+
+/**
+ * Seals what is not yet sealed under the current key (secrets written before
+ * sealing, or under a key being retired). Every instance may run it at once:
+ * rows one holds, the others skip. Also `npm run secrets:reencrypt`.
+ */
+export async function resealSecrets(pool: Pool, statementTimeoutMs: number, box: SecretBox): Promise<{ reflexSecrets: number; totpSecrets: number }> {
+  const deps = { pool, statementTimeoutMs };
+  return { reflexSecrets: await resealReflexSecrets(deps, box), totpSecrets: await resealTotpSecrets(deps, box) };
 }
 
 /** A setting of an external database that breaks things quietly; said once at start. */
@@ -77,6 +90,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // Before anything starts: a configuration that cannot verify tokens is refused outright.
   const problem = tokenVerificationProblem(config);
   if (problem) throw new Error(problem);
+  // Checked before anything starts: a deployment without its keys must not come up half-way.
+  const secrets = secretBoxOf(config);
   const database = await resolveDatabase(config);
   try {
     if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, log);
@@ -88,6 +103,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
       log('Warning   PUBLIC_BASE_URL is not set: webhook reflexes show only the path of their URL (never one built from a request\'s Host header)');
     }
     await checkLoginRole(pool, config, log);
+    const resealed = await resealSecrets(pool, config.statementTimeoutMs, secrets);
+    if (resealed.reflexSecrets + resealed.totpSecrets > 0) {
+      log(`Secrets   sealed ${resealed.reflexSecrets} webhook and ${resealed.totpSecrets} TOTP secrets under key ${secrets.currentKeyId}`);
+    }
 
     const jwtSecret = effectiveJwtSecret(config);
     const background = startBackgroundWork({ pool, config, log });
@@ -103,6 +122,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       logRequests: config.logRequests,
       expectedMigrations: migrationVersions(),
       background,
+      secrets,
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
       trustProxy: config.trustProxy,
@@ -117,6 +137,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
             url: config.supabaseUrl,
             anonKey: config.supabaseAnonKey!,
             redirectOrigins: redirectOriginsOf(config.corsOrigins, config.publicBaseUrl),
+            serviceRoleKey: config.supabaseServiceRoleKey,
           }
         : jwtSecret
           ? localAccounts(jwtSecret, `${config.publicBaseUrl ?? `http://localhost:${config.port}`}/auth/v1`, {

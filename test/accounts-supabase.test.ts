@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createTokenVerifier } from '../src/auth/verifier';
 import { authPost, bearer, CHROME_ON_MAC, claimsOf, newAccount, newIp, SAFARI_ON_IPHONE, signIn, type Account } from './accounts-support';
-import { startGoTrue, sessionIdOf, type GoTrueStandIn } from './support/gotrue';
+import { startGoTrue, sessionIdOf, STAND_IN_SERVICE_ROLE_KEY, type GoTrueStandIn } from './support/gotrue';
 import { createTestApp, expectProblem, jwtSecret, token, type TestApp } from './support/harness';
 
 // Supabase mode: the same /auth endpoints, through supabase-js against a
@@ -350,5 +350,27 @@ describe('OAuth through Supabase', () => {
       expectProblem(res, 400);
     }
     expectProblem(await start('github'), 400);
+  });
+});
+
+describe('erasing an account that signs in through Supabase Auth', () => {
+  test('with the service role key: erased here and deleted from Supabase Auth; the old token and the password stop working', async () => {
+    const app = t.variant({ accounts: { ...supabaseAccounts(gotrue.url), serviceRoleKey: STAND_IN_SERVICE_ROLE_KEY } });
+    const account = newAccount('supa-erase');
+    const created = await signUp(app, account);
+    await bearer(app, created.access_token).post('/api/v1/me/erase').send({ confirmEmail: account.email }).expect(204);
+    expect(seen(`DELETE /auth/v1/admin/users/${created.user.id}`)).toBe(1);
+    expectProblem(await bearer(app, created.access_token).get('/api/v1/me'), 401);
+    expectProblem(await signIn(app, account), 401);
+    expect((await t.admin.query('select count(*)::int as n from public.profiles where id = $1', [created.user.id])).rows[0].n).toBe(0);
+  });
+
+  test('without it: erased here, left in Supabase Auth for the operator, and the account cannot come back through an old token', async () => {
+    const account = newAccount('supa-keep');
+    const created = await signUp(t.app, account);
+    await bearer(t.app, created.access_token).post('/api/v1/me/erase').send({ confirmEmail: account.email }).expect(204);
+    expect(seen(`DELETE /auth/v1/admin/users/${created.user.id}`)).toBe(0);
+    expectProblem(await bearer(t.app, created.access_token).get('/api/v1/me'), 401);
+    expect((await t.admin.query('select count(*)::int as n from public.profiles where id = $1', [created.user.id])).rows[0].n).toBe(0);
   });
 });

@@ -278,6 +278,13 @@ describe("writes every grant allows, on the other organization's rows", () => {
       confirm_request: { call: `select app.confirm_request($1, 'owner', false)`, params: [orgB], answer: 'refused' },
       // The caller's own Supabase Auth sessions only (the attacker has none here); another's id ends nothing.
       my_auth_sessions: { call: 'select count(*)::int as n from app.my_auth_sessions()', params: [], answer: 0 },
+      // The caller's own data only (022): the attacker's, never B's; erasure needs the caller's own address.
+      export_my_account: { call: `select (app.export_my_account() -> 'memberships')::text like '%' || $1 || '%' as v`, params: [orgB], answer: false },
+      export_my_api_keys: { call: `select count(*)::int as n from app.export_my_api_keys() k where k ->> 'organizationId' = $1`, params: [orgB], answer: 0 },
+      export_my_audit_entries: { call: `select count(*)::int as n from app.export_my_audit_entries() a where a ->> 'organizationId' = $1`, params: [orgB], answer: 0 },
+      export_my_analytics_events: { call: `select count(*)::int as n from app.export_my_analytics_events() e where e ->> 'organizationId' = $1`, params: [orgB], answer: 0 },
+      export_my_sessions: { call: 'select count(*)::int as n from app.export_my_sessions()', params: [], answer: 0 },
+      erase_current_user: { call: 'select count(*) from app.erase_current_user($1)', params: [victim.email], answer: 'refused' },
       end_my_auth_session: { call: 'select app.end_my_auth_session($1) as v', params: [randomUUID()], answer: false },
       my_project_ids: { call: 'select count(*)::int as n from app.my_project_ids() id where id = $1', params: [ids.project], answer: 0 },
       organization_role: { call: 'select app.organization_role($1) as v', params: [orgB], answer: null },

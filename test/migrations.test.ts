@@ -116,6 +116,9 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.audit_retention_days(plan_tier)',
     'app.auth_sessions_reachable(text)',
     'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
+    'app.close_organization(uuid)',
+    'app.data_subject()',
+    'app.erase_mentions(text,text[])',
     'app.plan_limit(uuid,usage_metric_type)',
     'app.quotas_enforced()',
     'app.record_failed_sign_in(text,text)',
@@ -128,8 +131,17 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.record_audit_event(audit_event_category,text,text,uuid,text,jsonb,uuid,uuid)',
     'app.start_reflex_run(uuid,jsonb)',
   ];
+  // A person's own export and erasure (022): signed-in users only, never the back office.
+  const personal = [
+    'app.erase_current_user(text)',
+    'app.export_my_account()',
+    'app.export_my_analytics_events()',
+    'app.export_my_api_keys()',
+    'app.export_my_audit_entries()',
+    'app.export_my_sessions()',
+  ];
   expect(functions.rows.filter((row) => !row.authenticated_exec).map((row) => row.name)).toEqual([...internal, ...backOffice].sort());
-  expect(functions.rows.filter((row) => !row.service_exec).map((row) => row.name)).toEqual(internal);
+  expect(functions.rows.filter((row) => !row.service_exec).map((row) => row.name)).toEqual([...internal, ...personal].sort());
 }
 
 async function expectNothingOfOurs(client: pg.Client): Promise<void> {

@@ -3,7 +3,8 @@ import request from 'supertest';
 import { loadConfig } from '../src/config';
 import { webhookSettings } from '../src/reflexes/hooks/settings';
 import { createReflex, createSkill, executionsOf, reflexRow } from './reflexes-fixtures';
-import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { reflexSecretContext } from '../src/reflexes/store';
+import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, testSecretBox, type TestApp, type TestUser } from './support/harness';
 
 // alice owns organization A; bob is a plain member of it; dana is an admin there; carol owns organization B.
 let t: TestApp;
@@ -305,8 +306,10 @@ describe('test, webhook details, secrets and stats', () => {
     expect(res.body.secret).not.toBe(reflex.secret);
     expect(res.body.path).toBe(`/api/v1/hooks/reflexes/${reflex.id}`);
     expect(Date.parse(res.body.secretCreatedAt)).toBeGreaterThanOrEqual(Date.parse(before.body.secretCreatedAt));
+    // Kept sealed (SECRETS_ENCRYPTION_KEYS), never as shown: it opens to the new secret.
     const stored = await t.admin.query('select secret from public.reflex_secrets where reflex_id = $1', [reflex.id]);
-    expect(stored.rows[0].secret).toBe(res.body.secret);
+    expect(stored.rows[0].secret).not.toContain(res.body.secret);
+    expect(testSecretBox().open(stored.rows[0].secret, reflexSecretContext(reflex.id))).toBe(res.body.secret);
   });
 
   test('stats count executions by status; failures in a row deactivate at three and a completion clears them', async () => {

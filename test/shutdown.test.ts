@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { appDatabaseUrl, databaseUrl, jwtSecret, token } from './support/harness';
+import { appDatabaseUrl, databaseUrl, jwtSecret, secretsKeys, token } from './support/harness';
 
 // The real entry point, as `npm start` runs it, against the test database.
 function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
@@ -16,6 +16,7 @@ function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
       MIGRATION_DATABASE_URL: databaseUrl(),
       MIGRATE_ON_START: 'false',
       SUPABASE_JWT_SECRET: jwtSecret(),
+      SECRETS_ENCRYPTION_KEYS: secretsKeys(),
       SEED_DEMO_DATA: 'false',
       // The test database is shared with every other test file: this server's
       // loops must not run their queued executions or due habits.

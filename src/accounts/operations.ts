@@ -1,6 +1,7 @@
 import type { Identity } from '../auth/caller';
 import { identityFromClaims } from '../auth/identity';
 import type { TokenClaims } from '../auth/jwt';
+import type { SecretBox } from '../db/secret-box';
 import { withRequestTransaction, type RequestTransaction } from '../db/transaction';
 import type { components } from '../generated/openapi';
 import { paginate, pageRequest, type Page } from '../http/pagination';
@@ -66,6 +67,8 @@ export type LocalSettings = Extract<AccountsSettings, { mode: 'local' }>;
 export interface AccountsDeps extends KeeperDeps {
   settings: LocalSettings;
   liveness: SessionLiveness;
+  /** Seals TOTP secrets at rest. */
+  secrets: SecretBox;
 }
 
 export type { Client };

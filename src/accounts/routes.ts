@@ -1,5 +1,6 @@
 import express, { type Request, type Router } from 'express';
 import type pg from 'pg';
+import type { SecretBox } from '../db/secret-box';
 import type { Identity } from '../auth/caller';
 import { bearerTokenOf } from '../auth/identity';
 import { clientAddress, type RunInTransaction } from '../http/context';
@@ -35,6 +36,8 @@ export interface AccountsRouterDeps {
   settings: AccountsSettings | undefined;
   /** The liveness of local sessions, shared with the verifier (see liveness.ts). */
   liveness: SessionLiveness | undefined;
+  /** Seals TOTP secrets at rest. */
+  secrets: SecretBox;
 }
 
 /** The client's address (as the audit log and every limit see it) and its User-Agent. */
@@ -67,7 +70,7 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
 
   type Mode = { local: AccountsDeps; supabase?: undefined } | { supabase: supabase.SupabaseDeps; local?: undefined };
   const mode = (): Mode => {
-    if (settings?.mode === 'local' && liveness) return { local: { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings, liveness } };
+    if (settings?.mode === 'local' && liveness) return { local: { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings, liveness, secrets: deps.secrets } };
     if (settings?.mode === 'supabase') return { supabase: { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings } };
     throw notImplemented('This server signs nobody in: it has no local account store configured.');
   };

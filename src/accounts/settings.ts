@@ -22,6 +22,8 @@ export type AccountsSettings =
       anonKey: string;
       /** Origins an OAuth sign-in may return to (CORS_ORIGINS and PUBLIC_BASE_URL's); nothing else, or it is an open redirect. */
       redirectOrigins: readonly string[];
+      /** SUPABASE_SERVICE_ROLE_KEY: an erased account is deleted from Supabase Auth too (its admin API). */
+      serviceRoleKey?: string;
     };
 
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3600;

@@ -211,3 +211,10 @@ export const RECORD_FAILED_SIGN_IN = "select app.record_failed_sign_in($1, 'inva
  * member of.
  */
 export const RECORD_SESSION_EVENT = `select app.record_audit_event($1::public.audit_event_category, $2, 'session', $3::uuid, null, $4::jsonb, null, $5::uuid)`;
+
+/** $1 LIKE pattern of the current sealing key: a batch of TOTP secrets stored otherwise (plain, or under an older key). */
+export const FACTORS_TO_RESEAL = `select user_id, secret from app.mfa_factors
+  where secret not like $1 order by user_id limit 200 for update skip locked`;
+
+/** $1 user, $2 the secret as read, $3 the same secret sealed under the current key. */
+export const RESEAL_FACTOR = 'update app.mfa_factors set secret = $3 where user_id = $1 and secret = $2';

@@ -36,6 +36,15 @@ function statusOf(factor: FactorRow | undefined): TwoFactorStatus {
   return { isEnabled: true, enabledAt: factor.confirmed_at, backupCodesRemaining: factor.backup_codes_left };
 }
 
+/** What a TOTP secret is sealed for: its user's factor, and no other. */
+export const totpSecretContext = (userId: string): string => `totp-secret:${userId.toLowerCase()}`;
+
+/** The user's factor with its secret opened (sealed at rest; see db/secret-box.ts). */
+async function factorOf(tx: KeeperTransaction, deps: Pick<AccountsDeps, 'secrets'>, userId: string): Promise<FactorRow | undefined> {
+  const factor = (await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0];
+  return factor && { ...factor, secret: deps.secrets.open(factor.secret, totpSecretContext(userId)) };
+}
+
 async function accountOf(tx: KeeperTransaction, userId: string): Promise<AccountRow> {
   const account = (await tx.query<AccountRow>(ACCOUNT_BY_USER, [userId])).rows[0];
   if (!account) throw problems.conflict('Two-factor authentication is for accounts that sign in with a password (POST /api/v1/auth/signup).');
@@ -60,7 +69,7 @@ async function takeCode(tx: KeeperTransaction, userId: string, factor: FactorRow
 
 export async function twoFactorStatus(deps: AccountsDeps, identity: Identity): Promise<TwoFactorStatus> {
   const userId = accountHolder(identity);
-  return withAccountKeeper(deps, async (tx) => statusOf((await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0]));
+  return withAccountKeeper(deps, async (tx) => statusOf(await factorOf(tx, deps, userId)));
 }
 
 export async function enrollTwoFactor(deps: AccountsDeps, identity: Identity): Promise<TwoFactorSetupData> {
@@ -68,7 +77,7 @@ export async function enrollTwoFactor(deps: AccountsDeps, identity: Identity): P
   const secret = newTotpSecret();
   const email = await withAccountKeeper(deps, async (tx) => {
     const account = await accountOf(tx, userId);
-    const started = await tx.query(START_ENROLMENT, [userId, secret]);
+    const started = await tx.query(START_ENROLMENT, [userId, deps.secrets.seal(secret, totpSecretContext(userId))]);
     if (started.rowCount === 0) throw problems.conflict('Two-factor authentication is already on; turn it off before enrolling a new authenticator.');
     return account.email;
   });
@@ -79,7 +88,7 @@ export async function confirmTwoFactor(deps: AccountsDeps, identity: Identity, b
   const userId = accountHolder(identity);
   const codes = Array.from({ length: BACKUP_CODE_COUNT }, newBackupCode);
   const outcome = await withAccountKeeper(deps, async (tx) => {
-    const factor = (await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0];
+    const factor = await factorOf(tx, deps, userId);
     if (!factor) throw problems.conflict('Start with POST /api/v1/auth/2fa/enroll.');
     if (factor.confirmed_at) throw problems.conflict('Two-factor authentication is already on.');
     const totp = asTotpCode(body.code);
@@ -101,12 +110,12 @@ export async function disableTwoFactor(deps: AccountsDeps, identity: Identity, b
   const userId = accountHolder(identity);
   const account = await withAccountKeeper(deps, async (tx) => {
     const found = await accountOf(tx, userId);
-    if (!statusOf((await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0]).isEnabled) throw problems.conflict('Two-factor authentication is not on.');
+    if (!statusOf(await factorOf(tx, deps, userId)).isEnabled) throw problems.conflict('Two-factor authentication is not on.');
     return found;
   });
   if (!(await verifyPassword(account.password_hash, body.password))) throw wrongPassword();
   const taken = await withAccountKeeper(deps, async (tx) => {
-    const factor = (await tx.query<FactorRow>(FACTOR_OF_USER, [userId])).rows[0];
+    const factor = await factorOf(tx, deps, userId);
     if (!factor?.confirmed_at) throw problems.conflict('Two-factor authentication is not on.');
     if (!(await takeCode(tx, userId, factor, body.code))) return false;
     await tx.query(DROP_BACKUP_CODES, [userId]);
@@ -128,7 +137,7 @@ export async function verifyChallenge(deps: AccountsDeps, body: RequestBody<'ver
     const challenge = (await tx.query<ChallengeRow>(CHALLENGE, [challengeHash])).rows[0];
     if (!challenge?.usable) throw invalidChallenge();
     const account = (await tx.query<AccountRow>(ACCOUNT_BY_USER, [challenge.user_id])).rows[0];
-    const factor = (await tx.query<FactorRow>(FACTOR_OF_USER, [challenge.user_id])).rows[0];
+    const factor = await factorOf(tx, deps, challenge.user_id);
     if (!account || !factor?.confirmed_at) throw invalidChallenge();
     const reservation = await reserveAttempt(tx, failureKeys(account.email, client.ip));
     const method = await takeCode(tx, account.user_id, factor, body.code);

@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { RequestTransaction } from '../db/transaction';
+import { ClientGone, send } from '../http/stream';
 import { csvLine } from './rules';
 import { EXECUTION_COLUMNS, executionFilter, toExecutionWithSkill, type ExecutionWithSkillRow, type ListFilters, type SkillExecution } from './sql';
 
@@ -65,29 +66,7 @@ export function csvRow(execution: SkillExecution): string {
   ]);
 }
 
-/** The client went away mid-export: the transaction rolls back and the connection returns to the pool. */
-export class ClientGone extends Error {
-  constructor() {
-    super('the client closed the export');
-  }
-}
-
 const CONTENT_TYPE: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8' };
-
-/** Writes and, when the socket's buffer is full, waits until the client has read it (or has gone). */
-function send(res: Response, chunk: string): Promise<void> {
-  // A socket that has already closed will emit neither 'drain' nor 'close' again.
-  if (res.destroyed || res.write(chunk) || res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const go = () => {
-      res.off('drain', go);
-      res.off('close', go);
-      resolve();
-    };
-    res.on('drain', go);
-    res.on('close', go);
-  });
-}
 
 /**
  * Streams the export into `res` from inside the request transaction. Headers

@@ -61,6 +61,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download everything we hold about you
+         * @description One JSON document, streamed as an attachment: the profile, the account's sign-in settings (never a password
+         *     hash or a secret) and every membership, then per organization you are an active member of what you made or
+         *     did there (projects, project memberships, ingestions you started, invitations you sent or received, skills,
+         *     habits, reflexes, executions you started, saved audit filters), then stars, ratings, API keys you made
+         *     (metadata only), sessions, audit entries about you (as actor or subject) and analytics events. For the person
+         *     themselves: a session's access token, never an API key or a service token (403).
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/erase": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase your account
+         * @description Removes or anonymizes your personal data (see the README, "Your data"): an organization you alone own is
+         *     handed over to its longest-standing active admin, else member; with nobody left it is deleted, or, when it has
+         *     invoices the law keeps, emptied of everything but its billing records. Invoices keep their amounts; audit
+         *     entries keep the fact but lose who you were. Your sessions and API keys stop working. A POST with your address
+         *     typed as confirmation, not a DELETE: a DELETE's body has no defined meaning and the address must not go into
+         *     URLs (and access logs). For the person themselves: a session's access token, never an API key or a service
+         *     token (403).
+         */
+        post: operations["eraseMyAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/signup": {
         parameters: {
             query?: never;
@@ -3241,6 +3292,26 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Everything held about the caller; sections are lists of records in the API's camelCase names. */
+        PersonalDataExport: {
+            /** @description The document's version, e.g. devtools-personal-data/1. */
+            format: string;
+            /** Format: date-time */
+            exportedAt: string;
+            profile: Record<string, never>;
+            account: Record<string, never>;
+            organizations: Record<string, never>[];
+            skillStars?: Record<string, never>[];
+            skillRatings?: Record<string, never>[];
+            apiKeys?: Record<string, never>[];
+            sessions?: Record<string, never>[];
+            auditEntries?: Record<string, never>[];
+            analyticsEvents?: Record<string, never>[];
+        };
+        EraseAccountRequest: {
+            /** @description The account's email address, typed by the person as confirmation. */
+            confirmEmail: string;
+        };
         /** @description An RFC 9457 problem document. */
         Problem: {
             /**
@@ -6525,6 +6596,67 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    exportMyData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, written as it is read; an error after the first byte cuts the transfer short. */
+            200: {
+                headers: {
+                    /** @description `attachment; filename="my-data-<date>.json"` */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalDataExport"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    eraseMyAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "confirmEmail": "ada@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EraseAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is erased. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];

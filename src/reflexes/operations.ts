@@ -1,3 +1,4 @@
+import type { SecretBox } from '../db/secret-box';
 import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
 import type { components } from '../generated/openapi';
 import { paginate, pageRequest, type Page } from '../http/pagination';
@@ -107,8 +108,8 @@ export function checkNewReflex(body: RequestBody<'createReflex'>): ReflexDefinit
   return definition;
 }
 
-export async function createReflex(tx: RequestTransaction, skillId: string, definition: ReflexDefinition): Promise<WithSecret<Reflex>> {
-  const inserted = await insertReflex(tx, { organizationId: requireOrganization(tx), userId: requireUser(tx), skillId, definition });
+export async function createReflex(tx: RequestTransaction, box: SecretBox, skillId: string, definition: ReflexDefinition): Promise<WithSecret<Reflex>> {
+  const inserted = await insertReflex(tx, box, { organizationId: requireOrganization(tx), userId: requireUser(tx), skillId, definition });
   const reflex = toReflexWithSkill(await loadReflex(tx, inserted.reflex.id));
   return inserted.secret ? { ...reflex, secret: inserted.secret } : reflex;
 }
@@ -145,7 +146,7 @@ export function secretChange(from: ReflexTriggerType, to: ReflexTriggerType): 'i
   return 'keep';
 }
 
-export async function updateReflex(tx: RequestTransaction, reflexId: string, body: UpdateBody): Promise<WithSecret<Reflex>> {
+export async function updateReflex(tx: RequestTransaction, box: SecretBox, reflexId: string, body: UpdateBody): Promise<WithSecret<Reflex>> {
   const row = await loadManaged(tx, reflexId);
   const definition = checkReflexUpdate(row, body);
   const skillId = body.skillId ?? row.skill_id;
@@ -161,7 +162,7 @@ export async function updateReflex(tx: RequestTransaction, reflexId: string, bod
   ]);
   let secret: string | undefined;
   const change = secretChange(row.trigger_type, definition.triggerType);
-  if (change === 'issue') ({ secret } = await issueWebhookSecret(tx, row.id));
+  if (change === 'issue') ({ secret } = await issueWebhookSecret(tx, box, row.id));
   else if (change === 'drop') await dropWebhookSecret(tx, row.id);
   const reflex = toReflexWithSkill(await loadReflex(tx, row.id));
   return secret ? { ...reflex, secret } : reflex;
@@ -207,12 +208,13 @@ export async function testReflex(tx: RequestTransaction, reflexId: string, body:
 
 export async function regenerateReflexSecret(
   tx: RequestTransaction,
+  box: SecretBox,
   reflexId: string,
   settings: ReflexWebhookSettings,
 ): Promise<ReflexWebhook & { secret: string }> {
   const row = await loadManaged(tx, reflexId);
   if (row.trigger_type !== 'webhook') throw problems.conflict(NOT_WEBHOOK);
-  const { secret, createdAt } = await issueWebhookSecret(tx, row.id);
+  const { secret, createdAt } = await issueWebhookSecret(tx, box, row.id);
   return { ...webhookDetails(settings, row, createdAt), secret };
 }
 

@@ -1,3 +1,4 @@
+import type { SecretBox } from '../db/secret-box';
 import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
 import { route } from '../http/route';
@@ -20,7 +21,7 @@ import {
 } from './operations';
 
 /** /reflexes: each handler parses (the contract did), calls its operation, responds. */
-export function reflexesRouter(inTransaction: RunInTransaction, settings: ReflexWebhookSettings): Router {
+export function reflexesRouter(inTransaction: RunInTransaction, settings: ReflexWebhookSettings, secrets: SecretBox): Router {
   const router = express.Router();
 
   route(router, 'listReflexes', async ({ query, req, res }) => {
@@ -29,7 +30,7 @@ export function reflexesRouter(inTransaction: RunInTransaction, settings: Reflex
 
   route(router, 'createReflex', async ({ body, req, res }) => {
     const definition = checkNewReflex(body);
-    const created = await inTransaction(req, (tx) => createReflex(tx, body.skillId, definition));
+    const created = await inTransaction(req, (tx) => createReflex(tx, secrets, body.skillId, definition));
     res.status(201).location(`/api/v1/reflexes/${created.id}`).json(created);
   });
 
@@ -43,7 +44,7 @@ export function reflexesRouter(inTransaction: RunInTransaction, settings: Reflex
   });
 
   route(router, 'updateReflex', async ({ params, body, req, res }) => {
-    res.json(await inTransaction(req, (tx) => updateReflex(tx, params.reflexId, body)));
+    res.json(await inTransaction(req, (tx) => updateReflex(tx, secrets, params.reflexId, body)));
   });
 
   route(router, 'deleteReflex', async ({ params, req, res }) => {
@@ -68,7 +69,7 @@ export function reflexesRouter(inTransaction: RunInTransaction, settings: Reflex
   });
 
   route(router, 'regenerateReflexSecret', async ({ params, req, res }) => {
-    res.json(await inTransaction(req, (tx) => regenerateReflexSecret(tx, params.reflexId, settings)));
+    res.json(await inTransaction(req, (tx) => regenerateReflexSecret(tx, secrets, params.reflexId, settings)));
   });
 
   route(router, 'getReflexWebhook', async ({ params, req, res }) => {

@@ -227,3 +227,10 @@ export function toOrganizationReflexStats(byType: ReflexTotalsByTypeRow[], recen
   }
   return stats;
 }
+
+/** $1 LIKE pattern of the current sealing key: a batch of secrets stored otherwise (plain, or under an older key). */
+export const SECRETS_TO_RESEAL = `select reflex_id, secret from public.reflex_secrets
+  where secret not like $1 order by reflex_id limit 200 for update skip locked`;
+
+/** $1 reflex, $2 the secret as read, $3 the same secret sealed under the current key (created_at stays: it is no new secret). */
+export const RESEAL_SECRET = 'update public.reflex_secrets set secret = $3 where reflex_id = $1 and secret = $2';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { SecretBox } from '../db/secret-box';
 import type { RequestTransaction } from '../db/transaction';
 import { problems } from '../problems';
 import type { ReflexDefinition } from './definition';
@@ -17,14 +18,18 @@ export function generateWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
 }
 
+/** What a reflex's secret is sealed for: a sealed secret copied onto another reflex does not open there. */
+export const reflexSecretContext = (reflexId: string): string => `reflex-secret:${reflexId.toLowerCase()}`;
+
 /**
  * Makes (or replaces) a webhook reflex's secret and returns it: the only
- * moment it leaves the database. The SECURITY DEFINER function checks that
- * the caller may manage the reflex; signed-in users never read the table.
+ * moment it is shown. It is stored sealed (see db/secret-box.ts); the
+ * SECURITY DEFINER function checks that the caller may manage the reflex, and
+ * signed-in users never read the table.
  */
-export async function issueWebhookSecret(tx: RequestTransaction, reflexId: string): Promise<{ secret: string; createdAt: string }> {
+export async function issueWebhookSecret(tx: RequestTransaction, box: SecretBox, reflexId: string): Promise<{ secret: string; createdAt: string }> {
   const secret = generateWebhookSecret();
-  const stored = await tx.query<{ created_at: string }>(STORE_REFLEX_SECRET, [reflexId, secret]);
+  const stored = await tx.query<{ created_at: string }>(STORE_REFLEX_SECRET, [reflexId, box.seal(secret, reflexSecretContext(reflexId))]);
   return { secret, createdAt: stored.rows[0]!.created_at };
 }
 
@@ -54,7 +59,7 @@ export interface NewReflex {
  * caller's transaction; a webhook reflex gets a fresh secret, returned this
  * once. Used by POST /reflexes and meant for importers of skill bundles.
  */
-export async function insertReflex(tx: RequestTransaction, reflex: NewReflex, at = '/body'): Promise<{ reflex: Reflex; secret?: string }> {
+export async function insertReflex(tx: RequestTransaction, box: SecretBox, reflex: NewReflex, at = '/body'): Promise<{ reflex: Reflex; secret?: string }> {
   await requireSkillInOrganization(tx, reflex.skillId, reflex.organizationId, at);
   const { definition } = reflex;
   const inserted = await tx.query<ReflexRow>(INSERT_REFLEX, [
@@ -68,6 +73,6 @@ export async function insertReflex(tx: RequestTransaction, reflex: NewReflex, at
   ]);
   const row = inserted.rows[0]!;
   if (definition.triggerType !== 'webhook') return { reflex: toReflex(row) };
-  const { secret } = await issueWebhookSecret(tx, row.id);
+  const { secret } = await issueWebhookSecret(tx, box, row.id);
   return { reflex: toReflex(row), secret };
 }

@@ -1,3 +1,4 @@
+import type { SecretBox } from '../db/secret-box';
 // What a skill embeds (GET /skills/{id}?include=...) and carries in an export
 // bundle besides its own fields: its habits, reflexes and recent executions.
 import type { components } from '../generated/openapi';
@@ -140,10 +141,10 @@ interface Owner {
  * gets a fresh secret, which its owner reads with regenerate-secret: secrets
  * never travel in bundles.
  */
-export async function importReflexes(tx: RequestTransaction, owner: Owner, reflexes: readonly BundleReflex[], basePath: string): Promise<void> {
+export async function importReflexes(tx: RequestTransaction, box: SecretBox, owner: Owner, reflexes: readonly BundleReflex[], basePath: string): Promise<void> {
   for (const [index, reflex] of reflexes.entries()) {
     const { definition } = validateReflexDefinition(reflex, `${basePath}/${index}`);
-    await insertReflex(tx, { ...owner, definition: definition! }, `${basePath}/${index}`);
+    await insertReflex(tx, box, { ...owner, definition: definition! }, `${basePath}/${index}`);
   }
 }
 

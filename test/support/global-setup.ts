@@ -49,5 +49,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_APP_DATABASE_URL = urlAs(url.toString(), loginRole, loginPassword);
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.TEST_JWT_SECRET = randomBytes(32).toString('hex');
+  // The one key every app of the run seals secrets at rest with (they share the database).
+  process.env.TEST_SECRETS_ENCRYPTION_KEYS = randomBytes(32).toString('base64');
   (globalThis as Record<string, unknown>).__testDatabase = { adminUrl, database, loginRole };
 }

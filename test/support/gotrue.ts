@@ -6,7 +6,8 @@ import { decodeUnverified, signHs256, verifyHs256, type TokenClaims } from '../.
 
 // A stand-in for Supabase Auth (GoTrue), on loopback only: just the endpoints
 // supabase-js calls for sign-up, password and refresh-token grants, the PKCE
-// exchange, logout, /user and TOTP factors. Tokens are HS256 with the test
+// exchange, logout, /user, TOTP factors, and the admin API's user deletion
+// (with STAND_IN_SERVICE_ROLE_KEY). Tokens are HS256 with the test
 // secret and carry Supabase's claims, so the API's verifier takes them as it
 // takes a real project's. Errors have GoTrue's statuses and bodies
 // ({code, error_code, msg}, the shape before API version 2024-01-01).
@@ -68,6 +69,9 @@ export interface GoTrueStandIn {
   sessionLive(sessionId: string): boolean;
   close(): Promise<void>;
 }
+
+/** The service role key the stand-in's admin API takes. */
+export const STAND_IN_SERVICE_ROLE_KEY = 'stand-in-service-role-key';
 
 const totpOf = (secret: string) => new TOTP({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
 
@@ -211,6 +215,16 @@ export async function startGoTrue(jwtSecret: string): Promise<GoTrueStandIn> {
         codes.delete(String(body.auth_code));
         const user = userById(flow.userId)!;
         return send(200, issue(user, newSession(user, 'oauth')));
+      }
+
+      const adminUser = /^\/auth\/v1\/admin\/users\/([0-9a-f-]{36})$/.exec(path);
+      if (req.method === 'DELETE' && adminUser) {
+        if (req.headers.authorization !== `Bearer ${STAND_IN_SERVICE_ROLE_KEY}`) return fail(403, 'not_admin', 'User not allowed');
+        const user = userById(adminUser[1]!);
+        if (!user) return fail(404, 'user_not_found', 'User not found');
+        users.delete(user.email);
+        for (const session of sessions.values()) if (session.userId === user.id) session.revoked = true;
+        return send(200, {});
       }
 
       const who = caller(req);

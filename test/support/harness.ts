@@ -10,12 +10,16 @@ import { NO_BACKGROUND_WORK } from '../../src/background';
 import { migrationVersions, runDbmate } from '../../src/db/migrations';
 import { applyDeploymentSettings, urlAs } from '../../src/db/roles';
 import { createPool } from '../../src/db/pool';
+import { createSecretBox, parseSecretKey, type SecretBox } from '../../src/db/secret-box';
 import { createApiKeyUsage } from '../../src/api-keys/usage';
 import { createApp, type AppDeps } from '../../src/app';
 import { ApiCallLeases } from '../../src/db/api-call-leases';
 import { createScratchDatabase } from './scratch-database';
 
 export const jwtSecret = (): string => process.env.TEST_JWT_SECRET!;
+/** The run's key for secrets at rest, as SECRETS_ENCRYPTION_KEYS would give it. */
+export const secretsKeys = (): string => process.env.TEST_SECRETS_ENCRYPTION_KEYS!;
+export const testSecretBox = (): SecretBox => createSecretBox([parseSecretKey(secretsKeys())]);
 /** The test database as its owner (a superuser): arranging data, checking what changed. */
 export const databaseUrl = (): string => process.env.TEST_DATABASE_URL!;
 /** The test database as the app logs in: a role that can only SET ROLE to the request roles. */
@@ -70,6 +74,7 @@ function assembleTestApp(appUrl: string, ownerUrl: string, overrides: Partial<Ap
       sessionBurst: { ratePerSecond: 1_000_000, burst: 1_000_000 },
       apiKeyUsage,
       apiCallLeases,
+      secrets: testSecretBox(),
       ...overrides,
       ...more,
     });

@@ -1,7 +1,9 @@
+import type { SecretBox } from '../../db/secret-box';
 import type { RequestTransaction } from '../../db/transaction';
 import type { components } from '../../generated/openapi';
 import { Problem } from '../../problems';
 import { startReflexExecution } from '../fire';
+import { reflexSecretContext } from '../store';
 import { matchReflex, skillInputFor } from '../triggers';
 import { digestsEqual, isFresh, readSignatureHeaders, signDelivery } from './signature';
 import { REMEMBER_DELIVERY, WEBHOOK_REFLEX, type WebhookReflexRow } from './sql';
@@ -51,9 +53,10 @@ export function acceptsDelivery(reflex: WebhookReflexRow | undefined, delivery: 
 }
 
 /** Checks, remembers (against replays) and matches a delivery as the back office; an execution starts when it matches. */
-export async function receiveDelivery(tx: RequestTransaction, delivery: Delivery, toleranceSeconds: number): Promise<ReflexDelivery> {
+export async function receiveDelivery(tx: RequestTransaction, box: SecretBox, delivery: Delivery, toleranceSeconds: number): Promise<ReflexDelivery> {
   const found = UUID.test(delivery.reflexId) ? (await tx.query<WebhookReflexRow>(WEBHOOK_REFLEX, [delivery.reflexId])).rows : [];
-  const reflex = found[0];
+  // The secret is stored sealed (or, until the start-up pass reaches it, as it was written before sealing).
+  const reflex = found[0] && { ...found[0], secret: box.open(found[0].secret, reflexSecretContext(found[0].id)) };
   if (!acceptsDelivery(reflex, delivery)) throw refused();
 
   const remembered = await tx.query(REMEMBER_DELIVERY, [reflex.id, delivery.digest, delivery.timestamp, toleranceSeconds]);

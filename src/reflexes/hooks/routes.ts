@@ -1,5 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type pg from 'pg';
+import type { SecretBox } from '../../db/secret-box';
 import { withServiceTransaction } from '../../db/transaction';
 import { route } from '../../http/route';
 import { requireBodyWithin } from './body-limit';
@@ -11,6 +12,7 @@ export function reflexHooksRouter(deps: {
   pool: pg.Pool;
   statementTimeoutMs: number;
   settings: ReflexWebhookSettings;
+  secrets: SecretBox;
   wakeExecutions: () => void;
 }): Router {
   const router = express.Router();
@@ -23,7 +25,7 @@ export function reflexHooksRouter(deps: {
     const headers = signedHeaders(req.header(SIGNATURE_HEADER), req.header(TIMESTAMP_HEADER), settings.toleranceSeconds);
     const delivery = { ...headers, reflexId, method, rawBody, payload };
     const outcome = await withServiceTransaction(deps.pool, deps.statementTimeoutMs, (tx) =>
-      receiveDelivery(tx, delivery, settings.toleranceSeconds),
+      receiveDelivery(tx, deps.secrets, delivery, settings.toleranceSeconds),
     );
     if (outcome.executionId) deps.wakeExecutions();
     res.status(outcome.executionId ? 202 : 200).json(outcome);

@@ -1,3 +1,4 @@
+import type { SecretBox } from '../../db/secret-box';
 import { requireOrganization, requireUser, type RequestTransaction } from '../../db/transaction';
 import type { RequestQuery, ResponseBody } from '../../http/route';
 import { problems, type FieldError } from '../../problems';
@@ -62,7 +63,7 @@ export function importNames(skills: readonly { name: string }[], ownNames: Reado
 }
 
 /** Stores a checked bundle (see checkBundle) as the caller's skills, each followed by its reflexes and habits. */
-export async function importSkills(tx: RequestTransaction, bundle: Bundle, query: RequestQuery<'importSkills'>): Promise<ImportResult> {
+export async function importSkills(tx: RequestTransaction, box: SecretBox, bundle: Bundle, query: RequestQuery<'importSkills'>): Promise<ImportResult> {
   const organizationId = requireOrganization(tx);
   const userId = requireUser(tx);
   const own = await tx.query<{ name: string }>(OWN_SKILL_NAMES, [organizationId, userId]);
@@ -91,7 +92,7 @@ export async function importSkills(tx: RequestTransaction, bundle: Bundle, query
       throw skillNameConflict(error, `/body/skills/${index}/name`);
     }
     const owner = { organizationId, userId, skillId: row.id };
-    await importReflexes(tx, owner, skill.reflexes ?? [], `/body/skills/${index}/reflexes`);
+    await importReflexes(tx, box, owner, skill.reflexes ?? [], `/body/skills/${index}/reflexes`);
     await importHabits(tx, owner, skill.habits ?? [], `/body/skills/${index}/habits`);
     imported.push({ id: row.id, name: row.name, originalName: skill.name, renamed: row.name !== skill.name });
   }
