@@ -1,6 +1,14 @@
 import pg from 'pg';
 import type { Identity } from '../auth/caller';
-import type { ApiCallQuota } from './transaction';
+
+/** The organization's API-call quota after a call was counted (see database/024_request_fast_path.sql). */
+export interface ApiCallQuota {
+  /** -1 when the plan is unlimited. */
+  limit: number;
+  used: number;
+  /** When the period ends, in seconds since the Unix epoch. */
+  resetEpochSeconds: number;
+}
 
 /** Calls asked for in one lease; the database grants fewer near the limit (a tenth of what is left, at least one). */
 export const API_CALL_LEASE_BLOCK = 20;

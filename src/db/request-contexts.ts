@@ -1,5 +1,6 @@
 import type { Identity } from '../auth/caller';
-import type { OrganizationRole } from './transaction';
+
+export type OrganizationRole = 'owner' | 'admin' | 'member';
 
 /** The organization and role app.begin_request gave a caller, as this instance remembers them. */
 export interface KnownContext {

@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { DATABASE_ROLES, type Identity } from '../auth/caller';
 import { problems } from '../problems';
-import type { ApiCallLeases } from './api-call-leases';
+import type { ApiCallLeases, ApiCallQuota } from './api-call-leases';
 import { inlineParameters } from './literals';
-import type { KnownContext, RequestContexts } from './request-contexts';
+import type { KnownContext, OrganizationRole, RequestContexts } from './request-contexts';
 
-export type OrganizationRole = 'owner' | 'admin' | 'member';
+export type { OrganizationRole } from './request-contexts';
+export type { ApiCallQuota } from './api-call-leases';
 
 /** A transaction already running as the caller. */
 export interface RequestTransaction {
@@ -24,14 +25,6 @@ export interface RequestTransaction {
   organizationRole: OrganizationRole | null;
 }
 
-/** The organization's API-call quota after this request was counted (see database/007_usage_quotas.sql). */
-export interface ApiCallQuota {
-  /** -1 when the plan is unlimited. */
-  limit: number;
-  used: number;
-  /** When the period ends, in seconds since the Unix epoch. */
-  resetEpochSeconds: number;
-}
 
 export interface TransactionOptions {
   /** The X-Organization-Id header, when given. */
