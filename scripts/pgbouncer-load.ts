@@ -239,6 +239,7 @@ async function main(): Promise<void> {
     MIGRATION_DATABASE_URL: ownerUrl,
     DATABASE_CA_FILE: '',
     SUPABASE_JWT_SECRET: jwtSecret,
+    SECRETS_ENCRYPTION_KEYS: randomBytes(32).toString('base64'),
     SEED_DEMO_DATA: 'false',
     MIGRATE_ON_START: 'true',
     QUOTAS_ENABLED: 'false',

@@ -316,7 +316,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The keys as written (checked for form when the server builds its secret box). */
 function secretsEncryptionKeys(env: NodeJS.ProcessEnv): string[] | undefined {
-  if (text('SECRETS_ENCRYPTION_KEY', env)) {
+  // Looked at only to refuse it: a near miss of the real name would otherwise leave secrets unsealed.
+  if (env.SECRETS_ENCRYPTION_KEY) {
     throw new Error('SECRETS_ENCRYPTION_KEY is not read: name the key SECRETS_ENCRYPTION_KEYS (several keys, separated by commas, rotate)');
   }
   const raw = text('SECRETS_ENCRYPTION_KEYS', env);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config';
 import { MIGRATION_LOCK_KEY, migrateUnderLock, migrationVersions, runDbmate } from '../src/db/migrations';
 import { startServer, type RunningServer } from '../src/server';
-import { appDatabaseUrl, jwtSecret, token } from './support/harness';
+import { appDatabaseUrl, jwtSecret, secretsKeys, token } from './support/harness';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-database';
 
 // Several API instances and a worker on one external database, as a rolling
@@ -24,6 +24,8 @@ function environment(scratch: ScratchDatabase, dataDir: string, more: Record<str
     DATABASE_URL: onDatabase(appDatabaseUrl(), scratch.name),
     MIGRATION_DATABASE_URL: scratch.url,
     SUPABASE_JWT_SECRET: jwtSecret(),
+    // Every instance of a deployment shares its sealing key, as it shares the token secret.
+    SECRETS_ENCRYPTION_KEYS: secretsKeys(),
     SEED_DEMO_DATA: 'false',
     BACKGROUND_WORK: 'false',
     DATA_DIR: dataDir,
