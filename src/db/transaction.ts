@@ -310,7 +310,9 @@ function resolvingOpening(identity: Identity, options: TransactionOptions): Pool
  * the work's first statement and the database confirms that knowledge in the
  * same transaction; when it no longer holds, that attempt changed nothing and
  * the request is resolved afresh. Back-office callers resolve nothing and
- * always travel that way.
+ * always travel that way. So `work` may run twice, the first run having
+ * changed nothing in the database: before its first statement it must not act
+ * outside the database, or only idempotently (Stripe calls carry keys).
  */
 export async function withRequestTransaction<T>(
   pool: pg.Pool,
