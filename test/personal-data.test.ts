@@ -29,7 +29,9 @@ async function signedUpUser(label: string): Promise<{ user: TestUser; refresh: s
 }
 
 beforeAll(async () => {
-  t = createTestApp();
+  // Each sign-up comes from an address of its own (X-Forwarded-For), as in the accounts suites: the
+  // per-address sign-up limit counts every suite's sign-ups on the shared database.
+  t = createTestApp({ trustProxy: true });
   ({ user: alice, refresh: aliceRefresh } = await signedUpUser('alice'));
   bob = await newUser(t.app, 'bob');
   carol = await newUser(t.app, 'carol');
