@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import request from 'supertest';
 import { mintToken } from '../src/auth/demo-users';
-import { addMember, addProjectMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, addProjectMember, as, countRoundTrips, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 let t: TestApp;
 let alice: TestUser; // organization owner, creates the projects
@@ -100,17 +99,6 @@ async function startIngestion(projectId: string) {
   const res = await api(alice).post(`/api/v1/projects/${projectId}/ingestions`).send({ forceReprocess: true, skipValidation: true }).expect(201);
   const { jobId: _jobId, estimatedDurationSeconds: _estimate, ...ingestion } = res.body;
   return ingestion;
-}
-
-/** Counts the statements the app sends while `work` runs (the transaction's own begin and commit included). */
-async function countStatements(work: () => Promise<unknown>): Promise<number> {
-  const spy = jest.spyOn(pg.Client.prototype, 'query');
-  try {
-    await work();
-    return spy.mock.calls.length;
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 describe('GET /api/v1/projects/{projectId}?include=...', () => {
@@ -220,7 +208,7 @@ describe('GET /api/v1/projects/{projectId}?include=...', () => {
     // A first request lets this instance learn the viewer's organization and role.
     await api(viewer).get(url(project.id, 'repositories,members,ingestion')).expect(200);
     let res: request.Response | undefined;
-    const statements = await countStatements(async () => {
+    const statements = await countRoundTrips(async () => {
       res = await api(viewer).get(url(project.id, 'repositories,members,ingestion')).expect(200);
     });
     // The transaction's opening, the one select and its end travel as one message.
@@ -323,7 +311,7 @@ describe('GET /api/v1/projects/{projectId}/stats', () => {
 
     await api(viewer).get(`/api/v1/projects/${project.id}/stats`).expect(200);
     let res: request.Response | undefined;
-    const statements = await countStatements(async () => {
+    const statements = await countRoundTrips(async () => {
       res = await api(viewer).get(`/api/v1/projects/${project.id}/stats`).expect(200);
     });
     // The opening travels with the one select; the commit follows.

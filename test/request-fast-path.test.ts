@@ -2,7 +2,7 @@ import pg from 'pg';
 import { ApiCallLeases } from '../src/db/api-call-leases';
 import { withRequestTransaction } from '../src/db/transaction';
 import { newApiKey, withKey } from './support/api-keys';
-import { addMember, as, createQuotaTestApp, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, countRoundTrips, createQuotaTestApp, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // A request whose caller this instance already knows travels in one round
 // trip, and the database confirms what the instance assumed in that same
@@ -28,22 +28,11 @@ afterAll(async () => {
   await t.close();
 });
 
-/** The client round trips `work` makes (each is one query call on a pooled connection). */
-async function roundTrips(work: () => Promise<unknown>): Promise<number> {
-  const spy = jest.spyOn(pg.Client.prototype, 'query');
-  try {
-    await work();
-    return spy.mock.calls.length;
-  } finally {
-    spy.mockRestore();
-  }
-}
-
 test('a known caller reads a project in one round trip, and creates one in one', async () => {
   const created = await as(t.app, colleague, org).post('/api/v1/projects').send({ name: 'One Trip', type: 'manual' }).expect(201);
   await as(t.app, colleague, org).get(`/api/v1/projects/${created.body.id}`).expect(200);
-  expect(await roundTrips(() => as(t.app, colleague, org).get(`/api/v1/projects/${created.body.id}`).expect(200))).toBe(1);
-  expect(await roundTrips(() => as(t.app, colleague, org).post('/api/v1/projects').send({ name: 'One More', type: 'manual' }).expect(201))).toBe(1);
+  expect(await countRoundTrips(() => as(t.app, colleague, org).get(`/api/v1/projects/${created.body.id}`).expect(200))).toBe(1);
+  expect(await countRoundTrips(() => as(t.app, colleague, org).post('/api/v1/projects').send({ name: 'One More', type: 'manual' }).expect(201))).toBe(1);
 });
 
 test('a role taken away is in force on the next request', async () => {
@@ -85,7 +74,7 @@ test('a revoked API key is refused on the next call, and a second organization n
   expectProblem(await as(t.app, owner, otherOrg).get(`/api/v1/projects/${project.body.id}`), 404);
   expectProblem(await withKey(t.app, key.key, otherOrg).get(`/api/v1/projects/${project.body.id}`), 404);
   // Known, its organization and capped role confirmed, its call taken from a leased block: one round trip.
-  expect(await roundTrips(() => withKey(t.app, key.key).get(`/api/v1/projects/${project.body.id}`).expect(200))).toBe(1);
+  expect(await countRoundTrips(() => withKey(t.app, key.key).get(`/api/v1/projects/${project.body.id}`).expect(200))).toBe(1);
   await t.admin.query('update public.api_keys set revoked_at = now() where id = $1', [key.id]);
   expectProblem(await withKey(t.app, key.key).get(`/api/v1/projects/${project.body.id}`), 401);
 });

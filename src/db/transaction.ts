@@ -66,8 +66,7 @@ const CONTEXT_CHANGED = 'CTXCH';
  * as a literal; a role outside DATABASE_ROLES throws. Pure: no connection needed.
  */
 export function identitySql(identity: Identity, options: TransactionOptions, predicted?: KnownContext): string {
-  const opening = openingOf(identity, options, predicted);
-  return [opening.begin, ...opening.statements].join('\n');
+  return explicitOpening(openingOf(identity, options, predicted));
 }
 
 /** The opening, its BEGIN apart: a transaction sent in one message needs none (see TransactionChannel). */
@@ -78,6 +77,16 @@ interface Opening {
   statements: string[];
   /** It checks what this instance assumed (app.confirm_request): work that never reached the server still waits for that answer. */
   confirms: boolean;
+}
+
+/** The opening as the start of an explicit transaction (BEGIN and what follows). */
+function explicitOpening(opening: Opening): string {
+  return [opening.begin, ...opening.statements].join('\n');
+}
+
+/** The opening at the head of a message that is one implicit transaction, `last` statement after it. */
+function implicitOpening(opening: Opening, last?: string): string {
+  return [opening.implicitBegin, ...opening.statements, last].filter(Boolean).join('\n');
 }
 
 function openingOf(identity: Identity, options: TransactionOptions, predicted?: KnownContext): Opening {
@@ -222,7 +231,7 @@ class TransactionChannel {
     this.pending = undefined;
     this.begun = true;
     const inlined = inlineParameters(text, params);
-    const head = [opening.begin, ...opening.statements].join('\n');
+    const head = explicitOpening(opening);
     if (inlined === undefined) {
       await this.client.query(head);
       return this.client.query<Row>(text, params);
@@ -239,7 +248,7 @@ class TransactionChannel {
       // One implicit transaction: it commits when the message ends, and a
       // failure anywhere rolls all of it back, with nothing left to send.
       this.pending = undefined;
-      const message = [opening.implicitBegin, ...opening.statements, inlined].filter(Boolean).join('\n');
+      const message = implicitOpening(opening, inlined);
       this.ended = true;
       return lastResult(await this.client.query(message)) as pg.QueryResult<Row>;
     }
@@ -257,7 +266,7 @@ class TransactionChannel {
     const opening = this.pending;
     if (!opening?.confirms) return;
     this.pending = undefined;
-    await this.client.query([opening.implicitBegin, ...opening.statements].filter(Boolean).join('\n'));
+    await this.client.query(implicitOpening(opening));
   }
 
   private refuseAfterEnd(): void {

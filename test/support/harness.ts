@@ -220,3 +220,17 @@ export async function newProjectMember(t: TestApp, organizationId: string, proje
   await addProjectMember(t, projectId, user, role);
   return user;
 }
+
+/**
+ * The client round trips the app makes while `work` runs: each is one query
+ * call on a pooled connection, however many statements its message holds.
+ */
+export async function countRoundTrips(work: () => Promise<unknown>): Promise<number> {
+  const spy = jest.spyOn(pg.Client.prototype, 'query');
+  try {
+    await work();
+    return spy.mock.calls.length;
+  } finally {
+    spy.mockRestore();
+  }
+}
