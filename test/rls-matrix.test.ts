@@ -157,6 +157,14 @@ const CASES: Record<string, TableCase> = {
     }),
     update: 'status = status',
   },
+  activity_events: {
+    target: { where: "subject_id = $1 and type = 'execution.queued'", params: () => [id('execution')] },
+    insert: () => ({
+      sql: `insert into public.activity_events (organization_id, type, subject_type, subject_id, data) values ($1, 'execution.queued', 'execution', $2, '{}')`,
+      params: [orgA, id('execution')],
+    }),
+    update: 'data = data',
+  },
   skill_stars: {
     target: { where: 'skill_id = $1 and user_id = $2', params: () => [id('publicSkill'), owner.userId] },
     insert: (me) => ({ sql: 'insert into public.skill_stars (skill_id, user_id) values ($1, $2) on conflict do nothing', params: [id('publicSkill'), me] }),

@@ -12,7 +12,8 @@
  * star and rate for themselves; for skill_listings: that skill's entry in the
  * public catalogue, which everyone reads and only the database writes; for
  * idempotency_keys: the owner's record of a project created with an
- * Idempotency-Key, which only its caller reads). The actors, in a session opened as the API opens
+ * Idempotency-Key, which only its caller reads; for activity_events: the event
+ * announcing the execution under test, which only triggers write). The actors, in a session opened as the API opens
  * one:
  *   owner     the owner of A, acting in A
  *   member    a plain member of A who did not create the row, acting in A
@@ -123,6 +124,11 @@ skill_executions           owner     sees       allowed  allowed  denied
                            member    sees       allowed  hidden   denied
                            outsider  sees-none  refused  hidden   denied
                            service   sees       allowed  allowed  allowed
+
+activity_events            owner     sees       denied   denied   denied
+                           member    sees       denied   denied   denied
+                           outsider  sees-none  denied   denied   denied
+                           service   sees       denied   denied   allowed
 
 skill_stars                owner     sees       allowed  denied   allowed
                            member    sees-none  allowed  denied   hidden
