@@ -270,7 +270,6 @@ describe("writes every grant allows, on the other organization's rows", () => {
       is_organization_member: { call: 'select app.is_organization_member($1) as v', params: [orgB], answer: false },
       is_public_skill: { call: 'select app.is_public_skill($1) as v', params: [ids.skill], answer: false },
       limit_in_plan: { call: `select app.limit_in_plan('free', 'seats') as v`, params: [], answer: 1 },
-      meter_api_call: { call: 'select count(*)::int as n from app.meter_api_call($1)', params: [orgB], answer: 0 },
       // No API key claim: nothing leased, nothing given back.
       lease_api_calls: { call: 'select count(*)::int as n from app.lease_api_calls($1, 100)', params: [orgB], answer: 0 },
       return_api_calls: { call: `select app.return_api_calls($1, date_trunc('month', now())::date, 100)`, params: [orgB], answer: '' },
