@@ -28,6 +28,17 @@ const appDir = path.resolve(process.env.LOAD_APP_DIR ?? root);
 const seconds = Number(process.env.LOAD_SECONDS ?? 20);
 const concurrency = Number(process.env.LOAD_CONCURRENCY ?? 16);
 const bouncerBin = process.env.PGBOUNCER_BIN ?? 'pgbouncer';
+
+/**
+ * PgBouncer carries protocol-level prepared statements through transaction
+ * pooling from 1.21 (max_prepared_statements); an older one (Debian 12 ships
+ * 1.18) would send a statement to a server connection that never prepared it.
+ */
+function bouncerCarriesPreparedStatements(): boolean {
+  const version = /PgBouncer (\d+)\.(\d+)/.exec(execFileSync(bouncerBin, ['--version']).toString());
+  return version !== null && (Number(version[1]) > 1 || Number(version[2]) >= 21);
+}
+const preparedStatements = bouncerCarriesPreparedStatements();
 const direct = process.env.LOAD_DIRECT === 'true';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'pgbouncer-load-'));
@@ -90,6 +101,7 @@ async function startPgBouncer(target: URL, password: string): Promise<number> {
     `logfile = ${path.join(dir, 'pgbouncer.log')}`,
     // node-postgres sends no startup parameter PgBouncer would refuse; say so explicitly for other clients.
     'ignore_startup_parameters = extra_float_digits',
+    ...(preparedStatements ? ['max_prepared_statements = 200'] : []),
   ].join('\n');
   writeFileSync(path.join(dir, 'pgbouncer.ini'), `${ini}\n`);
   writeFileSync(path.join(dir, 'userlist.txt'), `"authenticator" "${password}"\n`, { mode: 0o600 });
@@ -247,6 +259,7 @@ async function main(): Promise<void> {
     SESSION_RATE_PER_SECOND: '100000',
     SESSION_BURST: '1000000',
     EXECUTION_WORKER_INTERVAL_MS: '200',
+    DB_PREPARED_STATEMENTS: direct || preparedStatements ? '200' : '0',
     DATA_DIR: path.join(work, 'app-data'),
     HOST: '127.0.0.1',
     PORT: '0',

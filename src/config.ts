@@ -27,6 +27,8 @@ export interface Config {
   supabaseUrl: string | undefined;
   supabaseAnonKey: string | undefined;
   dbPoolSize: number;
+  /** Statements each pooled connection keeps prepared (0: none, for a pooler that cannot carry them). */
+  dbPreparedStatements: number;
   statementTimeoutMs: number;
   validateResponses: boolean;
   logRequests: boolean;
@@ -285,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     supabaseUrl,
     supabaseAnonKey,
     dbPoolSize: int('DB_POOL_SIZE', 10, env, 1, 500)!,
+    dbPreparedStatements: int('DB_PREPARED_STATEMENTS', 200, env, 0, 10_000)!,
     statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', 5000, env, 100, 600000)!,
     // A contract check of every response costs throughput: on in development and tests, off in production unless asked for.
     validateResponses: bool('VALIDATE_RESPONSES', env.NODE_ENV !== 'production', env),

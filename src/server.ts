@@ -97,7 +97,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, log);
     if (config.seedDemoData) await seedDemoData(database.ownerUrl);
     const requestUrl = await database.requestUrl();
-    const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs);
+    const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs, config.dbPreparedStatements);
     if (!database.embedded) await warnAboutExternalDatabase(pool, requestUrl, log);
     if (!database.embedded && !config.publicBaseUrl) {
       log('Warning   PUBLIC_BASE_URL is not set: webhook reflexes show only the path of their URL (never one built from a request\'s Host header)');

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Identity } from '../src/auth/caller';
-import { identitySql } from '../src/db/transaction';
+import { openAs } from '../src/db/transaction';
 import { addMember, as, createTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // The outbox of migration 025: each change someone waits for writes its event
@@ -40,7 +40,7 @@ async function readableBy(user: TestUser, organizationId: string, eventIds: stri
   const client = new pg.Client({ connectionString: t.appUrl });
   await client.connect();
   try {
-    await client.query(identitySql(signedIn(user), { requestedOrganizationId: organizationId, statementTimeoutMs: 5000, meterApiCall: false }));
+    await openAs(client, signedIn(user), { requestedOrganizationId: organizationId, statementTimeoutMs: 5000, meterApiCall: false });
     const rows = await client.query<{ id: string }>('select id::text from public.activity_events where id = any($1::bigint[]) order by activity_events.id', [eventIds]);
     return rows.rows.map((row) => row.id);
   } finally {
@@ -151,7 +151,7 @@ test('requests cannot write events, and a notification names the organization at
   const client = new pg.Client({ connectionString: t.appUrl });
   await client.connect();
   try {
-    await client.query(identitySql(signedIn(owner), { requestedOrganizationId: orgA, statementTimeoutMs: 5000, meterApiCall: false }));
+    await openAs(client, signedIn(owner), { requestedOrganizationId: orgA, statementTimeoutMs: 5000, meterApiCall: false });
     await expect(
       client.query(`insert into public.activity_events (organization_id, type, subject_type, subject_id, data) values ($1, 'member.left', 'member', $2, '{}')`, [
         orgA,
@@ -159,7 +159,7 @@ test('requests cannot write events, and a notification names the organization at
       ]),
     ).rejects.toMatchObject({ code: '42501' });
     await client.query('rollback');
-    await client.query(identitySql(signedIn(owner), { requestedOrganizationId: orgA, statementTimeoutMs: 5000, meterApiCall: false }));
+    await openAs(client, signedIn(owner), { requestedOrganizationId: orgA, statementTimeoutMs: 5000, meterApiCall: false });
     await expect(client.query(`select app.record_activity($1, 'member.left', $2, null, '{}')`, [orgA, owner.userId])).rejects.toMatchObject({ code: '42501' });
   } finally {
     await client.query('rollback').catch(() => undefined);

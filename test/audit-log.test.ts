@@ -5,7 +5,7 @@ import request from 'supertest';
 import type { Identity } from '../src/auth/caller';
 import { auditListQuery } from '../src/audit/sql';
 import { auditRetentionTask } from '../src/audit/retention';
-import { identitySql, SERVICE_IDENTITY, withRequestTransaction } from '../src/db/transaction';
+import { openAs, SERVICE_IDENTITY, withRequestTransaction } from '../src/db/transaction';
 import { addMember, as, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
 // The audit log: entries written by the database in the transaction of the
@@ -65,7 +65,7 @@ async function session<T>(identity: Identity, organizationId: string, work: (cli
   const client = new pg.Client({ connectionString: t.appUrl });
   await client.connect();
   try {
-    await client.query(identitySql(identity, { requestedOrganizationId: organizationId, statementTimeoutMs: 5000, meterApiCall: false }));
+    await openAs(client, identity, { requestedOrganizationId: organizationId, statementTimeoutMs: 5000, meterApiCall: false });
     return await work(client);
   } finally {
     await client.query('rollback').catch(() => undefined);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Identity } from '../src/auth/caller';
-import { identitySql, SERVICE_IDENTITY } from '../src/db/transaction';
+import { openAs, SERVICE_IDENTITY } from '../src/db/transaction';
 import { ACTORS, NOT_TENANT_TABLES, RLS_MATRIX, type Actor, type Outcome, type Verb } from './rls-matrix';
 import { addMember, addProjectMember, as, createTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 
@@ -342,10 +342,7 @@ async function observe(actor: Actor): Promise<Record<string, string>> {
   await client.connect();
   try {
     // The API's own opening (claims, SET LOCAL ROLE, begin_request or the service branch), not metered.
-    const opened = (await client.query(
-      identitySql(session.identity, { requestedOrganizationId: session.organizationId, statementTimeoutMs: 5000, meterApiCall: false }),
-    )) as unknown as pg.QueryResult[];
-    const context = opened[opened.length - 1]!.rows[0];
+    const context = await openAs(client, session.identity, { requestedOrganizationId: session.organizationId, statementTimeoutMs: 5000, meterApiCall: false });
     expect({ actor, organization_id: context.organization_id, organization_role: context.organization_role }).toEqual({ actor, ...session.expected });
     const observed: Record<string, string> = {};
     for (const row of RLS_MATRIX.filter((r) => r.actor === actor)) {

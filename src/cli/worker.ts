@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const config = { ...loadConfig(), backgroundWork: true };
   const database = await databaseForWorker(config);
   if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, console.log);
-  const pool = createPool(await database.requestUrl(), config.dbPoolSize, config.statementTimeoutMs);
+  const pool = createPool(await database.requestUrl(), config.dbPoolSize, config.statementTimeoutMs, config.dbPreparedStatements);
   if (!config.migrateOnStart) await waitForMigrations(pool, config);
   const background = startBackgroundWork({ pool, config, log: console.log });
   console.log(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Identity } from '../auth/caller';
+import { runPipeline } from './pipeline';
 
 /** The organization's API-call quota after a call was counted (see database/024_request_fast_path.sql). */
 export interface ApiCallQuota {
@@ -11,7 +12,7 @@ export interface ApiCallQuota {
 }
 
 /** Calls asked for in one lease; the database grants fewer near the limit (a tenth of what is left, at least one). */
-export const API_CALL_LEASE_BLOCK = 20;
+export const API_CALL_LEASE_BLOCK = 100;
 /**
  * A block older than this goes back and a fresh one is leased: a plan change
  * made elsewhere reaches this instance's calls within it, and a quiet
@@ -107,7 +108,8 @@ export class ApiCallLeases {
       identity.claims,
       `select granted, quota_limit, used, extract(epoch from resets_at)::bigint as reset_epoch,
               to_char(date_trunc('month', now() at time zone 'utc'), 'YYYY-MM-DD') as period_start
-       from app.lease_api_calls(${pg.escapeLiteral(organizationId)}::uuid, ${API_CALL_LEASE_BLOCK})`,
+       from app.lease_api_calls($1::uuid, $2::int)`,
+      [organizationId, API_CALL_LEASE_BLOCK],
     );
     const row = rows[0] as LeaseRow | undefined;
     if (!row) {
@@ -153,18 +155,36 @@ export class ApiCallLeases {
     if (lease.remaining <= 0 || lease.resetEpochSeconds * 1000 <= Date.now()) return;
     const unused = lease.remaining;
     lease.remaining = 0;
-    await this.asCaller(
-      lease.claims,
-      `select app.return_api_calls(${pg.escapeLiteral(organizationId)}::uuid, ${pg.escapeLiteral(lease.periodStart)}::date, ${unused})`,
-    ).catch(() => undefined);
+    await this.asCaller(lease.claims, 'select app.return_api_calls($1::uuid, $2::date, $3::int)', [organizationId, lease.periodStart, unused]).catch(
+      () => undefined,
+    );
   }
 
-  /** One statement as the key's caller, in a short transaction of its own that commits at once. */
-  private async asCaller(claims: Identity['claims'], statement: string): Promise<pg.QueryResultRow[]> {
-    const settings = `select set_config('request.jwt.claims', ${pg.escapeLiteral(JSON.stringify(claims))}, true),
-      set_config('statement_timeout', ${pg.escapeLiteral(String(Math.trunc(this.statementTimeoutMs)))}, true)`;
-    const results = (await this.pool.query(`${settings}; set local role authenticated; ${statement};`)) as unknown as pg.QueryResult[];
-    return results[results.length - 1]!.rows;
+  /** One statement as the key's caller, in a short transaction of its own that commits at once (one round trip). */
+  private async asCaller(claims: Identity['claims'], text: string, values: unknown[]): Promise<pg.QueryResultRow[]> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      const results = await runPipeline(client, [
+        { text: 'begin' },
+        { text: 'set local role authenticated' },
+        {
+          text: "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)",
+          values: [JSON.stringify(claims), String(Math.trunc(this.statementTimeoutMs))],
+        },
+        { text, values },
+        { text: 'commit' },
+      ]);
+      return results[3]!.rows;
+    } catch (error) {
+      // A failure leaves the transaction aborted; a connection that cannot roll back is discarded.
+      await client.query('rollback').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { DEFAULT_PREPARED_STATEMENTS, limitPreparedStatements } from './pipeline';
 
 // node-postgres hands back int8 as strings and timestamps as local Dates.
 // Counts and token totals fit a JS number; timestamps leave as UTC ISO-8601;
@@ -10,7 +11,11 @@ const parseTimestamptz = pg.types.getTypeParser(pg.types.builtins.TIMESTAMPTZ);
 pg.types.setTypeParser(pg.types.builtins.TIMESTAMPTZ, (value) => (parseTimestamptz(value) as Date).toISOString());
 pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
-export function createPool(connectionString: string, max: number, statementTimeoutMs = 5000): pg.Pool {
+/**
+ * `preparedStatements`: how many statements each connection keeps prepared
+ * (DB_PREPARED_STATEMENTS; 0 for a pooler that cannot carry them).
+ */
+export function createPool(connectionString: string, max: number, statementTimeoutMs = 5000, preparedStatements = DEFAULT_PREPARED_STATEMENTS): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -25,6 +30,7 @@ export function createPool(connectionString: string, max: number, statementTimeo
   });
   // An idle client whose server went away emits here; without a listener the
   // process would crash. The pool discards the client and reconnects later.
+  pool.on('connect', (client) => limitPreparedStatements(client, preparedStatements));
   pool.on('error', (error) => {
     console.error(`database connection lost: ${error.message}`);
   });

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import type { Identity } from '../auth/caller';
 import type { TokenClaims } from '../auth/jwt';
-import { identitySql, SERVICE_IDENTITY, type TransactionOptions } from './transaction';
+import { openingOf, SERVICE_IDENTITY, type TransactionOptions } from './transaction';
 
-// The text that opens every request's transaction, checked without a
-// database: what runs, in which order, and that no value can leave its literal.
+// The statements that open every request's transaction, checked without a
+// database: what runs, in which order, and that every value is a bind
+// parameter, so that no value can change a statement's text.
 
 const ORG = '7b1c9a52-3f0e-4d6b-9a41-2f7c8e5d1a90';
 
@@ -28,217 +29,140 @@ function user(claims: TokenClaims = {}, scope: 'read' | 'write' | 'admin' = 'wri
 }
 
 const options = (more: Partial<TransactionOptions> = {}): TransactionOptions => ({ statementTimeoutMs: 5000, ...more });
-const statements = (sql: string) => sql.split('\n');
-
-/**
- * The SQL with every string literal ('...' with '' for a quote, or E'...'
- * where a backslash escapes the next character) replaced by `?`, and the
- * literals' values in order. If a value could end its literal early, the
- * skeleton would change with the value.
- */
-function literals(sql: string): { skeleton: string; values: string[] } {
-  let skeleton = '';
-  const values: string[] = [];
-  let i = 0;
-  while (i < sql.length) {
-    const escaped = (sql[i] === 'E' || sql[i] === 'e') && sql[i + 1] === "'";
-    if (sql[i] !== "'" && !escaped) {
-      skeleton += sql[i];
-      i += 1;
-      continue;
-    }
-    i += escaped ? 2 : 1;
-    let value = '';
-    for (;;) {
-      if (i >= sql.length) throw new Error(`unterminated literal in ${sql}`);
-      const c = sql[i]!;
-      if (escaped && c === '\\') {
-        value += sql[i + 1];
-        i += 2;
-      } else if (c === "'" && sql[i + 1] === "'") {
-        value += "'";
-        i += 2;
-      } else if (c === "'") {
-        i += 1;
-        break;
-      } else {
-        value += c;
-        i += 1;
-      }
-    }
-    skeleton += '?';
-    values.push(value);
-  }
-  // pg.escapeLiteral puts a space before E'...': the same statement either way.
-  return { skeleton: skeleton.replace(/ +\?/g, '?'), values };
-}
-
-/** Each call of `name` in a skeleton, up to its closing parenthesis. */
-function calls(skeleton: string, name: string): string[] {
+const texts = (identity: Identity, more: Partial<TransactionOptions> = {}) => openingOf(identity, options(more)).steps.map((step) => step.text);
+/** Each call of set_config in a text, up to its closing parenthesis. */
+function setConfigCalls(text: string): string[] {
   const found: string[] = [];
-  for (let start = skeleton.indexOf(`${name}(`); start !== -1; start = skeleton.indexOf(`${name}(`, start + 1)) {
+  for (let start = text.indexOf('set_config('); start !== -1; start = text.indexOf('set_config(', start + 1)) {
     let depth = 0;
-    let end = start + name.length;
+    let end = start + 'set_config'.length;
     do {
-      if (skeleton[end] === '(') depth += 1;
-      if (skeleton[end] === ')') depth -= 1;
+      if (text[end] === '(') depth += 1;
+      if (text[end] === ')') depth -= 1;
       end += 1;
-    } while (depth > 0 && end < skeleton.length);
-    found.push(skeleton.slice(start, end));
+    } while (depth > 0 && end < text.length);
+    found.push(text.slice(start, end));
   }
   return found;
 }
 
-describe('identitySql', () => {
+const SETTINGS = "select set_config('request.jwt.claims', $1, true), set_config('request.jwt.claim.sub', $2, true), set_config('statement_timeout', $3, true)";
+
+describe('openingOf', () => {
   test('a request: BEGIN, role, claims, then its organization resolved by begin_request', () => {
-    const claims = JSON.stringify(user().claims);
-    const settings =
-      `select set_config('request.jwt.claims', '${claims}', true), set_config('request.jwt.claim.sub', '${user().claims.sub}', true), ` +
-      `set_config('statement_timeout', '5000', true)`;
-    expect(statements(identitySql(user(), options({ requestedOrganizationId: ORG })))).toEqual([
-      'begin;',
-      'set local role authenticated;',
-      `${settings};`,
-      `select known, organization_id, organization_role from app.begin_request('${ORG}'::uuid);`,
+    const opening = openingOf(user(), options({ requestedOrganizationId: ORG }));
+    expect(opening.steps).toEqual([
+      { text: 'begin' },
+      { text: 'set local role authenticated' },
+      { text: SETTINGS, values: [JSON.stringify(user().claims), user().claims.sub, '5000'] },
+      { text: 'select known, organization_id, organization_role from app.begin_request($1::uuid)', values: [ORG] },
     ]);
+    expect(opening.confirms).toBe(false);
   });
 
   test('with the organization predicted, confirm_request checks it instead of begin_request resolving it', () => {
-    const sql = statements(identitySql(session(), options(), { organizationId: ORG, organizationRole: 'admin', isDefault: true }));
-    expect(sql[0]).toBe('begin;');
-    expect(sql).toHaveLength(3);
+    const opening = openingOf(session(), options(), { organizationId: ORG, organizationRole: 'admin', isDefault: true });
+    expect(opening.steps).toHaveLength(3);
     // After the settings it reads, in the same statement.
-    expect(sql[2]).toMatch(new RegExp(`^select set_config\\('request\\.jwt\\.claims'.*, app\\.confirm_request\\('${ORG}'::uuid, 'admin'::public\\.organization_role, true\\);$`));
-    expect(sql.join('\n')).not.toContain('begin_request');
+    expect(opening.steps[2]).toEqual({
+      text: `${SETTINGS}, app.confirm_request($4::uuid, $5::public.organization_role, $6::boolean)`,
+      values: [JSON.stringify(session().claims), session().claims.sub, '5000', ORG, 'admin', true],
+    });
+    expect(opening.confirms).toBe(true);
+    expect(JSON.stringify(opening.steps)).not.toContain('begin_request');
     // Nothing is counted in the opening: API-key calls are counted before it (ApiCallLeases).
-    expect(identitySql(user(), options())).not.toMatch(/meter|lease|commit/);
+    expect(JSON.stringify(openingOf(user(), options()).steps)).not.toMatch(/meter|lease|commit/);
   });
 
   test('a read-scope key runs in a read-only transaction; other keys and sessions do not', () => {
-    const begins = (identity: Identity) => statements(identitySql(identity, options({ meterApiCall: false })))[0];
-    expect(begins(user({}, 'read'))).toBe('begin transaction read only;');
-    expect(begins(user({}, 'write'))).toBe('begin;');
-    expect(begins(user({}, 'admin'))).toBe('begin;');
-    expect(begins(session())).toBe('begin;');
-    expect(statements(identitySql(user({}, 'read'), options()))).toContain('begin transaction read only;');
+    const begins = (identity: Identity) => texts(identity, { meterApiCall: false })[0];
+    expect(begins(user({}, 'read'))).toBe('begin transaction read only');
+    expect(begins(user({}, 'write'))).toBe('begin');
+    expect(begins(user({}, 'admin'))).toBe('begin');
+    expect(begins(session())).toBe('begin');
   });
 
   test('a service caller gets its role and the organization it names, never begin_request', () => {
-    const sql = statements(identitySql(SERVICE_IDENTITY, options({ requestedOrganizationId: ORG })));
-    expect(sql).toHaveLength(4);
-    expect(sql.slice(0, 3)).toEqual([
-      'begin;',
-      'set local role service_role;',
-      `select set_config('request.jwt.claims', '{"role":"service_role"}', true), set_config('request.jwt.claim.sub', '', true), set_config('statement_timeout', '5000', true);`,
+    const { steps } = openingOf(SERVICE_IDENTITY, options({ requestedOrganizationId: ORG }));
+    expect(steps).toEqual([
+      { text: 'begin' },
+      { text: 'set local role service_role' },
+      { text: SETTINGS, values: ['{"role":"service_role"}', '', '5000'] },
+      {
+        text: "select true as known, nullif(set_config('app.organization_id', coalesce($1::text, ''), true), '')::uuid as organization_id, null::public.organization_role as organization_role",
+        values: [ORG],
+      },
     ]);
-    expect(sql[3]).toBe(
-      `select true as known, nullif(set_config('app.organization_id', coalesce('${ORG}', ''), true), '')::uuid as organization_id, null as organization_role;`,
-    );
-    expect(sql.join('\n')).not.toContain('begin_request');
-    expect(identitySql(SERVICE_IDENTITY, options())).toContain("coalesce(null, '')");
+    expect(openingOf(SERVICE_IDENTITY, options()).steps[3]!.values).toEqual([null]);
   });
 
-  test('without an organization asked for, the request goes with null (the caller’s default)', () => {
-    const sql = identitySql(user(), options());
-    expect(sql).toContain('app.begin_request(null::uuid)');
-    // An empty header is no header.
-    expect(identitySql(user(), options({ requestedOrganizationId: '' }))).toBe(sql);
+  test('without an organization asked for, the request goes with null (the caller’s default); an empty header is no header', () => {
+    const steps = openingOf(user(), options()).steps;
+    expect(steps[3]!.values).toEqual([null]);
+    expect(openingOf(user(), options({ requestedOrganizationId: '' })).steps).toEqual(steps);
   });
 
   test.each(['anon', 'postgres', 'service_role ', 'Authenticated', 'authenticated; reset role', '', undefined, null])(
-    'role %j is refused before any SQL is written',
+    'role %j is refused before any statement is written',
     (role) => {
       const identity = { ...user(), role } as unknown as Identity;
-      expect(() => identitySql(identity, options())).toThrow(/refusing database role/);
+      expect(() => openingOf(identity, options())).toThrow(/refusing database role/);
     },
   );
 
-  test('every setting is transaction-local, and the only role changes are SET LOCAL ROLE to the caller’s role', () => {
-    for (const [identity, meterApiCall] of [
-      [user(), true],
-      [user(), false],
-      [SERVICE_IDENTITY, undefined],
-    ] as const) {
-      const sql = identitySql(identity, options({ requestedOrganizationId: ORG, meterApiCall }));
-      const { skeleton } = literals(sql);
-      const setConfigs = calls(skeleton, 'set_config');
+  test('every setting is transaction-local, and the only role change is SET LOCAL ROLE to the caller’s role', () => {
+    for (const identity of [user(), session(), SERVICE_IDENTITY]) {
+      const all = texts(identity, { requestedOrganizationId: ORG, clientIp: '203.0.113.9', userAgent: 'curl/8' });
+      const setConfigs = setConfigCalls(all.join('\n'));
       expect(setConfigs.length).toBeGreaterThan(0);
       for (const call of setConfigs) expect(call).toMatch(/, true\)$/);
-      const roleChanges = statements(sql).filter((s) => /\brole\b/i.test(s) && !s.startsWith('select'));
-      expect(new Set(roleChanges)).toEqual(new Set([`set local role ${identity.role};`]));
-      expect(skeleton).not.toMatch(/\bset session\b|\breset\b|^set (?!local)/im);
+      expect(all.filter((text) => /\brole\b/i.test(text) && !text.startsWith('select'))).toEqual([`set local role ${identity.role}`]);
+      expect(all.join('\n')).not.toMatch(/\bset session\b|\breset\b|^set (?!local)/im);
     }
   });
 
   test('statement_timeout is a whole number of milliseconds, whatever the setting holds (property)', () => {
     fc.assert(
       fc.property(fc.double({ min: 0, max: 2 ** 31 - 1, noNaN: true }), fc.boolean(), (ms, service) => {
-        const sql = identitySql(service ? SERVICE_IDENTITY : user(), options({ statementTimeoutMs: ms }));
-        const timeouts = [...sql.matchAll(/set_config\('statement_timeout', '([^']*)', true\)/g)].map((m) => m[1]);
-        expect(timeouts.length).toBe(1);
-        for (const timeout of timeouts) {
-          expect(timeout).toMatch(/^\d+$/);
-          expect(Number(timeout)).toBe(Math.trunc(ms));
-        }
+        const timeout = openingOf(service ? SERVICE_IDENTITY : user(), options({ statementTimeoutMs: ms })).steps[2]!.values![2];
+        expect(timeout).toMatch(/^\d+$/);
+        expect(Number(timeout)).toBe(Math.trunc(ms));
       }),
     );
   });
 
-  test('claims and an organization id with quotes and backslashes stay inside their literals and come back as sent', () => {
-    const hostile = "x'); set local role postgres; select ('\\' \\\\ '' E'\\''";
-    const benign = literals(identitySql(user(), options({ requestedOrganizationId: ORG })));
-    const claims = literals(identitySql(user({ user_metadata: { name: hostile } }), options({ requestedOrganizationId: ORG })));
-    expect(claims.skeleton).toBe(benign.skeleton);
-    const claimValues = claims.values.filter((value) => value.startsWith('{'));
-    expect(claimValues.map((value) => JSON.parse(value))).toEqual(Array(1).fill(user({ user_metadata: { name: hostile } }).claims));
-    const organization = literals(identitySql(user(), options({ requestedOrganizationId: hostile })));
-    expect(organization.skeleton).toBe(benign.skeleton);
-    expect(organization.values.filter((value) => value === hostile)).toHaveLength(1);
-  });
-
-  test('any claims and any organization id are escaped: the statements never change shape (property)', () => {
-    // Any text at all, and text made mostly of what could end or escape a literal.
-    const dangerous = fc.constantFrom("'", '\\', '"', 'E', 'e', ';', ' ', '\n', ')', '-', '$', 'a', '\u00e9', '\u{1F600}');
-    const text = fc
-      .oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: dangerous, maxLength: 40 }))
-      .filter((value) => !value.includes('\u0000'));
+  test('no claim, organization id or client value ever reaches a statement’s text: they travel as parameters, exactly (property)', () => {
+    const dangerous = fc.constantFrom("'", '\\', '"', 'E', 'e', ';', ' ', '\n', ')', '-', '$', '1', 'a', '\u00e9', '\u{1F600}');
+    const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: dangerous, maxLength: 40 }));
     const claims = fc.dictionary(fc.constantFrom('sub', 'email', 'name', "we'ird", 'back\\slash', 'user_metadata'), fc.oneof(text, fc.array(text, { maxLength: 3 })));
-    const shapes = new Map<string, string>();
     fc.assert(
-      fc.property(claims, text.filter((value) => value !== ''), fc.boolean(), fc.constantFrom(true, false, undefined), (extra, organization, service, meterApiCall) => {
+      fc.property(claims, text.filter((value) => value !== ''), text.filter((value) => value !== ''), fc.boolean(), (extra, organization, agent, service) => {
         const identity = service ? { ...SERVICE_IDENTITY, claims: { role: 'service_role', ...extra } } : user(extra);
-        const key = `${service} ${meterApiCall}`;
-        const { skeleton, values } = literals(identitySql(identity, options({ requestedOrganizationId: organization, meterApiCall })));
-        // The same shape as with a plain uuid for the same kind of caller.
-        if (!shapes.has(key)) {
-          const plainIdentity = service ? SERVICE_IDENTITY : user();
-          shapes.set(key, literals(identitySql(plainIdentity, options({ requestedOrganizationId: ORG, meterApiCall }))).skeleton);
-        }
-        expect(skeleton).toBe(shapes.get(key));
-        // And the values come back exactly.
-        expect(values.filter((value) => value === organization).length).toBeGreaterThan(0);
-        for (const value of values.filter((v) => v.startsWith('{') && v !== organization)) expect(JSON.parse(value)).toEqual(identity.claims);
+        const plain = service ? SERVICE_IDENTITY : user();
+        const hostile = openingOf(identity, options({ requestedOrganizationId: organization, clientIp: '203.0.113.9', userAgent: agent }));
+        const benign = openingOf(plain, options({ requestedOrganizationId: ORG, clientIp: '203.0.113.9', userAgent: 'curl/8' }));
+        expect(hostile.steps.map((step) => step.text)).toEqual(benign.steps.map((step) => step.text));
+        const values = hostile.steps.flatMap((step) => step.values ?? []);
+        expect(values).toContain(organization);
+        expect(values).toContain(agent.slice(0, 512));
+        expect(JSON.parse(String(values[0]))).toEqual(identity.claims);
       }),
       { numRuns: 300 },
     );
   });
 });
 
-describe('identitySql: the client for the audit log', () => {
-  test('address and user agent are transaction-local settings of the same round trip, escaped like every value', () => {
+describe('openingOf: the client for the audit log', () => {
+  test('address and user agent are transaction-local settings of the same statement, as parameters', () => {
     const hostile = "curl/8 ', true); set local role postgres; select ('\\";
-    const sql = identitySql(user(), options({ clientIp: '203.0.113.9', userAgent: hostile, meterApiCall: false }));
-    const { skeleton, values } = literals(sql);
-    expect(calls(skeleton, 'set_config').filter((call) => /, true\)$/.test(call))).toHaveLength(5);
-    expect(values).toEqual(expect.arrayContaining(['app.client_ip', '203.0.113.9', 'app.user_agent', hostile]));
-    expect(statements(sql)).toHaveLength(4);
-    expect(literals(identitySql(user(), options({ clientIp: '1.2.3.4', userAgent: 'x', meterApiCall: false }))).skeleton).toBe(skeleton);
+    const step = openingOf(user(), options({ clientIp: '203.0.113.9', userAgent: hostile, meterApiCall: false })).steps[2]!;
+    expect(step.text).toBe(`${SETTINGS}, set_config('app.client_ip', $4, true), set_config('app.user_agent', $5, true)`);
+    expect(step.values!.slice(3)).toEqual(['203.0.113.9', hostile]);
   });
 
   test('absent, nothing is set; a user agent is cut to 512 characters', () => {
-    expect(identitySql(user(), options())).not.toContain('app.client_ip');
-    expect(identitySql(user(), options())).not.toContain('app.user_agent');
-    const { values } = literals(identitySql(SERVICE_IDENTITY, options({ userAgent: 'u'.repeat(2000) })));
+    expect(texts(user()).join('\n')).not.toMatch(/app\.client_ip|app\.user_agent/);
+    const values = openingOf(SERVICE_IDENTITY, options({ userAgent: 'u'.repeat(2000) })).steps[2]!.values!;
     expect(values).toContain('u'.repeat(512));
     expect(values).not.toContain('u'.repeat(513));
   });

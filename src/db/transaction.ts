@@ -2,7 +2,7 @@ import pg from 'pg';
 import { DATABASE_ROLES, type Identity } from '../auth/caller';
 import { problems } from '../problems';
 import type { ApiCallLeases, ApiCallQuota } from './api-call-leases';
-import { inlineParameters } from './literals';
+import { runPipeline, type Step } from './pipeline';
 import type { KnownContext, OrganizationRole, RequestContexts } from './request-contexts';
 
 export type { OrganizationRole } from './request-contexts';
@@ -46,7 +46,7 @@ export interface TransactionOptions {
   contexts?: RequestContexts;
 }
 
-interface BeginRow {
+export interface BeginRow {
   known: boolean;
   organization_id: string | null;
   organization_role: OrganizationRole | null;
@@ -56,79 +56,83 @@ interface BeginRow {
 const CONTEXT_CHANGED = 'CTXCH';
 
 /**
- * The SQL text that opens a request's transaction under `identity`: BEGIN
- * (read-only for a read-scope API key: the database refuses any write,
- * whatever a handler attempts), the transaction-local claims, statement
- * timeout and client, SET LOCAL ROLE, and the organization the request acts
- * in. Resolved by app.begin_request (its row: known, organization_id,
- * organization_role) unless `predicted` gives the one this instance already
- * knows, which app.confirm_request checks instead. Every value goes in escaped
- * as a literal; a role outside DATABASE_ROLES throws. Pure: no connection needed.
+ * The statements that open a request's transaction under `identity`, each
+ * value a bind parameter: BEGIN (read-only for a read-scope API key: the
+ * database refuses any write, whatever a handler attempts), SET LOCAL ROLE,
+ * the transaction-local claims, statement timeout and client, and the
+ * organization the request acts in. Resolved by app.begin_request (its row:
+ * known, organization_id, organization_role) unless `predicted` gives the one
+ * this instance already knows, which app.confirm_request checks instead, in
+ * the same statement as the settings it reads. A role outside DATABASE_ROLES
+ * throws. Pure: no connection needed.
  */
-export function identitySql(identity: Identity, options: TransactionOptions, predicted?: KnownContext): string {
-  return explicitOpening(openingOf(identity, options, predicted));
-}
-
-/** The opening, its BEGIN apart: a transaction sent in one message needs none (see TransactionChannel). */
-interface Opening {
-  begin: string;
-  /** In a message that is one implicit transaction, what BEGIN's options become. */
-  implicitBegin: string;
-  statements: string[];
-  /** It checks what this instance assumed (app.confirm_request): work that never reached the server still waits for that answer. */
-  confirms: boolean;
-}
-
-/** The opening as the start of an explicit transaction (BEGIN and what follows). */
-function explicitOpening(opening: Opening): string {
-  return [opening.begin, ...opening.statements].join('\n');
-}
-
-/** The opening at the head of a message that is one implicit transaction, `last` statement after it. */
-function implicitOpening(opening: Opening, last?: string): string {
-  return [opening.implicitBegin, ...opening.statements, last].filter(Boolean).join('\n');
-}
-
-function openingOf(identity: Identity, options: TransactionOptions, predicted?: KnownContext): Opening {
+export function openingOf(identity: Identity, options: TransactionOptions, predicted?: KnownContext): Opening {
   if (!DATABASE_ROLES.includes(identity.role)) throw new Error(`refusing database role ${String(identity.role)}`);
-  const claims = pg.escapeLiteral(JSON.stringify(identity.claims));
-  const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
-  const requested = options.requestedOrganizationId ? pg.escapeLiteral(options.requestedOrganizationId) : 'null';
+  const requested = options.requestedOrganizationId || null;
   const readOnly = identity.apiKey?.scope === 'read';
   // Everything is transaction-local, so nothing outlives this request on a
   // pooled connection (safe behind PgBouncer/Supavisor in transaction mode).
   // The subject goes in request.jwt.claim.sub too, as PostgREST sets it:
   // auth.uid() then reads it without parsing the claims.
-  const subject = pg.escapeLiteral(typeof identity.claims.sub === 'string' ? identity.claims.sub : '');
-  const settings = `select set_config('request.jwt.claims', ${claims}, true), set_config('request.jwt.claim.sub', ${subject}, true), set_config('statement_timeout', ${timeout}, true)${clientSettings(options)}`;
-  const statements = [`set local role ${identity.role};`];
+  const values: unknown[] = [
+    JSON.stringify(identity.claims),
+    typeof identity.claims.sub === 'string' ? identity.claims.sub : '',
+    String(Math.trunc(options.statementTimeoutMs)),
+  ];
+  let settings = "select set_config('request.jwt.claims', $1, true), set_config('request.jwt.claim.sub', $2, true), set_config('statement_timeout', $3, true)";
+  settings += clientSettings(options, values);
+  const steps: Step[] = [{ text: readOnly ? 'begin transaction read only' : 'begin' }, { text: `set local role ${identity.role}` }];
   if (identity.role !== 'authenticated') {
     // Back-office callers name the organization they act for, if any.
-    statements.push(`${settings};`, `select true as known, nullif(set_config('app.organization_id', coalesce(${requested}, ''), true), '')::uuid as organization_id, null as organization_role;`);
-  } else if (predicted) {
-    // In the same statement, after the settings it reads (a select list is evaluated left to right).
-    statements.push(
-      `${settings}, app.confirm_request(${pg.escapeLiteral(predicted.organizationId)}::uuid, ${pg.escapeLiteral(predicted.organizationRole)}::public.organization_role, ${predicted.isDefault});`,
+    steps.push(
+      { text: settings, values },
+      {
+        text: "select true as known, nullif(set_config('app.organization_id', coalesce($1::text, ''), true), '')::uuid as organization_id, null::public.organization_role as organization_role",
+        values: [requested],
+      },
     );
+  } else if (predicted) {
+    const at = values.length;
+    values.push(predicted.organizationId, predicted.organizationRole, predicted.isDefault);
+    // In the same statement, after the settings it reads (a select list is evaluated left to right).
+    steps.push({ text: `${settings}, app.confirm_request($${at + 1}::uuid, $${at + 2}::public.organization_role, $${at + 3}::boolean)`, values });
   } else {
-    statements.push(`${settings};`, `select known, organization_id, organization_role from app.begin_request(${requested}::uuid);`);
+    steps.push({ text: settings, values }, { text: 'select known, organization_id, organization_role from app.begin_request($1::uuid)', values: [requested] });
   }
-  return {
-    begin: readOnly ? 'begin transaction read only;' : 'begin;',
-    implicitBegin: readOnly ? 'set transaction read only;' : '',
-    statements,
-    confirms: predicted !== undefined && identity.role === 'authenticated',
-  };
+  return { steps, confirms: predicted !== undefined && identity.role === 'authenticated' };
+}
+
+/** A transaction's opening: sent with the work's first statement, in one round trip (see TransactionChannel). */
+export interface Opening {
+  steps: Step[];
+  /** It checks what this instance assumed (app.confirm_request): work that never reached the server still waits for that answer. */
+  confirms: boolean;
+}
+
+/**
+ * Opens a request's transaction on a connection of one's own, as the API
+ * does, and gives the organization row (tests and tools that act as a caller
+ * in SQL). The caller commits or rolls back.
+ */
+export async function openAs(client: pg.ClientBase, identity: Identity, options: TransactionOptions): Promise<BeginRow> {
+  const results = await runPipeline(client, openingOf(identity, options).steps);
+  return results[results.length - 1]!.rows[0] as BeginRow;
 }
 
 /** Longest user agent the audit log keeps. */
 const USER_AGENT_MAX = 512;
 
-/** The client's address and user agent as transaction-local settings (more set_config calls), when known. */
-function clientSettings(options: TransactionOptions): string {
+/** The client's address and user agent as transaction-local settings (more set_config calls, their values added to `values`), when known. */
+function clientSettings(options: Pick<TransactionOptions, 'clientIp' | 'userAgent'>, values: unknown[]): string {
   let sql = '';
-  if (options.clientIp) sql += `, set_config('app.client_ip', ${pg.escapeLiteral(options.clientIp)}, true)`;
-  if (options.userAgent) sql += `, set_config('app.user_agent', ${pg.escapeLiteral(options.userAgent.slice(0, USER_AGENT_MAX))}, true)`;
+  if (options.clientIp) {
+    values.push(options.clientIp);
+    sql += `, set_config('app.client_ip', $${values.length}, true)`;
+  }
+  if (options.userAgent) {
+    values.push(options.userAgent.slice(0, USER_AGENT_MAX));
+    sql += `, set_config('app.user_agent', $${values.length}, true)`;
+  }
   return sql;
 }
 
@@ -138,10 +142,6 @@ function clientSettings(options: TransactionOptions): string {
  */
 function isMeteredCaller(identity: Identity): boolean {
   return identity.role === 'authenticated' && identity.apiKey !== undefined;
-}
-
-function lastResult(result: pg.QueryResult | pg.QueryResult[]): pg.QueryResult {
-  return Array.isArray(result) ? result[result.length - 1]! : result;
 }
 
 /** A transaction on one pooled connection, for the opening and the work given. */
@@ -201,12 +201,12 @@ async function onPooledConnection<Opened, T>(
 }
 
 /**
- * How a transaction's statements reach the server. The opening may wait for
- * the work's first statement and travel with it in one simple-protocol
- * message, and the last statement may carry COMMIT: a one-statement request
- * is one round trip, sent as one implicit transaction (no BEGIN or COMMIT of
- * its own). Statements sent that way have their parameters written in as
- * literals (inlineParameters); the others use the driver's parameters.
+ * How a transaction's statements reach the server. The opening waits for the
+ * work's first statement and travels with it in one pipeline (one write, one
+ * round trip), and the last statement may carry COMMIT: a one-statement
+ * request is BEGIN to COMMIT in one round trip. Statements in a pipeline are
+ * prepared statements of their connection (src/db/pipeline.ts); later ones
+ * take the driver's usual way.
  */
 class TransactionChannel {
   private begun = false;
@@ -226,56 +226,43 @@ class TransactionChannel {
 
   readonly query = async <Row extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
     this.refuseAfterEnd();
-    const opening = this.pending;
+    const opening = this.takeOpening();
     if (!opening) return this.client.query<Row>(text, params);
-    this.pending = undefined;
-    this.begun = true;
-    const inlined = inlineParameters(text, params);
-    const head = explicitOpening(opening);
-    if (inlined === undefined) {
-      await this.client.query(head);
-      return this.client.query<Row>(text, params);
-    }
-    return lastResult(await this.client.query(`${head}\n${inlined}`)) as pg.QueryResult<Row>;
+    const results = await runPipeline(this.client, [...opening.steps, { text, values: params }]);
+    return results[results.length - 1] as pg.QueryResult<Row>;
   };
 
   readonly queryLast = async <Row extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
     this.refuseAfterEnd();
-    const inlined = inlineParameters(text, params);
-    if (inlined === undefined) return this.query<Row>(text, params);
-    const opening = this.pending;
-    if (opening) {
-      // One implicit transaction: it commits when the message ends, and a
-      // failure anywhere rolls all of it back, with nothing left to send.
-      this.pending = undefined;
-      const message = implicitOpening(opening, inlined);
-      this.ended = true;
-      return lastResult(await this.client.query(message)) as pg.QueryResult<Row>;
-    }
-    const results = (await this.client.query(`${terminated(inlined)}\ncommit;`)) as unknown as pg.QueryResult[];
+    const opening = this.takeOpening();
+    // A failure anywhere leaves the transaction aborted, and still open for the ROLLBACK.
+    const results = await runPipeline(this.client, [...(opening?.steps ?? []), { text, values: params }, { text: 'commit' }]);
     this.ended = true;
     return results[results.length - 2] as pg.QueryResult<Row>;
   };
 
   /**
    * Work that answered (or refused) without a statement has still relied on
-   * what this instance assumed: the opening goes alone, as one implicit
-   * transaction, so that the database confirms it (or refuses with CTXCH).
+   * what this instance assumed: the opening goes alone, with COMMIT, so that
+   * the database confirms it (or refuses with CTXCH).
    */
   async confirmUnsent(): Promise<void> {
+    if (!this.pending?.confirms) return;
+    const opening = this.takeOpening()!;
+    await runPipeline(this.client, [...opening.steps, { text: 'commit' }]);
+    this.ended = true;
+  }
+
+  private takeOpening(): Opening | undefined {
     const opening = this.pending;
-    if (!opening?.confirms) return;
     this.pending = undefined;
-    await this.client.query(implicitOpening(opening));
+    if (opening) this.begun = true;
+    return opening;
   }
 
   private refuseAfterEnd(): void {
     if (this.ended) throw new Error('a statement after the last one of its transaction (queryLast)');
   }
-}
-
-function terminated(statement: string): string {
-  return statement.trimEnd().endsWith(';') ? statement : `${statement};`;
 }
 
 /** An opening sent with the work's first statement (see TransactionChannel). */
@@ -292,7 +279,7 @@ function resolvingOpening(identity: Identity, options: TransactionOptions): Pool
   return {
     async open(client) {
       const channel = new TransactionChannel(client, undefined);
-      const context = lastResult(await client.query(identitySql(identity, options))).rows[0] as BeginRow;
+      const context = await openAs(client, identity, options);
       if (context.known) return { opened: context, channel };
       // First request of a user this database has not met: give them a profile
       // and a personal organization, then resolve the organization again.
@@ -335,6 +322,29 @@ export async function withRequestTransaction<T>(
     const quota = await options.apiCalls.take(identity, requested);
     if (quota) options.onApiCallMetered?.(quota);
   }
+  try {
+    return await runAsCaller(pool, identity, options, requested, work);
+  } catch (error) {
+    // A migration changed a table's columns under a statement this connection
+    // had prepared: that attempt changed nothing, and the statement is
+    // prepared afresh (src/db/pipeline.ts), so the request goes once more.
+    if (!isStalePlan(error)) throw error;
+    return runAsCaller(pool, identity, options, requested, work);
+  }
+}
+
+function isStalePlan(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return code === '0A000' && typeof message === 'string' && message.includes('cached plan');
+}
+
+async function runAsCaller<T>(
+  pool: pg.Pool,
+  identity: Identity,
+  options: TransactionOptions,
+  requested: string | undefined,
+  work: (tx: RequestTransaction) => Promise<T>,
+): Promise<T> {
   const run = (channel: TransactionChannel, context: BeginRow) => {
     if (requested && !context.organization_id) {
       throw problems.notFound('There is no such organization, or you are not a member of it.');
@@ -390,13 +400,9 @@ export type KeeperOptions = Pick<TransactionOptions, 'statementTimeoutMs' | 'cli
  * switches into for one transaction. It scopes by the ids the API verified.
  */
 export function withKeeperTransaction<T>(pool: pg.Pool, options: KeeperOptions, work: (tx: KeeperTransaction) => Promise<T>): Promise<T> {
-  const timeout = pg.escapeLiteral(String(Math.trunc(options.statementTimeoutMs)));
-  const opening: Opening = {
-    begin: 'begin;',
-    implicitBegin: '',
-    statements: [`select set_config('statement_timeout', ${timeout}, true)${clientSettings(options)};`, 'set local role account_keeper;'],
-    confirms: false,
-  };
+  const values: unknown[] = [String(Math.trunc(options.statementTimeoutMs))];
+  const settings = `select set_config('statement_timeout', $1, true)${clientSettings(options, values)}`;
+  const opening: Opening = { steps: [{ text: 'begin' }, { text: settings, values }, { text: 'set local role account_keeper' }], confirms: false };
   return onPooledConnection(pool, pipelinedOpening(opening, undefined), (channel) => work({ query: channel.query }));
 }
 
