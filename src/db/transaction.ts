@@ -205,8 +205,8 @@ async function onPooledConnection<Opened, T>(
  * work's first statement and travels with it in one pipeline (one write, one
  * round trip), and the last statement may carry COMMIT: a one-statement
  * request is BEGIN to COMMIT in one round trip. Statements in a pipeline are
- * prepared statements of their connection (src/db/pipeline.ts); later ones
- * take the driver's usual way.
+ * prepared statements of their connection (src/db/pipeline.ts), as are the
+ * later ones with parameters.
  */
 class TransactionChannel {
   private begun = false;
@@ -227,8 +227,9 @@ class TransactionChannel {
   readonly query = async <Row extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
     this.refuseAfterEnd();
     const opening = this.takeOpening();
-    if (!opening) return this.client.query<Row>(text, params);
-    const results = await runPipeline(this.client, [...opening.steps, { text, values: params }]);
+    // A text without parameters may hold several statements: those take the simple protocol.
+    if (!opening && !params?.length) return this.client.query<Row>(text);
+    const results = await runPipeline(this.client, [...(opening?.steps ?? []), { text, values: params }]);
     return results[results.length - 1] as pg.QueryResult<Row>;
   };
 
