@@ -36,15 +36,23 @@ revoke all on app.execution_turns from public;
 -- Claims the next execution for a worker (of every organization, or of
 -- p_organizations only): among the organizations with a due pending
 -- execution, the one with the fewest running, then the one served least
--- recently, then the oldest execution. One at a time, so a worker takes work
--- only for a slot that is free; SKIP LOCKED lets any number of workers claim
--- at once, each execution going to one. Cost grows with the organizations
--- that have pending work, not with the size of anyone's backlog.
+-- recently, then the one whose oldest due execution is oldest; within it, its
+-- oldest. One at a time, so a worker takes work only for a slot that is free.
+-- The ranking only reads; rows are locked (SKIP LOCKED) in one organization at
+-- a time, so any number of workers claim at once, each execution going to
+-- one, without locking a row of every organization. Cost grows with the
+-- organizations that have pending work, not with anyone's backlog.
 create function app.claim_execution(p_organizations uuid[])
   returns table (id uuid, skill_id uuid, input jsonb, attempts integer)
-  language sql volatile security definer
+  language plpgsql volatile security definer
   set search_path = ''
   as $$
+#variable_conflict use_column
+declare
+  v_organization uuid;
+  v_execution uuid;
+begin
+  for v_organization in
     with recursive walk (organization_id) as (
       -- A skip scan: each step jumps to the next organization with pending work.
       (select e.organization_id from public.skill_executions e
@@ -60,34 +68,40 @@ create function app.claim_execution(p_organizations uuid[])
       select w.organization_id from walk w where w.organization_id is not null
       union
       select unnest(p_organizations)
-    ),
-    picked as (
-      select next.id from candidates c
-      cross join lateral (
-        select e.id, e.created_at from public.skill_executions e
-        where e.organization_id = c.organization_id and e.status = 'pending'
-          and (e.next_attempt_at is null or e.next_attempt_at <= now())
-        order by e.created_at, e.id
-        limit 1
-        for update skip locked
-      ) next
-      left join app.execution_turns t on t.organization_id = c.organization_id
-      order by (select count(*) from public.skill_executions r where r.organization_id = c.organization_id and r.status = 'running'),
-        t.last_claimed_at nulls first, next.created_at, next.id
-      limit 1
-    ),
-    claimed as (
-      update public.skill_executions e set status = 'running', attempts = e.attempts + 1, next_attempt_at = null
-      from picked where e.id = picked.id
-      returning e.id, e.organization_id, e.skill_id, e.input, e.attempts
-    ),
-    turn as (
-      insert into app.execution_turns as t (organization_id, last_claimed_at)
-      select c.organization_id, clock_timestamp() from claimed c
-      on conflict (organization_id) do update set last_claimed_at = excluded.last_claimed_at
     )
-    select c.id, c.skill_id, c.input, c.attempts from claimed c
-  $$;
+    select c.organization_id
+    from candidates c
+    cross join lateral (
+      select e.created_at from public.skill_executions e
+      where e.organization_id = c.organization_id and e.status = 'pending'
+        and (e.next_attempt_at is null or e.next_attempt_at <= now())
+      order by e.created_at, e.id
+      limit 1
+    ) oldest
+    left join app.execution_turns t on t.organization_id = c.organization_id
+    order by (select count(*) from public.skill_executions r where r.organization_id = c.organization_id and r.status = 'running'),
+      t.last_claimed_at nulls first, oldest.created_at
+  loop
+    select e.id into v_execution from public.skill_executions e
+    where e.organization_id = v_organization and e.status = 'pending'
+      and (e.next_attempt_at is null or e.next_attempt_at <= now())
+    order by e.created_at, e.id
+    limit 1
+    for update skip locked;
+    -- Every due execution of this organization is being claimed by others: the next one.
+    continue when v_execution is null;
+
+    insert into app.execution_turns as t (organization_id, last_claimed_at)
+    values (v_organization, clock_timestamp())
+    on conflict (organization_id) do update set last_claimed_at = excluded.last_claimed_at;
+    return query
+      update public.skill_executions e set status = 'running', attempts = e.attempts + 1, next_attempt_at = null
+      where e.id = v_execution
+      returning e.id, e.skill_id, e.input, e.attempts;
+    return;
+  end loop;
+end
+$$;
 revoke execute on function app.claim_execution(uuid[]) from public;
 grant execute on function app.claim_execution(uuid[]) to service_role;
 
