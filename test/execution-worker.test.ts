@@ -137,6 +137,9 @@ test('a transient failure is retried with a wait (the claim skips it until then)
   const waiting = await stored(id!);
   expect(waiting).toMatchObject({ status: 'pending', attempts: 1, executed_at: null, output: null });
   expect(new Date(waiting.next_attempt_at).getTime()).toBeGreaterThan(Date.now());
+  // The API shows the retry: pending, one attempt made, the next one's time.
+  const shown = await as(t.app, alice, org).get(`/api/v1/executions/${id}`).expect(200);
+  expect(shown.body).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: new Date(waiting.next_attempt_at).toISOString(), startedAt: null });
   // Not due yet: nothing to claim.
   expect((await runPendingExecutions(options([org], runner, { retry }))).claimed).toBe(0);
   expect(calls).toBe(1);

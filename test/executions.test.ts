@@ -116,6 +116,8 @@ describe('POST /api/v1/skills/{skillId}/execute', () => {
       completedAt: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
+      attempts: 0,
+      nextAttemptAt: null,
     });
     // executedAt is when it was queued: the frontend's required timestamp.
     expect(res.body.executedAt).toBe(res.body.createdAt);

@@ -4411,6 +4411,13 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description How many times a worker has started it. A transient failure (runner timeout, unreachable, HTTP 408, 429 or 5xx, a lost worker) sends it back to pending for another attempt, up to EXECUTION_MAX_ATTEMPTS; a run handed back when its worker shut down is not counted. */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description While pending after a transient failure, the earliest time the next attempt starts; null otherwise.
+             */
+            nextAttemptAt: string | null;
             /** @description Present where the operation says so. */
             skill?: components["schemas"]["SkillSummary"] | null;
         };
