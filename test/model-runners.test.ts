@@ -54,6 +54,9 @@ async function rig(runner: SkillRunner): Promise<Rig> {
       intervalMs: 3_600_000,
       outputWriteMs: 50,
       cancelCheckMs: 50,
+      // These tests are about the runners' own codes, retries and deadline: the
+      // worker records the first outcome (its retries: execution-worker.test.ts).
+      retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
     }),
     () => undefined,
   );

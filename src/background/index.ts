@@ -33,6 +33,12 @@ export interface BackgroundWork {
   apiKeyUsage?: ApiKeyUsage;
   /** The API-call blocks this process's API leased; stop() hands back the calls it never served. */
   apiCallLeases?: ApiCallLeases;
+  /**
+   * Ends the loops only: executions running here are handed back to the
+   * queue at once. A shutdown calls it as the drain starts; stop() (which
+   * does it too) then writes what the requests left.
+   */
+  stopLoops?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,8 +67,14 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       statementTimeoutMs: deps.config.statementTimeoutMs,
       runner: createSkillRunner(deps.config),
       concurrency: deps.config.executionWorkerConcurrency,
+      retry: {
+        maxAttempts: deps.config.executionMaxAttempts,
+        baseDelayMs: deps.config.executionRetryDelayMs,
+        maxDelayMs: Math.max(deps.config.executionRetryDelayMs, 300_000),
+      },
+      log: deps.log,
       intervalMs: deps.config.executionWorkerIntervalMs,
-      // Well past the runner's own limit, so only a worker that died leaves one this old.
+      // Well past the runner's own limit, so only a worker that died leaves one this old (queued again while attempts remain).
       staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
     }),
   );
@@ -82,13 +94,16 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   });
   const apiKeyUsage = createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, log: deps.log });
   const apiCallLeases = new ApiCallLeases(deps.pool, deps.config.statementTimeoutMs);
+  let loopsStopped: Promise<void> | undefined;
+  const stopLoops = () => (loopsStopped ??= Promise.all(loops.map((loop) => loop.stop())).then(() => undefined));
   return {
     wake,
     analytics,
     apiKeyUsage,
     apiCallLeases,
+    stopLoops,
     async stop() {
-      await Promise.all(loops.map((loop) => loop.stop()));
+      await stopLoops();
       await Promise.all([analytics.close(), apiKeyUsage.close(), apiCallLeases.returnUnused()]);
     },
   };

@@ -8,6 +8,11 @@ export interface BackgroundTask {
    * right away": the loop goes again without pausing.
    */
   tick(): Promise<boolean>;
+  /**
+   * Ends work the task holds beyond a pass (runs it started and a pass may be
+   * waiting on), when the loop stops; the loop then waits for the pass.
+   */
+  stop?(): Promise<void>;
 }
 
 /** Rows a retention pass deletes at most: short transactions, no long lock on a large table. */
@@ -88,6 +93,7 @@ export function startLoop(task: BackgroundTask, log: (line: string) => void): Ru
     async stop() {
       stopped = true;
       wakeUp?.();
+      await task.stop?.();
       await running;
     },
   };

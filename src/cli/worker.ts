@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
     process.once(signal, () => {
-      console.log(`\n${signal}: finishing the pass in progress, then stopping`);
+      console.log(`\n${signal}: handing the executions running here back to the queue, then stopping`);
       void background
         .stop()
         .then(() => pool.end())

@@ -29,6 +29,8 @@ export interface ExecutionRow {
   completed_at: string | null;
   created_at: string;
   updated_at: string;
+  attempts: number;
+  next_attempt_at: string | null;
 }
 
 /** The skill's summary columns, when the statement joins `public.skills s`. */
@@ -41,7 +43,7 @@ export interface ExecutionWithSkillRow extends ExecutionRow {
 
 export const EXECUTION_COLUMNS = `e.id, e.organization_id, e.skill_id, e.user_id, e.execution_type, e.reference_id, e.input,
   e.output, e.output_format, e.tokens_used, e.prompt_tokens, e.completion_tokens, e.duration_ms, e.cost_cents, e.status,
-  e.error_message, e.error_code, e.executed_at, e.completed_at, e.created_at, e.updated_at`;
+  e.error_message, e.error_code, e.executed_at, e.completed_at, e.created_at, e.updated_at, e.attempts, e.next_attempt_at`;
 
 const SKILL_SUMMARY_COLUMNS = `s.name as skill_name, s.category as skill_category,
   s.output_format as skill_output_format, s.is_active as skill_is_active`;
@@ -86,6 +88,8 @@ export function toExecution(row: ExecutionRow): SkillExecution {
     completedAt: row.completed_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
   };
 }
 

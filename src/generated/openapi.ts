@@ -30,7 +30,7 @@ export interface paths {
         };
         /**
          * Can the API serve requests
-         * @description Ready when the database answers and every migration in `database/` has been applied.
+         * @description Ready when the database answers and every migration in `database/` has been applied. From the moment a shutdown starts (SIGTERM) it answers 503 with `draining: true` while requests in flight finish, so a load balancer stops sending new ones; `/health` stays 200 until the process exits.
          */
         get: operations["getReady"];
         put?: never;
@@ -3527,6 +3527,8 @@ export interface components {
                 applied: number;
                 expected: number;
             };
+            /** @description Present and true while the instance shuts down (requests in flight finish; send new ones elsewhere). */
+            draining?: boolean;
         };
         /** @enum {string} */
         OrganizationRole: "owner" | "admin" | "member";
@@ -4409,6 +4411,13 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description How many times a worker has started it. A transient failure (runner timeout, unreachable, HTTP 408, 429 or 5xx, a lost worker) sends it back to pending for another attempt, up to EXECUTION_MAX_ATTEMPTS; a run handed back when its worker shut down is not counted. */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description While pending after a transient failure, the earliest time the next attempt starts; null otherwise.
+             */
+            nextAttemptAt: string | null;
             /** @description Present where the operation says so. */
             skill?: components["schemas"]["SkillSummary"] | null;
         };
@@ -6562,16 +6571,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "status": "unavailable",
-                     *       "database": "down",
-                     *       "migrations": {
-                     *         "applied": 0,
-                     *         "expected": 2
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Readiness"];
                 };
             };

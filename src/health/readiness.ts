@@ -11,6 +11,8 @@ export interface ReadinessDeps {
   statementTimeoutMs: number;
   /** Migration versions this code expects to be applied. */
   expectedMigrations: string[];
+  /** True once the instance has begun to shut down: it then answers not ready, whatever the database says. */
+  isDraining?: () => boolean;
 }
 
 /** Ready when every expected migration is among the applied ones. */
@@ -22,8 +24,13 @@ export function readinessOf(applied: ReadonlySet<string>, expected: string[]): R
 /** Failures that still prove the database answers: migrations have not created the table (42P01), or not even the roles (22023). */
 const ANSWERED_CODES = new Set(['42P01', '22023']);
 
-/** Ready means: the database answers and has every migration this code expects. */
+/** Ready means: the instance is not shutting down, and the database answers and has every migration this code expects. */
 export async function readiness(deps: ReadinessDeps): Promise<Readiness> {
+  if (deps.isDraining?.()) return { ...(await databaseReadiness(deps)), status: 'unavailable', draining: true };
+  return databaseReadiness(deps);
+}
+
+async function databaseReadiness(deps: ReadinessDeps): Promise<Readiness> {
   const expected = deps.expectedMigrations;
   try {
     // The login role itself may read nothing; the back office reads the migrations table.
