@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { ApiKeyVerifier } from '../auth/api-key';
 import { bearerAuthHandler } from '../auth/identity';
@@ -34,6 +34,8 @@ export interface Mounts {
   beforeValidation?: Array<{ path: string; handler: RequestHandler }>;
   /** Verifies organization API keys (the composition root builds it from the api-keys domain). */
   verifyApiKey?: ApiKeyVerifier;
+  /** Redeems a stream's `?ticket=` (the streamTicket scheme); without it every ticket is refused. */
+  streamTicket?: (req: Request) => Promise<boolean>;
   /** Mounts the domain routers, after validation and before the error handler. */
   routes(app: Express): void;
 }
@@ -97,6 +99,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
             verifyApiKey: mounts.verifyApiKey,
             admit: sessionBurstAdmission(createBurstLimiter(deps.sessionBurst ?? DEFAULT_SESSION_BURST)),
           }),
+          streamTicket: mounts.streamTicket ?? refuseStreamTickets,
         },
       },
       ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
@@ -109,4 +112,9 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
   app.use(errorHandler);
   return app;
+}
+
+/** Where no stream tickets are redeemed, a ticket opens nothing. */
+async function refuseStreamTickets(): Promise<boolean> {
+  throw problems.unauthorized('Stream tickets are not accepted here.');
 }
