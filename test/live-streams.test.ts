@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import pg from 'pg';
@@ -19,10 +21,12 @@ import {
   as,
   createIsolatedTestApp,
   createTestApp,
+  databaseUrl,
   expectProblem,
   jwtSecret,
   newOrganization,
   newUser,
+  secretsKeys,
   type TestApp,
   type TestUser,
 } from './support/harness';
@@ -353,6 +357,26 @@ describe('stream tickets', () => {
   });
 });
 
+describe('the LISTEN session', () => {
+  test('when it drops, the listener reconnects and delivers what committed meanwhile', async () => {
+    const skill = await newSkill();
+    const client = await stream(a, '/api/v1/events', bearer(owner, orgA));
+    await client.waitFor(() => client.lastEventId !== '', 2000, 'a first id');
+    // Every listening session of this database goes (both instances' here), as when a connection or the server restarts.
+    const terminated = await a.t.admin.query<{ ended: boolean }>(
+      "select pg_terminate_backend(pid) as ended from pg_stat_activity where application_name = 'devtools-backend-listen' and datname = current_database()",
+    );
+    expect(terminated.rows.filter((row) => row.ended).length).toBeGreaterThanOrEqual(2);
+    const meanwhile = (await as(b.t.app, owner, orgA).post(`/api/v1/skills/${skill}/execute`).send({ input: { text: 'while away' } }).expect(202)).body.id;
+    await client.waitFor((events) => events.some((e) => JSON.parse(e.data).subjectId === meanwhile), 5000, 'the event committed while the listener was away');
+    const deadline = Date.now() + 5000;
+    while (!(a.hub.listening && b.hub.listening) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.hub.listening && b.hub.listening).toBe(true);
+    const after = (await as(b.t.app, owner, orgA).post(`/api/v1/skills/${skill}/execute`).send({ input: { text: 'back' } }).expect(202)).body.id;
+    await client.waitFor((events) => events.some((e) => JSON.parse(e.data).subjectId === after), 2000, 'an event after the reconnect');
+  });
+});
+
 describe('limits and shutdown', () => {
   test('past the per-user limit a stream is a 429 problem; closing one frees its place', async () => {
     const user = await newUser(a.t.app, 'live-limit');
@@ -391,6 +415,52 @@ describe('limits and shutdown', () => {
       await stopInstance(c);
     }
   });
+
+  test('the real server ends its streams on SIGTERM and exits cleanly', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'main.ts')], {
+      cwd: path.resolve(__dirname, '..'),
+      env: {
+        ...process.env,
+        DATABASE_URL: appDatabaseUrl(),
+        MIGRATION_DATABASE_URL: databaseUrl(),
+        MIGRATE_ON_START: 'false',
+        SUPABASE_JWT_SECRET: jwtSecret(),
+        SECRETS_ENCRYPTION_KEYS: secretsKeys(),
+        SEED_DEMO_DATA: 'false',
+        // The shared test database: this server's loops must not run other suites' work.
+        BACKGROUND_WORK: 'false',
+        PORT: '0',
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let output = '';
+      const baseUrl = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), 30_000);
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /API\s+(http:\/\/\S+?)\/api\/v1/.exec(output);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        };
+        child.stdout!.on('data', onData);
+        child.stderr!.on('data', onData);
+      });
+      const client = await openSse(`${baseUrl}/api/v1/events`, bearer(owner, orgA));
+      clients.push(client);
+      expect(client.status).toBe(200);
+      await client.waitFor(() => client.lastEventId !== '', 5000, 'a first id');
+      child.kill('SIGTERM');
+      await client.waitForEnd(10_000);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   test('an app without live events issues tickets but answers streams with 503', async () => {
     const plain = a.t.variant({ live: undefined });

@@ -10,6 +10,7 @@ import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
 import { errorHandler } from './problems';
+import { redactedUrl } from './redaction';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
 import { speedUpValidatorRouting } from './validator-routes';
 
@@ -62,7 +63,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`${req.ip} ${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
+        console.log(`${req.ip} ${req.method} ${redactedUrl(req.originalUrl)} ${res.statusCode} ${ms.toFixed(1)}ms`);
       });
       next();
     });
