@@ -20,6 +20,9 @@ import type { SecretBox } from './db/secret-box';
 import { eventsRouter } from './events/routes';
 import { executionsRouter } from './executions/routes';
 import { habitsRouter } from './habits/routes';
+import { DEFAULT_LIVE_SETTINGS, type LiveHub } from './live/hub';
+import { liveRouter } from './live/routes';
+import { streamTicketHandler } from './live/tickets';
 import { healthRouter } from './health/routes';
 import { idempotencyKeys } from './idempotency/middleware';
 import { assembleHttpApp, type HttpSettings } from './http/assemble';
@@ -75,6 +78,8 @@ export interface AppDeps extends HttpSettings {
   secrets: SecretBox;
   /** True once the server has begun to shut down (/ready answers 503 from then on). */
   isDraining?: () => boolean;
+  /** This process's live events (LISTEN session and streams); absent, the streams answer 503 (tickets are still issued). */
+  live?: LiveHub;
 }
 
 /**
@@ -108,6 +113,8 @@ export function createApp(deps: AppDeps): Express {
 
   return assembleHttpApp({ ...deps, verifyToken }, {
     verifyApiKey: apiKeys.verify,
+    // A browser's EventSource cannot send Authorization: streams also take a single-use ticket.
+    streamTicket: streamTicketHandler({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }),
     // A skill bundle (up to 1000 skills with their habits and reflexes) holds more values than any other body.
     largeJsonBodies: [{ path: `${API_BASE}/skills/import`, maxValues: 100_000 }],
     // A card number or IBAN is refused (422) even in a field the contract would reject.
@@ -121,6 +128,8 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: console.error }));
       app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }));
       app.use(API_BASE, organizationsRouter(inTransaction));
+      // Streams before the routers whose paths they extend (/projects/{id}/ingestions/events, /executions/{id}/events).
+      app.use(API_BASE, liveRouter(inTransaction, { hub: deps.live, ticketTtlSeconds: (deps.live?.settings ?? DEFAULT_LIVE_SETTINGS).ticketTtlSeconds }));
       app.use(API_BASE, projectsRouter(inTransaction));
       app.use(API_BASE, repositoriesRouter(inTransaction));
       app.use(API_BASE, membersRouter(inTransaction));

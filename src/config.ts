@@ -48,6 +48,18 @@ export interface Config {
   schedulerBatchSize: number;
   /** Days product analytics events are kept before the analytics-retention loop deletes them. */
   analyticsRetentionDays: number;
+  /**
+   * EVENTS_DATABASE_URL: a direct connection for the one LISTEN session of each
+   * process (a transaction pooler cannot hold one); MIGRATION_DATABASE_URL, else
+   * DATABASE_URL, else the embedded database when absent.
+   */
+  eventsDatabaseUrl: string | undefined;
+  /** Days activity events (the outbox of live streams) are kept. */
+  activityEventsRetentionDays: number;
+  /** Streams one user may hold open on one instance. */
+  streamLimitPerUser: number;
+  /** Seconds between a stream's heartbeats. */
+  streamHeartbeatSeconds: number;
   /** The API's public address (e.g. https://api.example.com), for the webhook URLs reflexes show; never taken from a request's Host. */
   publicBaseUrl: string | undefined;
   /** TRUST_PROXY: which proxies' X-Forwarded-* headers Express believes (req.ip, req.protocol); false: none. */
@@ -310,6 +322,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
     analyticsRetentionDays: int('ANALYTICS_RETENTION_DAYS', 90, env, 1, 3650)!,
+    eventsDatabaseUrl: text('EVENTS_DATABASE_URL', env),
+    activityEventsRetentionDays: int('ACTIVITY_EVENTS_RETENTION_DAYS', 30, env, 1, 3650)!,
+    streamLimitPerUser: int('STREAM_LIMIT_PER_USER', 5, env, 1, 1000)!,
+    streamHeartbeatSeconds: int('STREAM_HEARTBEAT_SECONDS', 15, env, 1, 300)!,
     publicBaseUrl: publicBaseUrl(env),
     trustProxy: trustProxy(env),
     corsOrigins: corsOrigins(env),

@@ -12,7 +12,8 @@ import { localAccounts, redirectOriginsOf } from './accounts/settings';
 import { tokenVerificationProblem, type Config } from './config';
 import { isLoopbackUrl, migrateAndApplySettings, migrationVersions } from './db/migrations';
 import { createPool } from './db/pool';
-import { resolveDatabase } from './db/resolve';
+import { listenUrlOf, resolveDatabase } from './db/resolve';
+import { LiveHub } from './live/hub';
 import { loginRoleRights, privilegedReason } from './db/roles';
 import { seedDemoData } from './db/seed';
 import { createApp } from './app';
@@ -115,7 +116,17 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const jwtSecret = effectiveJwtSecret(config);
     const background = startBackgroundWork({ pool, config, log });
     let draining = false;
+    // One LISTEN session for this process: streams fan out from it, and an execution queued anywhere wakes this worker.
+    const live = new LiveHub({
+      pool,
+      statementTimeoutMs: config.statementTimeoutMs,
+      listenUrl: listenUrlOf(config, database, requestUrl),
+      log,
+      wake: (loop) => background.wake(loop),
+      settings: { limitPerUser: config.streamLimitPerUser, heartbeatMs: config.streamHeartbeatSeconds * 1000 },
+    }).start();
     const app = createApp({
+      live,
       pool,
       isDraining: () => draining,
       verifyToken: createTokenVerifier({
@@ -185,6 +196,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
         const loopsStopped = background.stopLoops?.() ?? Promise.resolve();
         // Still serving while load balancers see /ready fail and stop sending here.
         if (config.shutdownDrainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainDelayMs));
+        // Streams never finish on their own: end them now, when their clients reconnect elsewhere (with Last-Event-ID).
+        await live.close();
         await new Promise<void>((resolve) => {
           // Idle keep-alive sockets would hold close() open, and a busy one turns
           // idle once its response is sent: keep closing those until none is left.

@@ -266,6 +266,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       drop_reflex_secret: { call: 'select app.drop_reflex_secret($1)', params: [ids.reflex], answer: 'refused' },
       fire_reflex: { call: 'select app.fire_reflex($1, $2)', params: [ids.eventReflex, {}], answer: 'refused' },
       import_public_skill: { call: `select app.import_public_skill($1, 'Stolen skill') as v`, params: [ids.skill], answer: null },
+      // A ticket for the caller themself in their own organization (A): a stream they could open anyway.
+      issue_stream_ticket: { call: 'select app.issue_stream_ticket($1, 60) is not null as v', params: [randomBytes(32)], answer: true },
       is_billing_manager: { call: 'select app.is_billing_manager($1) as v', params: [orgB], answer: false },
       is_organization_member: { call: 'select app.is_organization_member($1) as v', params: [orgB], answer: false },
       is_public_skill: { call: 'select app.is_public_skill($1) as v', params: [ids.skill], answer: false },
@@ -335,6 +337,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
       'purge_audit_log',
       'write_audit_entry',
       'claim_execution',
+      'redeem_stream_ticket',
     ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
@@ -354,6 +357,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
       purge_audit_log: [false, true],
       write_audit_entry: [false, false],
       claim_execution: [false, true],
+      redeem_stream_ticket: [false, true],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
@@ -374,6 +378,7 @@ describe("writes every grant allows, on the other organization's rows", () => {
       );
       expectRefused(await attempt('select app.purge_audit_log(100000)'), 'purge the audit log', '42501');
       expectRefused(await attempt('select * from app.claim_execution($1)', [[orgB]]), "claim B's executions", '42501');
+      expectRefused(await attempt('select * from app.redeem_stream_ticket($1)', [randomBytes(32)]), "redeem someone's stream ticket", '42501');
       expectRefused(await attempt(`select app.write_audit_entry($1, 'team.settings_updated', 'organization', $1, 'forged', '{}', '{}')`, [orgB]), 'write an audit entry of B', '42501');
       expectRefused(await attempt('delete from public.audit_log'), 'delete audit entries', '42501');
       expectRefused(await attempt(`update public.audit_log set target_name = 'forged'`), 'edit audit entries', '42501');

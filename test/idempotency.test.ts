@@ -52,7 +52,9 @@ describe('the contract', () => {
   // default. Marking one false is a decision this list makes visible.
   const NOT_KEYED = [
     'activateHabit', 'activateReflex', 'bulkSkills', 'cancelCurrentIngestion', 'cancelExecution', 'cancelIngestion',
-    'cancelSubscription', 'claimIngestion', 'confirmTwoFactor', 'deactivateHabit', 'deactivateReflex',
+    'cancelSubscription', 'claimIngestion', 'confirmTwoFactor',
+    // createStreamTicket: each call issues a new single-use secret; a replayed answer would hand out a spent one.
+    'createStreamTicket', 'deactivateHabit', 'deactivateReflex',
     // eraseMyAccount: a retry after success finds no account, and a kept answer would be data about the erased person.
     'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
     'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription',

@@ -121,6 +121,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.data_subject()',
     'app.erase_mentions(text,text[])',
     'app.execution_activity()',
+    'app.execution_output_notify()',
     'app.forget_member_activity()',
     'app.ingestion_activity()',
     'app.invoice_activity()',
@@ -139,6 +140,8 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.purge_analytics_events(integer,integer)',
     'app.purge_audit_log(integer)',
     'app.record_audit_event(audit_event_category,text,text,uuid,text,jsonb,uuid,uuid)',
+    // Redeemed before the API knows who calls (026); the stream's own request then runs as the ticket's claims.
+    'app.redeem_stream_ticket(bytea)',
     'app.start_reflex_run(uuid,jsonb)',
   ];
   // A person's own export and erasure (022): signed-in users only, never the back office.
@@ -149,6 +152,8 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.export_my_api_keys()',
     'app.export_my_audit_entries()',
     'app.export_my_sessions()',
+    // A stream ticket stands for the signed-in caller who asks for it (026): nothing for the back office.
+    'app.issue_stream_ticket(bytea,integer)',
   ];
   expect(functions.rows.filter((row) => !row.authenticated_exec).map((row) => row.name)).toEqual([...internal, ...backOffice].sort());
   expect(functions.rows.filter((row) => !row.service_exec).map((row) => row.name)).toEqual([...internal, ...personal].sort());

@@ -235,6 +235,7 @@ export const PRIVATE_TABLES: Record<string, string> = {
   mfa_challenges: 'sign-ins waiting for their second factor; account_keeper',
   pending_sign_ins: 'Supabase sign-ins between two requests (sealed aal1 sessions, PKCE verifiers); account_keeper',
   execution_turns: 'when each organization last had an execution claimed, the fair claim\'s tie-break; only app.claim_execution',
+  stream_tickets: 'sha256 hashes of single-use stream tickets with the claims they stand for; only app.issue_stream_ticket and app.redeem_stream_ticket',
   erased_accounts: 'ids of erased accounts, so that an old token cannot provision one again; only app.erase_current_user and app.provision_current_user',
 };
 

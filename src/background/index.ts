@@ -8,6 +8,7 @@ import { auditRetentionTask } from '../audit/retention';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
 import { idempotencyPurgeTask } from '../idempotency/purge';
+import { activityRetentionTask } from '../live/retention';
 import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
@@ -60,6 +61,9 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
     analyticsRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, retentionDays: deps.config.analyticsRetentionDays }),
   );
   tasks.push(auditRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
+  tasks.push(
+    activityRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, retentionDays: deps.config.activityEventsRetentionDays }),
+  );
   tasks.push(idempotencyPurgeTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
   tasks.push(
     executionWorkerTask({

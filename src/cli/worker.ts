@@ -10,7 +10,8 @@ import { loadConfig, loadEnvFileIfPresent, type Config } from '../config';
 import { migrateAndApplySettings, migrationVersions } from '../db/migrations';
 import { runningEmbeddedDatabaseUrl } from '../db/postmaster';
 import { createPool } from '../db/pool';
-import { embeddedHandle, resolveDatabase, type DatabaseHandle } from '../db/resolve';
+import { embeddedHandle, listenUrlOf, resolveDatabase, type DatabaseHandle } from '../db/resolve';
+import { LiveHub } from '../live/hub';
 import { readiness } from '../health/readiness';
 
 async function databaseForWorker(config: Config): Promise<DatabaseHandle> {
@@ -41,16 +42,26 @@ async function main(): Promise<void> {
   const config = { ...loadConfig(), backgroundWork: true };
   const database = await databaseForWorker(config);
   if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, console.log);
-  const pool = createPool(await database.requestUrl(), config.dbPoolSize, config.statementTimeoutMs, config.dbPreparedStatements);
+  const requestUrl = await database.requestUrl();
+  const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs, config.dbPreparedStatements);
   if (!config.migrateOnStart) await waitForMigrations(pool, config);
   const background = startBackgroundWork({ pool, config, log: console.log });
+  // No streams here: the LISTEN session only wakes the execution worker when any instance queues a run.
+  const live = new LiveHub({
+    pool,
+    statementTimeoutMs: config.statementTimeoutMs,
+    listenUrl: listenUrlOf(config, database, requestUrl),
+    log: console.log,
+    wake: (loop) => background.wake(loop),
+  }).start();
   console.log(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
     process.once(signal, () => {
       console.log(`\n${signal}: handing the executions running here back to the queue, then stopping`);
-      void background
-        .stop()
+      void live
+        .close()
+        .then(() => background.stop())
         .then(() => pool.end())
         .then(() => database.stop())
         .then(() => process.exit(0), () => process.exit(1));

@@ -56,3 +56,14 @@ export function embeddedHandle(dataDir: string, ownerUrl: string): Omit<Database
     },
   };
 }
+
+/**
+ * Where a process holds its one LISTEN session (live streams, worker
+ * wake-ups): EVENTS_DATABASE_URL, else the owner's direct URL
+ * (MIGRATION_DATABASE_URL, else DATABASE_URL), else the embedded database as
+ * requests reach it. Never a transaction pooler, which cannot carry LISTEN.
+ */
+export function listenUrlOf(config: Pick<Config, 'eventsDatabaseUrl' | 'databaseCaFile'>, database: DatabaseHandle, requestUrl: string): string {
+  if (config.eventsDatabaseUrl) return withCaFile(config.eventsDatabaseUrl, config.databaseCaFile);
+  return database.embedded ? requestUrl : database.ownerUrl;
+}

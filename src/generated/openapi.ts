@@ -922,6 +922,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{projectId}/ingestions/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The project's ingestion progress, live (Server-Sent Events)
+         * @description The events of the frontend's ingestion service, for every ingestion of the project: `phase_started`
+         *     (PhaseStartedEvent: an ingestion started or entered a phase), `progress_update` (ProgressUpdateEvent),
+         *     `ingestion_complete` (IngestionCompleteEvent, with the project as it now stands) and `error`
+         *     (IngestionErrorEvent). The stream starts with a `progress_update` of the unfinished ingestion, if one runs.
+         *     Readable by whoever may read the project (a private project's events reach its creator and its members only).
+         *     A browser opens it with a stream ticket (`?ticket=`, see POST /stream-tickets); other clients send their
+         *     bearer token.
+         */
+        get: operations["streamIngestionEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{projectId}/ingestions/current": {
         parameters: {
             query?: never;
@@ -1803,6 +1838,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{executionId}/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One execution's status changes and streamed output, live (Server-Sent Events)
+         * @description Starts with an `execution` frame (the SkillExecution as GET /executions/{id} answers, output so far included),
+         *     then one frame per status change, named by its type (`execution.queued`, `execution.running`,
+         *     `execution.completed`, `execution.failed`, `execution.cancelled`; data: an activity event, see
+         *     GET /events), and, while a model streams, `execution.output` frames (`{executionId, offset, text}`: the text
+         *     added since the last one, starting at character `offset` of the output).
+         */
+        get: operations["streamExecutionEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{executionId}/cancel": {
         parameters: {
             query?: never;
@@ -2438,7 +2503,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/events": {
+    "/api/v1/stream-tickets": {
         parameters: {
             query?: never;
             header?: {
@@ -2449,6 +2514,44 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
+        put?: never;
+        /**
+         * A single-use ticket to open a stream from a browser
+         * @description A browser's EventSource cannot send an Authorization header: ask for a ticket with it first, then open the
+         *     stream with `?ticket=<ticket>`. The ticket stands for the caller in the organization this request acts in,
+         *     is valid for 60 seconds and opens one stream, on any instance. Not keyed: each call issues a new secret
+         *     (a replayed answer would hand out a spent one). Signed-in users and API keys with the write scope; not
+         *     service tokens.
+         */
+        post: operations["createStreamTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's activity, live (Server-Sent Events)
+         * @description One subscription for a dashboard: every event of the organization the caller may read, each frame named by
+         *     its type (`execution.queued` ... `execution.cancelled`, `ingestion.started`, `ingestion.phase_started`,
+         *     `ingestion.progress`, `ingestion.completed`, `ingestion.failed`, `habit.deactivated`, `reflex.deactivated`,
+         *     `invoice.issued`, `invoice.paid` (billing managers only), `member.joined`, `member.left`), its data the
+         *     event: `{sequence, type, subjectId, projectId, actorId, createdAt, data}` where `sequence` tells one event
+         *     from another (a bigint as a string), `subjectId` is the execution, ingestion, habit, reflex or invoice (the
+         *     user for a member event) and `data` the subject as the API names its fields, large ones left out. Events about what the caller may not read (a private project, invoices for a plain member)
+         *     never reach it, and a member removed from the organization stops receiving at once.
+         */
+        get: operations["streamActivityEvents"];
         put?: never;
         /**
          * Send an event to the organization's reflexes
@@ -3325,7 +3428,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_oauth_state" | "invalid_oauth_code" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken";
+            code: "validation_failed" | "invalid_oauth_state" | "invalid_oauth_code" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken" | "stream_limit_reached";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -3335,6 +3438,18 @@ export interface components {
             instance?: string;
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
+        };
+        StreamTicket: {
+            /**
+             * @description The secret to pass as `?ticket=`; it opens one stream, once.
+             * @example st_4mXb0vQe2Jw9yR3kT7uLp1sZ8cN6dHfA5gK0iOeWq2M
+             */
+            ticket: string;
+            /**
+             * Format: date-time
+             * @description When it stops working if unused (60 seconds after issue).
+             */
+            expiresAt: string;
         };
         /** @description An account created in Supabase Auth that must confirm its email address first: the user, no tokens. */
         SignUpPending: {
@@ -6414,6 +6529,26 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The caller already has as many streams open as allowed (STREAM_LIMIT_PER_USER, counted per instance); close one first. */
+        StreamLimitReached: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "/problems/rate-limited",
+                 *       "code": "stream_limit_reached",
+                 *       "title": "Too Many Requests",
+                 *       "status": 429,
+                 *       "detail": "You already have 5 streams open on this server; close one first."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description Too many failed sign-ins for this email address or from this IP in the last minute; nothing was checked. */
         SignInLimited: {
             headers: {
@@ -6475,6 +6610,12 @@ export interface components {
          * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
          */
         IdempotencyKey: string;
+        /** @description A stream ticket (POST /stream-tickets) instead of an Authorization header; it opens one stream, once. */
+        StreamTicket: string;
+        /** @description The `id` of the last frame received; EventSource sends it by itself when it reconnects. What was missed is replayed from the database. */
+        LastEventIdHeader: string;
+        /** @description The same as the Last-Event-ID header, for clients that cannot set it (a browser reopening a stream with a new ticket). The header wins when both are sent. */
+        LastEventIdQuery: string;
         /** @description The audit-log entry's id. */
         AuditEntryId: string;
         /** @description The saved filter's id. */
@@ -8599,6 +8740,57 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    streamIngestionEvents: {
+        parameters: {
+            query?: {
+                /** @description A stream ticket (POST /stream-tickets) instead of an Authorization header; it opens one stream, once. */
+                ticket?: components["parameters"]["StreamTicket"];
+                /** @description The same as the Last-Event-ID header, for clients that cannot set it (a browser reopening a stream with a new ticket). The header wins when both are sent. */
+                lastEventId?: components["parameters"]["LastEventIdQuery"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /** @description The `id` of the last frame received; EventSource sends it by itself when it reconnects. What was missed is replayed from the database. */
+                "Last-Event-ID"?: components["parameters"]["LastEventIdHeader"];
+            };
+            path: {
+                /**
+                 * @description The project's id.
+                 * @example 0b9a1f8e-5a43-4a57-9c55-3f3d2c1b0a99
+                 */
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The stream (`text/event-stream`), open until the client or the server closes it. Each frame carries an
+             *     `id:`; send the last one back as `Last-Event-ID` (or `lastEventId`) when reconnecting and what was missed
+             *     meanwhile is replayed from the database. A comment line (`: keep-alive`) arrives every 15 seconds.
+             */
+            200: {
+                headers: {
+                    /** @description `no-cache`: a stream is never cached. */
+                    "Cache-Control"?: string;
+                    /** @description `no`: proxies such as nginx pass frames on at once. */
+                    "X-Accel-Buffering"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["StreamLimitReached"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     getCurrentIngestion: {
         parameters: {
             query?: never;
@@ -10345,6 +10537,54 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    streamExecutionEvents: {
+        parameters: {
+            query?: {
+                /** @description A stream ticket (POST /stream-tickets) instead of an Authorization header; it opens one stream, once. */
+                ticket?: components["parameters"]["StreamTicket"];
+                /** @description The same as the Last-Event-ID header, for clients that cannot set it (a browser reopening a stream with a new ticket). The header wins when both are sent. */
+                lastEventId?: components["parameters"]["LastEventIdQuery"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /** @description The `id` of the last frame received; EventSource sends it by itself when it reconnects. What was missed is replayed from the database. */
+                "Last-Event-ID"?: components["parameters"]["LastEventIdHeader"];
+            };
+            path: {
+                /** @description The execution's id. */
+                executionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The stream (`text/event-stream`), open until the client or the server closes it. Each frame carries an
+             *     `id:`; send the last one back as `Last-Event-ID` (or `lastEventId`) when reconnecting and what was missed
+             *     meanwhile is replayed from the database. A comment line (`: keep-alive`) arrives every 15 seconds.
+             */
+            200: {
+                headers: {
+                    /** @description `no-cache`: a stream is never cached. */
+                    "Cache-Control"?: string;
+                    /** @description `no`: proxies such as nginx pass frames on at once. */
+                    "X-Accel-Buffering"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["StreamLimitReached"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     cancelExecution: {
         parameters: {
             query?: never;
@@ -11512,6 +11752,81 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createStreamTicket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket; only its hash is kept. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    streamActivityEvents: {
+        parameters: {
+            query?: {
+                /** @description A stream ticket (POST /stream-tickets) instead of an Authorization header; it opens one stream, once. */
+                ticket?: components["parameters"]["StreamTicket"];
+                /** @description The same as the Last-Event-ID header, for clients that cannot set it (a browser reopening a stream with a new ticket). The header wins when both are sent. */
+                lastEventId?: components["parameters"]["LastEventIdQuery"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /** @description The `id` of the last frame received; EventSource sends it by itself when it reconnects. What was missed is replayed from the database. */
+                "Last-Event-ID"?: components["parameters"]["LastEventIdHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The stream (`text/event-stream`), open until the client or the server closes it. Each frame carries an
+             *     `id:`; send the last one back as `Last-Event-ID` (or `lastEventId`) when reconnecting and what was missed
+             *     meanwhile is replayed from the database. A comment line (`: keep-alive`) arrives every 15 seconds.
+             */
+            200: {
+                headers: {
+                    /** @description `no-cache`: a stream is never cached. */
+                    "Cache-Control"?: string;
+                    /** @description `no`: proxies such as nginx pass frames on at once. */
+                    "X-Accel-Buffering"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["StreamLimitReached"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];
         };

@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { ApiKeyVerifier } from '../auth/api-key';
 import { bearerAuthHandler } from '../auth/identity';
@@ -10,6 +10,7 @@ import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
 import { errorHandler } from './problems';
+import { redactedUrl } from './redaction';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
 import { speedUpValidatorRouting } from './validator-routes';
 
@@ -34,6 +35,8 @@ export interface Mounts {
   beforeValidation?: Array<{ path: string; handler: RequestHandler }>;
   /** Verifies organization API keys (the composition root builds it from the api-keys domain). */
   verifyApiKey?: ApiKeyVerifier;
+  /** Redeems a stream's `?ticket=` (the streamTicket scheme); without it every ticket is refused. */
+  streamTicket?: (req: Request) => Promise<boolean>;
   /** Mounts the domain routers, after validation and before the error handler. */
   routes(app: Express): void;
 }
@@ -60,7 +63,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`${req.ip} ${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
+        console.log(`${req.ip} ${req.method} ${redactedUrl(req.originalUrl)} ${res.statusCode} ${ms.toFixed(1)}ms`);
       });
       next();
     });
@@ -97,6 +100,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
             verifyApiKey: mounts.verifyApiKey,
             admit: sessionBurstAdmission(createBurstLimiter(deps.sessionBurst ?? DEFAULT_SESSION_BURST)),
           }),
+          streamTicket: mounts.streamTicket ?? refuseStreamTickets,
         },
       },
       ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
@@ -109,4 +113,9 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
   app.use(errorHandler);
   return app;
+}
+
+/** Where no stream tickets are redeemed, a ticket opens nothing. */
+async function refuseStreamTickets(): Promise<boolean> {
+  throw problems.unauthorized('Stream tickets are not accepted here.');
 }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { problemFromDatabaseError, type DatabaseError } from '../db/errors';
 import { Problem, problems } from '../problems';
+import { redactedUrl } from './redaction';
 
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
@@ -31,7 +32,7 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
     if (req.authFailure) problem = req.authFailure;
   }
   if (!problem) {
-    console.error(`unhandled error on ${req.method} ${req.originalUrl}:`, error);
+    console.error(`unhandled error on ${req.method} ${redactedUrl(req.originalUrl)}:`, error);
     problem = new Problem(500, 'internal', 'Something went wrong on our side.');
   }
   sendProblem(res, problem, req.originalUrl);
