@@ -18,6 +18,7 @@ import { seedDemoData } from './db/seed';
 import { createApp } from './app';
 import { createSkillRunner } from './skills/runner';
 import { webhookSettings } from './reflexes/hooks/settings';
+import { outboundWebhookSettings } from './webhooks/settings';
 
 export interface RunningServer {
   baseUrl: string;
@@ -109,7 +110,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     }
 
     const jwtSecret = effectiveJwtSecret(config);
-    const background = startBackgroundWork({ pool, config, log });
+    const background = startBackgroundWork({ pool, config, log, secrets });
     const app = createApp({
       pool,
       verifyToken: createTokenVerifier({
@@ -125,6 +126,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       secrets,
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
+      outboundWebhooks: outboundWebhookSettings(config),
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
       quotasEnabled: config.quotasEnabled,

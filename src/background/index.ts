@@ -12,11 +12,18 @@ import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
+import { secretBoxOf, type SecretBox } from '../db/secret-box';
+import { webhookDeliveryTask, type DeliveryAttempt } from '../webhooks/delivery';
+import { outboundWebhookSettings } from '../webhooks/settings';
 
 export interface BackgroundDeps {
   pool: pg.Pool;
   config: Config;
   log: (line: string) => void;
+  /** Opens the sealed signing secrets of outbound webhooks; the configured box (secretBoxOf) when absent. */
+  secrets?: SecretBox;
+  /** Called after each outbound webhook attempt is recorded (where a deliveries metric can count them). */
+  onWebhookAttempt?: (attempt: DeliveryAttempt) => void;
 }
 
 /** The loops a server (or `npm run worker`) runs beside the API. */
@@ -64,6 +71,18 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       intervalMs: deps.config.executionWorkerIntervalMs,
       // Well past the runner's own limit, so only a worker that died leaves one this old.
       staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
+    }),
+  );
+  tasks.push(
+    webhookDeliveryTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      secrets: deps.secrets ?? secretBoxOf(deps.config),
+      settings: outboundWebhookSettings(deps.config),
+      concurrency: deps.config.outboundWebhooks.concurrency,
+      intervalMs: deps.config.outboundWebhooks.intervalMs,
+      onAttempt: deps.onWebhookAttempt,
+      log: deps.log,
     }),
   );
   return tasks;
