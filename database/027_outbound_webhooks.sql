@@ -92,6 +92,8 @@ create index webhook_deliveries_webhook_status_idx on public.webhook_deliveries 
 -- The worker's queue: due pending deliveries.
 create index webhook_deliveries_due_idx on public.webhook_deliveries (next_attempt_at) where status = 'pending';
 create index webhook_deliveries_organization_idx on public.webhook_deliveries (organization_id);
+-- Retention: finished deliveries, oldest first.
+create index webhook_deliveries_completed_idx on public.webhook_deliveries (completed_at) where completed_at is not null;
 
 alter table public.webhook_endpoints enable row level security;
 alter table public.webhook_endpoints force row level security;

@@ -1,10 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { deliverDue, type DeliveryAttempt } from '../src/webhooks/delivery';
+import { createSecretBox, newSecretKey, parseSecretKey } from '../src/db/secret-box';
+import { deliverDue, webhookDeliveryRetentionTask, type DeliveryAttempt } from '../src/webhooks/delivery';
+import { resealWebhookSecrets } from '../src/webhooks/sealing';
 import { DEFAULT_OUTBOUND_WEBHOOK_SETTINGS, type OutboundWebhookSettings } from '../src/webhooks/settings';
 import { STRICT_TARGET_POLICY } from '../src/webhooks/targets';
-import { addMember, as, createIsolatedTestApp, expectProblem, newOrganization, newUser, testSecretBox, type TestApp, type TestUser } from './support/harness';
+import { addMember, as, createIsolatedTestApp, expectProblem, newOrganization, newUser, secretsKeys, testSecretBox, type TestApp, type TestUser } from './support/harness';
 
 // Outbound webhooks (migration 027): endpoints registered by owners and
 // admins, deliveries queued by the database with each activity event, sent by
@@ -19,6 +21,9 @@ const SETTINGS: OutboundWebhookSettings = {
   retryScheduleSeconds: [5, 300],
   autoPause: { afterFailures: 50, afterMs: 5 * 86_400_000 },
 };
+
+// Each test makes a dozen requests and a few passes; a loaded machine needs more than the default 30 s.
+jest.setTimeout(120_000);
 
 let t: TestApp;
 let owner: TestUser;
@@ -47,11 +52,11 @@ afterEach(async () => {
 });
 
 /** One pass of the delivery loop, as the background task runs it. */
-function deliver(settings: Partial<OutboundWebhookSettings> = {}): Promise<number> {
+function deliver(settings: Partial<OutboundWebhookSettings> = {}, secrets = testSecretBox()): Promise<number> {
   return deliverDue({
     pool: t.pool,
     statementTimeoutMs: 5000,
-    secrets: testSecretBox(),
+    secrets,
     settings: { ...SETTINGS, ...settings },
     concurrency: 20,
     random: () => 0.5,
@@ -330,6 +335,61 @@ describe('test events and redeliveries', () => {
     } finally {
       await hook.close();
     }
+  });
+});
+
+describe('signing secrets at rest', () => {
+  test('a key rotation reseals them under the new key, and deliveries still verify with the same secret', async () => {
+    const hook = await receiver(() => ({ status: 200 }));
+    try {
+      const endpoint = await register(owner, orgA, hook.url);
+      const rotated = createSecretBox([parseSecretKey(newSecretKey()), parseSecretKey(secretsKeys())]);
+      expect(await resealWebhookSecrets({ pool: t.pool, statementTimeoutMs: 5000 }, rotated)).toBe(1);
+      expect(await resealWebhookSecrets({ pool: t.pool, statementTimeoutMs: 5000 }, rotated)).toBe(0);
+      const stored = await t.admin.query('select secret from public.webhook_endpoints where id = $1', [endpoint.id]);
+      expect(stored.rows[0].secret.startsWith(`enc:v1:${rotated.currentKeyId}:`)).toBe(true);
+      await as(t.app, owner, orgA).post(`/api/v1/webhooks/${endpoint.id}/test`).expect(202);
+      await deliver({}, rotated);
+      const [request] = hook.received;
+      expect(() => new Webhook(endpoint.secret).verify(request!.body, request!.headers as Record<string, string>)).not.toThrow();
+    } finally {
+      await hook.close();
+    }
+  });
+
+  test('a secret no configured key opens fails the attempt with a reason, and is retried', async () => {
+    const hook = await receiver(() => ({ status: 200 }));
+    try {
+      const endpoint = await register(owner, orgA, hook.url);
+      await as(t.app, owner, orgA).post(`/api/v1/webhooks/${endpoint.id}/test`).expect(202);
+      await deliver({}, createSecretBox([parseSecretKey(newSecretKey())]));
+      expect((await deliveryRows(endpoint.id))[0]).toMatchObject({ status: 'pending', attempt_number: 1, error_message: expect.stringMatching(/SECRETS_ENCRYPTION_KEYS/) });
+      expect(hook.received).toHaveLength(0);
+    } finally {
+      await hook.close();
+    }
+  });
+});
+
+describe('the delivery log', () => {
+  test('keeps finished deliveries for 30 days; pending ones stay whatever their age', async () => {
+    const endpoint = await register(owner, orgA, 'https://93.184.216.34/hook');
+    await someoneJoins(orgA);
+    await someoneJoins(orgA);
+    await someoneJoins(orgA);
+    const [old, recent, pending] = await deliveryRows(endpoint.id);
+    await t.admin.query(
+      `update public.webhook_deliveries set status = 'success', next_attempt_at = null, completed_at = now() - interval '31 days' where id = $1`,
+      [old.id],
+    );
+    await t.admin.query(
+      `update public.webhook_deliveries set status = 'failed', next_attempt_at = null, completed_at = now() - interval '29 days' where id = $1`,
+      [recent.id],
+    );
+    await t.admin.query(`update public.webhook_deliveries set created_at = now() - interval '90 days' where id = $1`, [pending.id]);
+    const task = webhookDeliveryRetentionTask({ pool: t.pool, statementTimeoutMs: 5000 });
+    expect(await task.tick()).toBe(false);
+    expect((await deliveryRows(endpoint.id)).map((row) => row.id).sort()).toEqual([recent.id, pending.id].sort());
   });
 });
 

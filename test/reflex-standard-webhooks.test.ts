@@ -10,6 +10,8 @@ import { createTestApp, expectProblem, newOrganization, newUser, type TestApp, t
 // package exactly as a sender would. A message accepted once is a duplicate
 // when it comes again (2xx, nothing runs); a forgery is a 401.
 
+jest.setTimeout(120_000);
+
 let t: TestApp;
 let alice: TestUser;
 let carol: TestUser;
@@ -26,7 +28,7 @@ beforeAll(async () => {
   orgB = await newOrganization(t.app, carol, 'Standard B');
   skillA = await createSkill(t, orgA, alice);
   skillB = await createSkill(t, orgB, carol);
-});
+}, 120_000);
 afterAll(() => t.close());
 
 async function webhookReflex(user = alice, org = orgA, skill = skillA) {

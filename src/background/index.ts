@@ -13,7 +13,7 @@ import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 import { secretBoxOf, type SecretBox } from '../db/secret-box';
-import { webhookDeliveryTask, type DeliveryAttempt } from '../webhooks/delivery';
+import { webhookDeliveryRetentionTask, webhookDeliveryTask, type DeliveryAttempt } from '../webhooks/delivery';
 import { outboundWebhookSettings } from '../webhooks/settings';
 
 export interface BackgroundDeps {
@@ -85,6 +85,7 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       log: deps.log,
     }),
   );
+  tasks.push(webhookDeliveryRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
   return tasks;
 }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { retentionTask, type BackgroundTask } from '../background/loop';
 import type { SecretBox } from '../db/secret-box';
 import { withServiceTransaction } from '../db/transaction';
 import { postJson, type PostOutcome } from './post';
@@ -9,6 +10,7 @@ import {
   ENDPOINT_FAILED,
   ENDPOINT_SUCCEEDED,
   PAUSE_FAILING_ENDPOINT,
+  PURGE_FINISHED_DELIVERIES,
   RECORD_ATTEMPT,
   type ClaimedDelivery,
   type EndpointFailureRow,
@@ -127,10 +129,28 @@ async function attempt(deps: DeliveryDeps, delivery: ClaimedDelivery): Promise<v
 }
 
 /** The delivery loop for src/background: again at once while passes come back full. */
-export function webhookDeliveryTask(deps: DeliveryDeps & { intervalMs: number }) {
+export function webhookDeliveryTask(deps: DeliveryDeps & { intervalMs: number }): BackgroundTask {
   return {
     name: WEBHOOK_DELIVERY_LOOP,
     intervalMs: deps.intervalMs,
     tick: async () => (await deliverDue(deps)) === deps.concurrency,
   };
+}
+
+/** How long a finished delivery stays in the log. */
+export const DELIVERY_RETENTION_DAYS = 30;
+
+/** Deletes deliveries finished (succeeded or failed for good) more than DELIVERY_RETENTION_DAYS ago, hourly. */
+export function webhookDeliveryRetentionTask(settings: { pool: pg.Pool; statementTimeoutMs: number; batchSize?: number }): BackgroundTask {
+  return retentionTask({
+    name: 'webhook-deliveries-retention',
+    intervalMs: 60 * 60 * 1000,
+    batchSize: settings.batchSize,
+    deleteBatch: async (batchSize) =>
+      (
+        await withServiceTransaction(settings.pool, settings.statementTimeoutMs, (tx) =>
+          tx.query(PURGE_FINISHED_DELIVERIES, [DELIVERY_RETENTION_DAYS, batchSize]),
+        )
+      ).rowCount ?? 0,
+  });
 }

@@ -237,3 +237,22 @@ export const ENDPOINT_FAILED = `update public.webhook_endpoints w
 export const PAUSE_FAILING_ENDPOINT = `update public.webhook_endpoints w
   set status = 'paused', status_reason = $2, paused_at = now()
   where w.id = $1 and w.status = 'active'`;
+
+// ---- Resealing (a key rotation: SECRETS_ENCRYPTION_KEYS, npm run secrets:reencrypt) -------
+
+/** Up to 200 endpoints whose secret is not sealed under the current key ($1 its `enc:v1:<key id>:%` pattern). */
+export const WEBHOOK_SECRETS_TO_RESEAL = `select w.id, w.secret from public.webhook_endpoints w
+  where w.secret not like $1 order by w.id limit 200 for update skip locked`;
+
+/** $1 webhook, $2 the secret as read, $3 the same secret sealed under the current key. */
+export const RESEAL_WEBHOOK_SECRET = 'update public.webhook_endpoints w set secret = $3 where w.id = $1 and w.secret = $2';
+
+/** Up to $2 deliveries finished more than $1 days ago (webhook_deliveries_completed_idx). */
+export const PURGE_FINISHED_DELIVERIES = `with doomed as (
+    select d.id from public.webhook_deliveries d
+    where d.completed_at < now() - make_interval(days => $1)
+    order by d.completed_at
+    limit $2
+    for update skip locked
+  )
+  delete from public.webhook_deliveries d using doomed where d.id = doomed.id`;
