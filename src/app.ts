@@ -45,6 +45,9 @@ import { skillRunsRouter } from './skills/run-routes';
 import { createSkillRunner, type SkillRunner } from './skills/runner';
 import { DEFAULT_WEBHOOK_SETTINGS, type ReflexWebhookSettings } from './reflexes/hooks/settings';
 import { reflexHooksRouter } from './reflexes/hooks/routes';
+import { WEBHOOK_DELIVERY_LOOP } from './webhooks/delivery';
+import { webhooksRouter } from './webhooks/routes';
+import { DEFAULT_OUTBOUND_WEBHOOK_SETTINGS, type OutboundWebhookSettings } from './webhooks/settings';
 
 /** Everything the API is assembled from: the HTTP stack's settings and each domain's own. */
 export interface AppDeps extends HttpSettings {
@@ -58,6 +61,8 @@ export interface AppDeps extends HttpSettings {
   billing?: BillingDeps;
   /** Inbound reflex webhooks: public address, body limit, clock tolerance (defaults when absent). */
   reflexWebhooks?: ReflexWebhookSettings;
+  /** Outbound webhooks: where endpoints may point (checked on registration), retries; strict defaults when absent. */
+  outboundWebhooks?: OutboundWebhookSettings;
   /**
    * QUOTAS_ENABLED (the server passes its config): metered responses carry the
    * X-RateLimit-* headers of the API-call quota. What is refused is the
@@ -145,6 +150,14 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, organizationMembersRouter(inTransaction));
       app.use(API_BASE, usageRouter(inTransaction, (organizationId) => apiCalls.unhanded(organizationId)));
       app.use(API_BASE, apiKeysRouter(inTransaction, { forget: apiKeys.forget }));
+      app.use(
+        API_BASE,
+        webhooksRouter(inTransaction, {
+          settings: deps.outboundWebhooks ?? DEFAULT_OUTBOUND_WEBHOOK_SETTINGS,
+          secrets: deps.secrets,
+          wakeDeliveries: () => deps.background.wake(WEBHOOK_DELIVERY_LOOP),
+        }),
+      );
       // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
       app.use(API_BASE, skillBundleRouter(inTransaction, deps.secrets));
       app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));

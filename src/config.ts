@@ -70,6 +70,8 @@ export interface Config {
   webhookMaxBodyBytes: number;
   /** How far a webhook's signed timestamp may be from the server's clock. */
   webhookToleranceSeconds: number;
+  /** Outbound webhooks: where they may go, how long an attempt may take, when to retry and when to give up. */
+  outboundWebhooks: OutboundWebhookConfig;
   /**
    * Plan quotas answer 429 past their limits; when false, usage is counted but
    * never refused. Written to the database (app.deployment_settings) when this
@@ -123,6 +125,27 @@ export interface Config {
   secretsEncryptionKeys: string[] | undefined;
   /** SUPABASE_SERVICE_ROLE_KEY: lets an erased account be deleted from Supabase Auth too (its admin API). */
   supabaseServiceRoleKey: string | undefined;
+}
+
+/** Outbound webhooks as the environment sets them (src/webhooks/settings.ts checks and parses the lists). */
+export interface OutboundWebhookConfig {
+  /** WEBHOOK_ALLOW_HTTP: plain http endpoints too (https only by default). */
+  allowHttp: boolean;
+  /** WEBHOOK_ALLOW_PRIVATE_TARGETS: endpoints on private, loopback, link-local ... addresses too (never cloud metadata). */
+  allowPrivateTargets: boolean;
+  /** WEBHOOK_ALLOWED_TARGETS: CIDR blocks, addresses and host names allowed whatever they resolve to. */
+  allowedTargets: string | undefined;
+  /** WEBHOOK_TIMEOUT_MS: one attempt, connection to the end of the answer's excerpt. */
+  timeoutMs: number;
+  /** WEBHOOK_RETRY_SCHEDULE: seconds before each retry, comma-separated. */
+  retrySchedule: string | undefined;
+  /** WEBHOOK_DELIVERY_INTERVAL_MS: pause of the delivery loop when nothing is due. */
+  intervalMs: number;
+  /** WEBHOOK_DELIVERY_CONCURRENCY: attempts one process makes at once. */
+  concurrency: number;
+  /** WEBHOOK_AUTO_PAUSE_FAILURES and WEBHOOK_AUTO_PAUSE_DAYS: an endpoint is paused after either. */
+  autoPauseFailures: number;
+  autoPauseDays: number;
 }
 
 export type SkillRunnerKind = 'template' | 'http' | 'openai' | 'anthropic';
@@ -331,6 +354,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: corsOrigins(env),
     webhookMaxBodyBytes: int('WEBHOOK_MAX_BODY_BYTES', 65536, env, 1024, 1048576)!,
     webhookToleranceSeconds: int('WEBHOOK_TOLERANCE_SECONDS', 300, env, 10, 3600)!,
+    outboundWebhooks: {
+      allowHttp: bool('WEBHOOK_ALLOW_HTTP', false, env),
+      allowPrivateTargets: bool('WEBHOOK_ALLOW_PRIVATE_TARGETS', false, env),
+      allowedTargets: text('WEBHOOK_ALLOWED_TARGETS', env),
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10000, env, 100, 120000)!,
+      retrySchedule: text('WEBHOOK_RETRY_SCHEDULE', env),
+      intervalMs: int('WEBHOOK_DELIVERY_INTERVAL_MS', 1000, env, 10, 3600000)!,
+      concurrency: int('WEBHOOK_DELIVERY_CONCURRENCY', 8, env, 1, 100)!,
+      autoPauseFailures: int('WEBHOOK_AUTO_PAUSE_FAILURES', 50, env, 1, 100000)!,
+      autoPauseDays: int('WEBHOOK_AUTO_PAUSE_DAYS', 5, env, 1, 365)!,
+    },
     quotasEnabled: bool('QUOTAS_ENABLED', true, env),
     accessTokenTtlSeconds: int('ACCESS_TOKEN_TTL_SECONDS', 3600, env, 60, 86400)!,
     refreshTokenTtlDays: int('REFRESH_TOKEN_TTL_DAYS', 30, env, 1, 365)!,

@@ -19,6 +19,8 @@ import { seedDemoData } from './db/seed';
 import { createApp } from './app';
 import { createSkillRunner } from './skills/runner';
 import { webhookSettings } from './reflexes/hooks/settings';
+import { resealWebhookSecrets } from './webhooks/sealing';
+import { outboundWebhookSettings } from './webhooks/settings';
 
 export interface RunningServer {
   baseUrl: string;
@@ -50,9 +52,17 @@ export function effectiveJwtSecret(config: Config): string | undefined {
  * sealing, or under a key being retired). Every instance may run it at once:
  * rows one holds, the others skip. Also `npm run secrets:reencrypt`.
  */
-export async function resealSecrets(pool: Pool, statementTimeoutMs: number, box: SecretBox): Promise<{ reflexSecrets: number; totpSecrets: number }> {
+export async function resealSecrets(
+  pool: Pool,
+  statementTimeoutMs: number,
+  box: SecretBox,
+): Promise<{ reflexSecrets: number; totpSecrets: number; webhookSecrets: number }> {
   const deps = { pool, statementTimeoutMs };
-  return { reflexSecrets: await resealReflexSecrets(deps, box), totpSecrets: await resealTotpSecrets(deps, box) };
+  return {
+    reflexSecrets: await resealReflexSecrets(deps, box),
+    totpSecrets: await resealTotpSecrets(deps, box),
+    webhookSecrets: await resealWebhookSecrets(deps, box),
+  };
 }
 
 /** A setting of an external database that breaks things quietly; said once at start. */
@@ -109,12 +119,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     }
     await checkLoginRole(pool, config, log);
     const resealed = await resealSecrets(pool, config.statementTimeoutMs, secrets);
-    if (resealed.reflexSecrets + resealed.totpSecrets > 0) {
-      log(`Secrets   sealed ${resealed.reflexSecrets} webhook and ${resealed.totpSecrets} TOTP secrets under key ${secrets.currentKeyId}`);
+    if (resealed.reflexSecrets + resealed.totpSecrets + resealed.webhookSecrets > 0) {
+      log(
+        `Secrets   sealed ${resealed.reflexSecrets} reflex webhook, ${resealed.webhookSecrets} outbound webhook and ${resealed.totpSecrets} TOTP secrets under key ${secrets.currentKeyId}`,
+      );
     }
 
     const jwtSecret = effectiveJwtSecret(config);
-    const background = startBackgroundWork({ pool, config, log });
+    const background = startBackgroundWork({ pool, config, log, secrets });
     let draining = false;
     // One LISTEN session for this process: streams fan out from it, and an execution queued anywhere wakes this worker.
     const live = new LiveHub({
@@ -142,6 +154,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       secrets,
       billing: { config: config.billing },
       reflexWebhooks: webhookSettings(config),
+      outboundWebhooks: outboundWebhookSettings(config),
       trustProxy: config.trustProxy,
       corsOrigins: config.corsOrigins,
       quotasEnabled: config.quotasEnabled,

@@ -338,6 +338,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       'write_audit_entry',
       'claim_execution',
       'redeem_stream_ticket',
+      'enqueue_webhook_deliveries',
+      'webhook_endpoint_activity',
     ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
@@ -358,6 +360,8 @@ describe("writes every grant allows, on the other organization's rows", () => {
       write_audit_entry: [false, false],
       claim_execution: [false, true],
       redeem_stream_ticket: [false, true],
+      enqueue_webhook_deliveries: [false, false],
+      webhook_endpoint_activity: [false, false],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');
@@ -385,6 +389,13 @@ describe("writes every grant allows, on the other organization's rows", () => {
       expectRefused(await attempt('select * from app.deployment_settings'), 'read the quota switch', '42501');
       expectRefused(await attempt('update app.deployment_settings set quotas_enforced = false'), 'turn quotas off', '42501');
       expectRefused(await attempt('select secret from public.reflex_secrets'), 'read webhook secrets', '42501');
+      expectRefused(await attempt('select secret from public.webhook_endpoints'), 'read outbound webhook secrets', '42501');
+      expectRefused(
+        await attempt(`insert into public.webhook_deliveries (organization_id, webhook_id, message_id, event_type, payload) select organization_id, id, 'msg_forged', 'invoice.paid', '{}' from public.webhook_endpoints`),
+        'forge an outbound delivery',
+        '42501',
+      );
+      expectRefused(await attempt(`update public.webhook_deliveries set status = 'success'`), 'mark deliveries delivered', '42501');
       expectRefused(await attempt(`update public.usage_counters set used = 0 where organization_id = $1`, [orgA]), 'reset a counter', '42501');
       expectRefused(await attempt(`update public.plans set seats = -1 where id = 'free'`), 'change a plan', '42501');
     });

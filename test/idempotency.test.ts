@@ -56,8 +56,10 @@ describe('the contract', () => {
     // createStreamTicket: each call issues a new single-use secret; a replayed answer would hand out a spent one.
     'createStreamTicket', 'deactivateHabit', 'deactivateReflex',
     // eraseMyAccount: a retry after success finds no account, and a kept answer would be data about the erased person.
-    'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
-    'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription',
+    'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markInvoicePaid',
+    // pauseWebhook, resumeWebhook: switches; the second call finds the state already set and answers it.
+    'pauseWebhook', 'receiveReflexWebhook', 'receiveStripeWebhook',
+    'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription', 'resumeWebhook',
     'revokeApiKey', 'setDefaultPaymentMethod', 'signIn', 'signOut', 'signUp', 'testReflex', 'testSkill',
     'testSkillConfiguration', 'validateBtwNumber', 'validateHabitCron', 'validateProjectName',
     'validateProjectRepository', 'validateRepositoryUrl', 'verifyMfaChallenge',

@@ -119,6 +119,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.claim_idempotency_key_for(uuid,uuid,bytea,bytea,integer)',
     'app.close_organization(uuid)',
     'app.data_subject()',
+    'app.enqueue_webhook_deliveries()',
     'app.erase_mentions(text,text[])',
     'app.execution_activity()',
     'app.execution_output_notify()',
@@ -132,6 +133,7 @@ async function expectSecuredSchema(client: pg.Client): Promise<void> {
     'app.quotas_enforced()',
     'app.record_activity(uuid,text,uuid,uuid,jsonb)',
     'app.record_failed_sign_in(text,text)',
+    'app.webhook_endpoint_activity()',
     'app.write_audit_entry(uuid,text,text,uuid,text,jsonb,jsonb,uuid)',
   ];
   const backOffice = [

@@ -278,6 +278,22 @@ const CASES: Record<string, TableCase> = {
     }),
     update: 'revoked_at = revoked_at',
   },
+  webhook_endpoints: {
+    target: byId('webhook'),
+    insert: (me) => ({
+      sql: `insert into public.webhook_endpoints (organization_id, created_by, name, endpoint_url, events, secret) values ($1, $2, 'Matrix hook', 'https://93.184.216.34/', '{member.joined}', 'sealed')`,
+      params: [orgA, me],
+    }),
+    update: 'name = name',
+  },
+  webhook_deliveries: {
+    target: byId('webhookDelivery'),
+    insert: () => ({
+      sql: `insert into public.webhook_deliveries (organization_id, webhook_id, message_id, event_type, payload) values ($1, $2, 'msg_matrix', 'webhook.test', '{}')`,
+      params: [orgA, id('webhook')],
+    }),
+    update: 'status = status',
+  },
 };
 
 function attemptSql(table: string, verb: Verb, me: string): { sql: string; params: unknown[] } {
@@ -437,6 +453,13 @@ beforeAll(async () => {
     await t.admin.query<{ id: string }>(`select id from public.audit_log where organization_id = $1 and event_type = 'context.created' limit 1`, [orgA])
   ).rows[0]!.id;
   ids.savedFilter = (await a.post('/api/v1/audit-log/saved-filters').send({ name: 'Matrix filter', filters: {} }).expect(201)).body.id;
+  ids.webhook = (await a.post('/api/v1/webhooks').send({ name: 'Matrix hook', endpointUrl: 'https://93.184.216.34/hook', events: ['member.joined'] }).expect(201)).body.id;
+  ids.webhookDelivery = (
+    await t.admin.query<{ id: string }>(
+      `insert into public.webhook_deliveries (organization_id, webhook_id, message_id, event_type, payload) values ($1, $2, 'msg_matrix', 'webhook.test', '{}') returning id`,
+      [orgA, ids.webhook],
+    )
+  ).rows[0]!.id;
 }, 60_000);
 afterAll(() => t.close());
 

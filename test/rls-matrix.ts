@@ -13,7 +13,9 @@
  * public catalogue, which everyone reads and only the database writes; for
  * idempotency_keys: the owner's record of a project created with an
  * Idempotency-Key, which only its caller reads; for activity_events: the event
- * announcing the execution under test, which only triggers write). The actors, in a session opened as the API opens
+ * announcing the execution under test, which only triggers write; for
+ * webhook_deliveries: a delivery to the webhook endpoint under test, which
+ * only the back office writes). The actors, in a session opened as the API opens
  * one:
  *   owner     the owner of A, acting in A
  *   member    a plain member of A who did not create the row, acting in A
@@ -183,6 +185,16 @@ usage_daily                owner     sees       denied   denied   denied
 api_keys                   owner     sees       allowed  allowed  denied
                            member    sees-none  refused  hidden   denied
                            outsider  sees-none  refused  hidden   denied
+                           service   sees       allowed  allowed  allowed
+
+webhook_endpoints          owner     sees       allowed  allowed  allowed
+                           member    sees-none  refused  hidden   hidden
+                           outsider  sees-none  refused  hidden   hidden
+                           service   sees       allowed  allowed  allowed
+
+webhook_deliveries         owner     sees       denied   denied   denied
+                           member    sees-none  denied   denied   denied
+                           outsider  sees-none  denied   denied   denied
                            service   sees       allowed  allowed  allowed
 
 analytics_events           owner     denied     allowed  denied   denied

@@ -13,11 +13,18 @@ import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
+import { secretBoxOf, type SecretBox } from '../db/secret-box';
+import { webhookDeliveryRetentionTask, webhookDeliveryTask, type DeliveryAttempt } from '../webhooks/delivery';
+import { outboundWebhookSettings } from '../webhooks/settings';
 
 export interface BackgroundDeps {
   pool: pg.Pool;
   config: Config;
   log: (line: string) => void;
+  /** Opens the sealed signing secrets of outbound webhooks; the configured box (secretBoxOf) when absent. */
+  secrets?: SecretBox;
+  /** Called after each outbound webhook attempt is recorded (where a deliveries metric can count them). */
+  onWebhookAttempt?: (attempt: DeliveryAttempt) => void;
 }
 
 /** The loops a server (or `npm run worker`) runs beside the API. */
@@ -82,7 +89,39 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
     }),
   );
+  const secrets = webhookSecrets(deps);
+  if (secrets) {
+    tasks.push(
+      webhookDeliveryTask({
+        pool: deps.pool,
+        statementTimeoutMs: deps.config.statementTimeoutMs,
+        secrets,
+        settings: outboundWebhookSettings(deps.config),
+        concurrency: deps.config.outboundWebhooks.concurrency,
+        intervalMs: deps.config.outboundWebhooks.intervalMs,
+        onAttempt: deps.onWebhookAttempt,
+        log: deps.log,
+      }),
+    );
+  }
+  tasks.push(webhookDeliveryRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
   return tasks;
+}
+
+/**
+ * The box that opens outbound webhooks' signing secrets: the one given, else
+ * the configured one. Without a key (DATABASE_URL and no
+ * SECRETS_ENCRYPTION_KEYS) this process does not deliver, and says so; the
+ * other loops run, and another process with the key delivers.
+ */
+function webhookSecrets(deps: BackgroundDeps): SecretBox | undefined {
+  if (deps.secrets) return deps.secrets;
+  try {
+    return secretBoxOf(deps.config);
+  } catch (error) {
+    deps.log(`webhooks: not delivering outbound webhooks here: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {

@@ -18,7 +18,9 @@ async function main(): Promise<void> {
     const pool = createPool(await database.requestUrl(), 2, config.statementTimeoutMs);
     try {
       const resealed = await resealSecrets(pool, config.statementTimeoutMs, box);
-      console.log(`sealed ${resealed.reflexSecrets} webhook and ${resealed.totpSecrets} TOTP secrets under key ${box.currentKeyId}; every other stored secret already was`);
+      console.log(
+        `sealed ${resealed.reflexSecrets} reflex webhook, ${resealed.webhookSecrets} outbound webhook and ${resealed.totpSecrets} TOTP secrets under key ${box.currentKeyId}; every other stored secret already was`,
+      );
     } finally {
       await pool.end();
     }

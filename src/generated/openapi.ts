@@ -2581,6 +2581,22 @@ export interface paths {
                  * @example 1764165600
                  */
                 "X-Reflex-Timestamp"?: string;
+                /**
+                 * @description Standard Webhooks: the message id, the same on every retry of one message (at most 256 characters).
+                 * @example msg_2KWPBgLlAfxdpx2AI54pPJ85f4W
+                 */
+                "webhook-id"?: string;
+                /**
+                 * @description Standard Webhooks: seconds since the Unix epoch; within WEBHOOK_TOLERANCE_SECONDS (300) of the server's clock.
+                 * @example 1764165600
+                 */
+                "webhook-timestamp"?: string;
+                /**
+                 * @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`,
+                 *     keyed with the bytes the reflex's secret encodes after `whsec_`; one matching signature is enough.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: string;
             };
             path: {
                 /** @description The webhook reflex's id (anything else is refused like a bad signature). */
@@ -2596,9 +2612,13 @@ export interface paths {
         put?: never;
         /**
          * Deliver a signed event to a webhook reflex
-         * @description No bearer token: the signature is the credential. A delivery that is unsigned, badly signed, older or newer than
-         *     the tolerance, already accepted (replayed), for an unknown or inactive reflex, or sent with the other method gets
-         *     the same 401. An accepted delivery whose conditions match starts an execution (202); otherwise 200 with
+         * @description No bearer token: the signature is the credential, in either of two schemes. Standard Webhooks
+         *     (`webhook-id`, `webhook-timestamp`, `webhook-signature`, as the `standardwebhooks` libraries send them) is
+         *     used when its headers are present; otherwise `X-Reflex-Signature` and `X-Reflex-Timestamp`. With Standard
+         *     Webhooks, a message already accepted (the same `webhook-id`, validly signed again) answers 200 with
+         *     `duplicate: true` and runs nothing; with the older scheme a replay is refused. A delivery that is unsigned,
+         *     badly signed, older or newer than the tolerance, for an unknown or inactive reflex, or sent with the other
+         *     method gets the same 401. An accepted delivery whose conditions match starts an execution (202); otherwise 200 with
          *     `matched: false`. The body (a JSON object or array, at most WEBHOOK_MAX_BODY_BYTES, 64 KiB by default) becomes
          *     the skill's input: an object's fields as they are, anything else as `{ payload }`. Like every JSON body it is
          *     checked for depth (64 levels) and size (10,000 values) before the signature is: 400 or 413, not 401.
@@ -3391,6 +3411,251 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's webhook endpoints
+         * @description Owners and admins (members get 403). Newest first. Secrets are never shown again after creation or rotation.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Owners and admins. The endpoint receives the chosen activity events as signed POSTs (Standard Webhooks:
+         *     `webhook-id`, `webhook-timestamp`, `webhook-signature`). The signing secret (`whsec_` and base64) is yours to
+         *     give or made by the server; the response shows it this once. The URL must be https and must not resolve to a
+         *     private, loopback, link-local or otherwise internal address unless the operator allows it
+         *     (WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_PRIVATE_TARGETS, WEBHOOK_ALLOWED_TARGETS): otherwise 422
+         *     `webhook_target_refused`.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /** One webhook endpoint */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete an endpoint and its delivery log */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an endpoint's name, URL or events
+         * @description A new URL is checked like a new endpoint's (422 `webhook_target_refused`). Deliveries already queued keep their payload.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/pause": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause an endpoint
+         * @description No new events are queued for it and queued deliveries wait until it is resumed. Pausing a paused endpoint
+         *     changes nothing. The server pauses an endpoint on its own when its deliveries keep failing (see `statusReason`).
+         */
+        post: operations["pauseWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/resume": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused endpoint
+         * @description Clears the failure count; deliveries that waited are sent, and new events are queued again.
+         */
+        post: operations["resumeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace an endpoint's signing secret
+         * @description The new secret is in the response this once; every attempt from now on is signed with it.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/test": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a test event for an endpoint
+         * @description A `webhook.test` event, delivered (and retried) like any other; follow it in the delivery log.
+         */
+        post: operations["sendWebhookTestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log
+         * @description Newest first; each delivery with its payload, last response and attempt count.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+                /** @description The delivery's id. */
+                deliveryId: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        /** One delivery */
+        get: operations["getWebhookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+                /** @description The delivery's id. */
+                deliveryId: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again
+         * @description Queues a new delivery of the same message (same payload and `webhook-id`, so a receiver that already took it
+         *     can tell), retried like any other. A paused endpoint gets it once resumed.
+         */
+        post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3428,7 +3693,7 @@ export interface components {
              *     added; a client should treat an unknown one by its status.
              * @enum {string}
              */
-            code: "validation_failed" | "invalid_oauth_state" | "invalid_oauth_code" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken" | "stream_limit_reached";
+            code: "validation_failed" | "invalid_oauth_state" | "invalid_oauth_code" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "gone" | "payload_too_large" | "unsupported_media_type" | "unprocessable" | "quota_exceeded" | "rate_limited" | "internal_error" | "service_unavailable" | "project_name_taken" | "repository_already_connected" | "project_member_exists" | "project_member_email_exists" | "invitation_already_pending" | "ingestion_unfinished" | "ingestion_up_to_date" | "file_path_taken" | "skill_name_taken" | "idempotency_key_reused" | "idempotency_key_in_use" | "invalid_credentials" | "email_taken" | "invalid_refresh_token" | "refresh_token_reused" | "mfa_required" | "invalid_mfa_code" | "invalid_mfa_challenge" | "not_implemented" | "audit_filter_name_taken" | "stream_limit_reached" | "webhook_target_refused";
             /** @description Short summary of the kind of problem. */
             title: string;
             status: number;
@@ -5634,6 +5899,8 @@ export interface components {
             matched: boolean;
             /** Format: uuid */
             executionId: string | null;
+            /** @description Present (true) when this Standard Webhooks message was accepted before: nothing ran this time. */
+            duplicate?: boolean;
         };
         AnalyticsEvent: {
             /** @description What happened, in lower case (e.g. project_step_completed, ingestion_started). */
@@ -6340,6 +6607,116 @@ export interface components {
             filters?: components["schemas"]["AuditLogFilters"];
             isShared?: boolean;
         };
+        /**
+         * @description An activity event an endpoint may subscribe to.
+         * @enum {string}
+         */
+        WebhookEventType: "execution.queued" | "execution.running" | "execution.completed" | "execution.failed" | "execution.cancelled" | "ingestion.started" | "ingestion.phase_started" | "ingestion.progress" | "ingestion.completed" | "ingestion.failed" | "habit.deactivated" | "reflex.deactivated" | "invoice.issued" | "invoice.paid" | "member.joined" | "member.left" | "webhook.paused";
+        /** @enum {string} */
+        WebhookStatus: "active" | "paused";
+        /**
+         * @description `pending` until an attempt succeeds (`success`, a 2xx answer) or the last retry fails (`failed`).
+         * @enum {string}
+         */
+        WebhookDeliveryStatus: "pending" | "success" | "failed";
+        /** @description A webhook endpoint (the frontend's Webhook; its secret is shown only on creation and rotation). */
+        Webhook: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organizationId: string;
+            name: string;
+            endpointUrl: string;
+            events: components["schemas"]["WebhookEventType"][];
+            status: components["schemas"]["WebhookStatus"];
+            /** @description Why it is paused (by a person, or automatically after failing for days). */
+            statusReason: string | null;
+            /** Format: date-time */
+            pausedAt: string | null;
+            /** @description Deliveries in a row that failed after their last retry. */
+            consecutiveFailures: number;
+            /**
+             * Format: date-time
+             * @description First failed attempt since the last success.
+             */
+            failingSince: string | null;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /**
+             * Format: date-time
+             * @description The last delivery attempt.
+             */
+            lastTriggeredAt: string | null;
+        };
+        /** @description An endpoint with its signing secret, shown this once. */
+        WebhookCreated: components["schemas"]["Webhook"] & {
+            /** @description `whsec_` and the base64 key, as Standard Webhooks libraries take it. */
+            secret: string;
+        };
+        WebhookCreate: {
+            name: string;
+            endpointUrl: string;
+            /** @description Your own signing secret (`whsec_` and 24 to 64 bytes in base64); one is made when absent. */
+            secret?: string;
+            events: components["schemas"]["WebhookEventType"][];
+        };
+        WebhookUpdate: {
+            name?: string;
+            endpointUrl?: string;
+            events?: components["schemas"]["WebhookEventType"][];
+        };
+        WebhookPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Webhook"][];
+        };
+        /** @description One message to one endpoint and its attempts (the frontend's WebhookDelivery). */
+        WebhookDelivery: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            webhookId: string;
+            /** @description The `webhook-id` header: the same on every attempt and every redelivery. */
+            messageId: string;
+            /** @description A WebhookEventType, or `webhook.test`. */
+            eventType: string;
+            /** @description The JSON body sent: `{ type, timestamp, data }`. */
+            payload: {
+                [key: string]: unknown;
+            };
+            status: components["schemas"]["WebhookDeliveryStatus"];
+            /** @description Attempts made so far. */
+            attemptNumber: number;
+            /** @description The last attempt's HTTP status. */
+            responseStatus: number | null;
+            /** @description The start of the last answer's body (at most 2 KiB). */
+            responseBody: string | null;
+            /** @description Why the last attempt failed without an answer (timeout, refused address ...). */
+            errorMessage: string | null;
+            /** @description How long the last attempt took. */
+            durationMs: number | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastAttemptAt: string | null;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due while pending.
+             */
+            nextAttemptAt: string | null;
+            /** Format: date-time */
+            completedAt: string | null;
+            /**
+             * Format: uuid
+             * @description The delivery this one sends again.
+             */
+            redeliveryOf: string | null;
+        };
+        WebhookDeliveryPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["WebhookDelivery"][];
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` lists each field. */
@@ -6616,6 +6993,10 @@ export interface components {
         LastEventIdHeader: string;
         /** @description The same as the Last-Event-ID header, for clients that cannot set it (a browser reopening a stream with a new ticket). The header wins when both are sent. */
         LastEventIdQuery: string;
+        /** @description The webhook endpoint's id. */
+        WebhookId: string;
+        /** @description The delivery's id. */
+        WebhookDeliveryId: string;
         /** @description The audit-log entry's id. */
         AuditEntryId: string;
         /** @description The saved filter's id. */
@@ -11912,6 +12293,22 @@ export interface operations {
                  * @example 1764165600
                  */
                 "X-Reflex-Timestamp"?: string;
+                /**
+                 * @description Standard Webhooks: the message id, the same on every retry of one message (at most 256 characters).
+                 * @example msg_2KWPBgLlAfxdpx2AI54pPJ85f4W
+                 */
+                "webhook-id"?: string;
+                /**
+                 * @description Standard Webhooks: seconds since the Unix epoch; within WEBHOOK_TOLERANCE_SECONDS (300) of the server's clock.
+                 * @example 1764165600
+                 */
+                "webhook-timestamp"?: string;
+                /**
+                 * @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`,
+                 *     keyed with the bytes the reflex's secret encodes after `whsec_`; one matching signature is enough.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: string;
             };
             path: {
                 /** @description The webhook reflex's id (anything else is refused like a bad signature). */
@@ -11976,6 +12373,22 @@ export interface operations {
                  * @example 1764165600
                  */
                 "X-Reflex-Timestamp"?: string;
+                /**
+                 * @description Standard Webhooks: the message id, the same on every retry of one message (at most 256 characters).
+                 * @example msg_2KWPBgLlAfxdpx2AI54pPJ85f4W
+                 */
+                "webhook-id"?: string;
+                /**
+                 * @description Standard Webhooks: seconds since the Unix epoch; within WEBHOOK_TOLERANCE_SECONDS (300) of the server's clock.
+                 * @example 1764165600
+                 */
+                "webhook-timestamp"?: string;
+                /**
+                 * @description Standard Webhooks: space-separated `v1,<base64 HMAC-SHA256>` signatures of `<webhook-id>.<webhook-timestamp>.<raw body>`,
+                 *     keyed with the bytes the reflex's secret encodes after `whsec_`; one matching signature is enough.
+                 * @example v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=
+                 */
+                "webhook-signature"?: string;
             };
             path: {
                 /** @description The webhook reflex's id (anything else is refused like a bad signature). */
@@ -13621,6 +14034,497 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only active or only paused endpoints. */
+                status?: components["schemas"]["WebhookStatus"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CI notifier",
+                 *       "endpointUrl": "https://hooks.example.com/devtools",
+                 *       "events": [
+                 *         "execution.completed",
+                 *         "execution.failed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; `secret` is shown this once. */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description URL of the new endpoint. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; nothing more is delivered to it. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The changed endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    pauseWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The paused endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    resumeWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The active endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint with its new secret. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    sendWebhookTestEvent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queued delivery. */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description URL of the delivery. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only deliveries in this state. */
+                status?: components["schemas"]["WebhookDeliveryStatus"];
+            };
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+                /** @description The delivery's id. */
+                deliveryId: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    redeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization to act in; defaults to the caller's default organization. */
+                "X-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+                /**
+                 * @description Makes a retry safe (draft-ietf-httpapi-idempotency-key-header; as Stripe does it). A key you choose
+                 *     (a random UUID is a good one) names this attempt: the same key with the same request (method, path,
+                 *     query and JSON body, whatever the order of its fields) by the same caller in the same organization
+                 *     within 24 hours replays the first answer (status, body, Location) with `Idempotent-Replayed: true`,
+                 *     and nothing is done twice. The same key with a different request is a 422 `idempotency_key_reused`;
+                 *     while the first request still runs, a 409 `idempotency_key_in_use` (with Retry-After). An answer the
+                 *     operation gave (2xx, or a 4xx refusal) is kept; a 429 or a 5xx is not, so the retry runs again. A
+                 *     request the contract refuses (400 before anything runs) keeps nothing either.
+                 * @example 5f2b7a3c-8d1e-4c6b-9a0f-2e4d6c8b1a37
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description The webhook endpoint's id. */
+                webhookId: components["parameters"]["WebhookId"];
+                /** @description The delivery's id. */
+                deliveryId: components["parameters"]["WebhookDeliveryId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new delivery. */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    /** @description URL of the new delivery. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];

@@ -13,9 +13,17 @@ import {
   type ReflexRow,
 } from './sql';
 
-/** A webhook signing secret: 32 random bytes, base64url, with a prefix that says what it is. */
+/**
+ * A webhook signing secret: 32 random bytes, base64url, with a prefix that
+ * says what it is. Drawn again until it has no `-` or `_`, so the same text is
+ * also plain base64 and Standard Webhooks libraries (which decode the part
+ * after `whsec_` as base64) take it as it is; about four draws on average.
+ */
 export function generateWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64url')}`;
+  for (;;) {
+    const encoded = randomBytes(32).toString('base64url');
+    if (!/[-_]/.test(encoded)) return `whsec_${encoded}`;
+  }
 }
 
 /** What a reflex's secret is sealed for: a sealed secret copied onto another reflex does not open there. */

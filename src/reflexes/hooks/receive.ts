@@ -5,8 +5,17 @@ import { Problem } from '../../problems';
 import { startReflexExecution } from '../fire';
 import { reflexSecretContext } from '../store';
 import { matchReflex, skillInputFor } from '../triggers';
-import { digestsEqual, isFresh, readSignatureHeaders, signDelivery } from './signature';
-import { REMEMBER_DELIVERY, WEBHOOK_REFLEX, type WebhookReflexRow } from './sql';
+import {
+  digestsEqual,
+  isFresh,
+  messageKey,
+  readSignatureHeaders,
+  readStandardHeaders,
+  signDelivery,
+  standardSignatureMatches,
+  type StandardSignedHeaders,
+} from './signature';
+import { REMEMBER_DELIVERY, REMEMBER_MESSAGE, WEBHOOK_REFLEX, type WebhookReflexRow } from './sql';
 
 type ReflexDelivery = components['schemas']['ReflexDelivery'];
 
@@ -21,24 +30,39 @@ const STAND_IN_SECRET = 'whsec_stand-in-for-a-reflex-that-does-not-exist';
  */
 export const refused = (): Problem => new Problem(401, 'unauthorized', 'The delivery was not accepted.');
 
-/** The signature headers of a delivery, checked for form and freshness before any SQL. */
-export interface SignedHeaders {
-  digest: string;
-  timestamp: string;
-}
+/**
+ * The signature headers of a delivery, checked for form and freshness before
+ * any SQL: this API's own scheme (X-Reflex-Signature), or Standard Webhooks.
+ */
+export type SignedHeaders = { scheme: 'reflex'; digest: string; timestamp: string } | ({ scheme: 'standard' } & StandardSignedHeaders);
 
 /** A delivery as received: a GET signs an empty body and carries no payload. */
-export interface Delivery extends SignedHeaders {
+export type Delivery = SignedHeaders & {
   reflexId: string;
   method: 'POST' | 'GET';
   rawBody: Buffer;
   payload: unknown;
+};
+
+/** The headers a delivery carried, by name. */
+export interface ReceivedHeaders {
+  reflexSignature?: string;
+  reflexTimestamp?: string;
+  webhookId?: string;
+  webhookTimestamp?: string;
+  webhookSignature?: string;
 }
 
-export function signedHeaders(signature: string | undefined, timestamp: string | undefined, toleranceSeconds: number, nowMs?: number): SignedHeaders {
-  const headers = readSignatureHeaders(signature, timestamp);
+/** Standard Webhooks when any of its headers is present (then all must be), else this API's own scheme. */
+export function signedHeaders(received: ReceivedHeaders, toleranceSeconds: number, nowMs?: number): SignedHeaders {
+  if (received.webhookId !== undefined || received.webhookTimestamp !== undefined || received.webhookSignature !== undefined) {
+    const standard = readStandardHeaders(received.webhookId, received.webhookTimestamp, received.webhookSignature);
+    if (!standard || !isFresh(standard.timestamp, toleranceSeconds, nowMs)) throw refused();
+    return { scheme: 'standard', ...standard };
+  }
+  const headers = readSignatureHeaders(received.reflexSignature, received.reflexTimestamp);
   if (!headers || !isFresh(headers.timestamp, toleranceSeconds, nowMs)) throw refused();
-  return headers;
+  return { scheme: 'reflex', ...headers };
 }
 
 /**
@@ -47,8 +71,11 @@ export function signedHeaders(signature: string | undefined, timestamp: string |
  * when no reflex was found, so the answer takes as long either way.
  */
 export function acceptsDelivery(reflex: WebhookReflexRow | undefined, delivery: Delivery): reflex is WebhookReflexRow {
-  const expected = signDelivery(reflex?.secret ?? STAND_IN_SECRET, delivery.timestamp, delivery.rawBody);
-  const genuine = digestsEqual(expected, delivery.digest);
+  const secret = reflex?.secret ?? STAND_IN_SECRET;
+  const genuine =
+    delivery.scheme === 'standard'
+      ? standardSignatureMatches(secret, delivery, delivery.rawBody)
+      : digestsEqual(signDelivery(secret, delivery.timestamp, delivery.rawBody), delivery.digest);
   return reflex !== undefined && genuine && reflex.is_active && (reflex.trigger_config.method ?? 'POST') === delivery.method;
 }
 
@@ -59,8 +86,14 @@ export async function receiveDelivery(tx: RequestTransaction, box: SecretBox, de
   const reflex = found[0] && { ...found[0], secret: box.open(found[0].secret, reflexSecretContext(found[0].id)) };
   if (!acceptsDelivery(reflex, delivery)) throw refused();
 
-  const remembered = await tx.query(REMEMBER_DELIVERY, [reflex.id, delivery.digest, delivery.timestamp, toleranceSeconds]);
-  if (remembered.rowCount === 0) throw refused();
+  if (delivery.scheme === 'standard') {
+    // A message accepted before, signed again (a sender's retry after a lost answer): nothing runs twice.
+    const remembered = await tx.query(REMEMBER_MESSAGE, [reflex.id, messageKey(delivery.messageId)]);
+    if (remembered.rowCount === 0) return { matched: false, executionId: null, duplicate: true };
+  } else {
+    const remembered = await tx.query(REMEMBER_DELIVERY, [reflex.id, delivery.digest, delivery.timestamp, toleranceSeconds]);
+    if (remembered.rowCount === 0) throw refused();
+  }
 
   const event = { payload: delivery.payload };
   const verdict = matchReflex({ triggerType: 'webhook', triggerConfig: reflex.trigger_config, conditions: reflex.conditions }, event);

@@ -22,7 +22,16 @@ export function reflexHooksRouter(deps: {
   async function receive(req: Request, res: Response, reflexId: string, method: 'POST' | 'GET', payload: unknown): Promise<void> {
     requireBodyWithin(req, settings.maxBodyBytes);
     const rawBody = method === 'POST' ? (req.rawBody ?? Buffer.alloc(0)) : Buffer.alloc(0);
-    const headers = signedHeaders(req.header(SIGNATURE_HEADER), req.header(TIMESTAMP_HEADER), settings.toleranceSeconds);
+    const headers = signedHeaders(
+      {
+        reflexSignature: req.header(SIGNATURE_HEADER),
+        reflexTimestamp: req.header(TIMESTAMP_HEADER),
+        webhookId: req.header('webhook-id'),
+        webhookTimestamp: req.header('webhook-timestamp'),
+        webhookSignature: req.header('webhook-signature'),
+      },
+      settings.toleranceSeconds,
+    );
     const delivery = { ...headers, reflexId, method, rawBody, payload };
     const outcome = await withServiceTransaction(deps.pool, deps.statementTimeoutMs, (tx) =>
       receiveDelivery(tx, deps.secrets, delivery, settings.toleranceSeconds),

@@ -27,3 +27,18 @@ export const REMEMBER_DELIVERY = `with pruned as (
   insert into public.reflex_webhook_deliveries (reflex_id, signature, expires_at)
   values ($1, $2, to_timestamp($3::bigint) + make_interval(secs => $4))
   on conflict do nothing`;
+
+/** How long a Standard Webhooks message id is remembered: longer than senders retry one message (about a day or two). */
+export const MESSAGE_MEMORY_DAYS = 3;
+
+/**
+ * $1 reflex, $2 the message id's hash. Standard Webhooks senders sign each
+ * retry anew (a fresh timestamp), so a message is remembered by its id for
+ * days, not for the timestamp's window; no row inserted means a duplicate.
+ */
+export const REMEMBER_MESSAGE = `with pruned as (
+    delete from public.reflex_webhook_deliveries where reflex_id = $1 and expires_at < now()
+  )
+  insert into public.reflex_webhook_deliveries (reflex_id, signature, expires_at)
+  values ($1, $2, now() + make_interval(days => ${MESSAGE_MEMORY_DAYS}))
+  on conflict do nothing`;
