@@ -109,7 +109,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     }
 
     const jwtSecret = effectiveJwtSecret(config);
-    const background = startBackgroundWork({ pool, config, log });
+    const background = startBackgroundWork({ pool, config, log, secrets });
     const app = createApp({
       pool,
       verifyToken: createTokenVerifier({

@@ -335,6 +335,11 @@ describe("writes every grant allows, on the other organization's rows", () => {
       'record_audit_event',
       'purge_audit_log',
       'write_audit_entry',
+      'claim_mail',
+      'finish_mail',
+      'queue_digest',
+      'queue_invitation_mail',
+      'queue_mail',
     ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
@@ -353,6 +358,12 @@ describe("writes every grant allows, on the other organization's rows", () => {
       record_audit_event: [false, true],
       purge_audit_log: [false, true],
       write_audit_entry: [false, false],
+      // The mail outbox (029): the back office's mail and digest loops, and the invitation request acting as it.
+      claim_mail: [false, true],
+      finish_mail: [false, true],
+      queue_digest: [false, true],
+      queue_invitation_mail: [false, true],
+      queue_mail: [false, false],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');

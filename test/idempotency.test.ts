@@ -54,7 +54,8 @@ describe('the contract', () => {
     'activateHabit', 'activateReflex', 'bulkSkills', 'cancelCurrentIngestion', 'cancelExecution', 'cancelIngestion',
     'cancelSubscription', 'claimIngestion', 'confirmTwoFactor', 'deactivateHabit', 'deactivateReflex',
     // eraseMyAccount: a retry after success finds no account, and a kept answer would be data about the erased person.
-    'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
+    // markAllNotificationsRead: marking read twice leaves the same state; a retry finds nothing left unread.
+    'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markAllNotificationsRead', 'markInvoicePaid', 'receiveReflexWebhook', 'receiveStripeWebhook',
     'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription',
     'revokeApiKey', 'setDefaultPaymentMethod', 'signIn', 'signOut', 'signUp', 'testReflex', 'testSkill',
     'testSkillConfiguration', 'validateBtwNumber', 'validateHabitCron', 'validateProjectName',

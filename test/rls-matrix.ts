@@ -13,7 +13,10 @@
  * public catalogue, which everyone reads and only the database writes; for
  * idempotency_keys: the owner's record of a project created with an
  * Idempotency-Key, which only its caller reads; for activity_events: the event
- * announcing the execution under test, which only triggers write). The actors, in a session opened as the API opens
+ * announcing the execution under test, which only triggers write; for
+ * notifications: one of the owner's, which only triggers write and only its
+ * person reads; for notification_preferences: the owner's own, which each
+ * person makes for themselves). The actors, in a session opened as the API opens
  * one:
  *   owner     the owner of A, acting in A
  *   member    a plain member of A who did not create the row, acting in A
@@ -130,6 +133,16 @@ activity_events            owner     sees       denied   denied   denied
                            outsider  sees-none  denied   denied   denied
                            service   sees       denied   denied   allowed
 
+notifications              owner     sees       denied   allowed  allowed
+                           member    sees-none  denied   hidden   hidden
+                           outsider  sees-none  denied   hidden   hidden
+                           service   sees       denied   denied   denied
+
+notification_preferences   owner     sees       allowed  allowed  denied
+                           member    sees-none  allowed  hidden   denied
+                           outsider  sees-none  allowed  hidden   denied
+                           service   sees       denied   denied   denied
+
 skill_stars                owner     sees       allowed  denied   allowed
                            member    sees-none  allowed  denied   hidden
                            outsider  sees-none  allowed  denied   hidden
@@ -235,6 +248,7 @@ export const PRIVATE_TABLES: Record<string, string> = {
   mfa_challenges: 'sign-ins waiting for their second factor; account_keeper',
   pending_sign_ins: 'Supabase sign-ins between two requests (sealed aal1 sessions, PKCE verifiers); account_keeper',
   erased_accounts: 'ids of erased accounts, so that an old token cannot provision one again; only app.erase_current_user and app.provision_current_user',
+  mail_outbox: 'queued mail (sealed invitation tokens among it); only the SECURITY DEFINER functions of 029, called by the back office',
 };
 
 export interface MatrixRow {

@@ -7,6 +7,10 @@ import { analyticsRetentionTask } from '../analytics/retention';
 import { auditRetentionTask } from '../audit/retention';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
+import { secretBoxOf, type SecretBox } from '../db/secret-box';
+import { digestTask } from '../mail/digests';
+import { mailSenderTask } from '../mail/sender';
+import { createMailTransport, type MailTransport } from '../mail/transport';
 import { idempotencyPurgeTask } from '../idempotency/purge';
 import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
@@ -17,6 +21,10 @@ export interface BackgroundDeps {
   pool: pg.Pool;
   config: Config;
   log: (line: string) => void;
+  /** Opens the invitation tokens queued mail carries; built from the config (as the server does) when absent. */
+  secrets?: SecretBox;
+  /** Where mail goes; built from the config (SMTP_URL, else the local outbox directory) when absent. */
+  mailTransport?: MailTransport;
 }
 
 /** The loops a server (or `npm run worker`) runs beside the API. */
@@ -64,6 +72,27 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       intervalMs: deps.config.executionWorkerIntervalMs,
       // Well past the runner's own limit, so only a worker that died leaves one this old.
       staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
+    }),
+  );
+  const transport = deps.mailTransport ?? createMailTransport(deps.config.mail);
+  tasks.push(
+    mailSenderTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      transport,
+      secrets: deps.secrets ?? secretBoxOf(deps.config),
+      webAppUrl: deps.config.billing.webAppUrl,
+      maxAttempts: deps.config.mail.maxAttempts,
+      intervalMs: deps.config.mail.intervalMs,
+      log: deps.log,
+    }),
+  );
+  tasks.push(
+    digestTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      intervalMs: Math.max(deps.config.mail.intervalMs, 60_000),
+      onQueued: () => wake('mail'),
     }),
   );
   return tasks;
