@@ -384,6 +384,8 @@ create trigger activity_events_notify after insert on public.activity_events
   execute function app.notify_from_activity();
 
 -- Security alerts from the audit log -------------------------------------------
+-- A new API key, two-factor turned off, a password changed, and a sign-in
+-- from a browser or client the person never signed in with before.
 
 -- A person-level event is written once per organization they belong to
 -- (017's record_audit_event): the source key (event, target, transaction)
@@ -401,6 +403,19 @@ declare
   v_recipient uuid;
   v_email text;
 begin
+  if new.event_type = 'user.login' then
+    -- A sign-in is news only from a browser or client not seen before: the
+    -- person signed in earlier (not this transaction), never with this user agent.
+    if new.user_agent is null or new.actor_user_id is null
+       or not exists (select 1 from public.audit_log a
+                      where a.organization_id = new.organization_id and a.actor_user_id = new.actor_user_id
+                        and a.event_type = 'user.login' and a.created_at < now())
+       or exists (select 1 from public.audit_log a
+                  where a.organization_id = new.organization_id and a.actor_user_id = new.actor_user_id
+                    and a.event_type = 'user.login' and a.created_at < now() and a.user_agent = new.user_agent) then
+      return null;
+    end if;
+  end if;
   if v_personal then
     v_recipients := array_remove(array[new.actor_user_id], null);
   else
@@ -414,6 +429,7 @@ begin
   v_title := case new.event_type
     when 'user.password_changed' then 'Your password was changed'
     when 'user.2fa_disabled' then 'Two-factor authentication was turned off'
+    when 'user.login' then 'Sign-in from a new device'
     else 'A new API key was created' end;
   v_message := case new.event_type
     when 'security.api_key_created' then format('The API key "%s" was created%s.', coalesce(new.target_name, ''),
@@ -443,7 +459,7 @@ $$;
 revoke all on function app.security_alert_from_audit() from public;
 create trigger audit_log_security_alerts after insert on public.audit_log
   for each row
-  when (new.event_type in ('security.api_key_created', 'user.2fa_disabled', 'user.password_changed'))
+  when (new.event_type in ('security.api_key_created', 'user.2fa_disabled', 'user.password_changed', 'user.login'))
   execute function app.security_alert_from_audit();
 
 -- Leaving and erasure ----------------------------------------------------------

@@ -38,7 +38,7 @@ export function digestTask(settings: DigestSettings) {
             { frequency: person.frequency, digestTime: person.digest_time, digestDay: person.digest_day, timeZone: person.time_zone },
             at,
           );
-          if (!slot || (person.last_digest_at && person.last_digest_at.getTime() >= slot.getTime())) continue;
+          if (!slot || (person.last_digest_at && Date.parse(person.last_digest_at) >= slot.getTime())) continue;
           const result = await withServiceTransaction(settings.pool, settings.statementTimeoutMs, (tx) =>
             tx.queryLast<{ queued: number }>(QUEUE_DIGEST, [person.user_id, slot, person.frequency]),
           );

@@ -35,7 +35,8 @@ export interface DigestCandidateRow {
   digest_time: string;
   digest_day: number;
   time_zone: string;
-  last_digest_at: Date | null;
+  /** ISO-8601 (timestamps come back as text). */
+  last_digest_at: string | null;
 }
 
 /** People who asked for digests ($1 batch size, $2 after this user id: keyset paging). */
