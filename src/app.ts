@@ -29,7 +29,9 @@ import { assembleHttpApp, type HttpSettings } from './http/assemble';
 import { API_BASE, transactionRunner } from './http/context';
 import { ApiCallLeases } from './db/api-call-leases';
 import { RequestContexts } from './db/request-contexts';
+import { invitationMailer } from './mail/invitations';
 import { meRouter } from './me/routes';
+import { notificationsRouter } from './notifications/routes';
 import { organizationMembersRouter } from './organizations/members/routes';
 import { organizationsRouter } from './organizations/routes';
 import { filesRouter } from './projects/files/routes';
@@ -111,6 +113,8 @@ export function createApp(deps: AppDeps): Express {
   const webhooks = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
   const skills = deps.skills ?? defaultSkills();
   const analytics = deps.background.analytics ?? defaultAnalytics(deps);
+  // Invitations queue their mail (the token sealed) in the inviting transaction; the mail loop sends it.
+  const mailer = invitationMailer(deps.secrets);
 
   // Access tokens of a local session that has ended stop working before they expire.
   const liveness = deps.accounts?.mode === 'local' ? sessionLiveness(deps, deps.accounts.sessionCheckSeconds) : undefined;
@@ -137,8 +141,8 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, liveRouter(inTransaction, { hub: deps.live, ticketTtlSeconds: (deps.live?.settings ?? DEFAULT_LIVE_SETTINGS).ticketTtlSeconds }));
       app.use(API_BASE, projectsRouter(inTransaction));
       app.use(API_BASE, repositoriesRouter(inTransaction));
-      app.use(API_BASE, membersRouter(inTransaction));
-      app.use(API_BASE, invitationsRouter(inTransaction));
+      app.use(API_BASE, membersRouter(inTransaction, { mailer }));
+      app.use(API_BASE, invitationsRouter(inTransaction, { mailer }));
       app.use(API_BASE, ingestionsRouter(inTransaction));
       app.use(API_BASE, filesRouter(inTransaction));
       app.use(API_BASE, habitsRouter(inTransaction, { wakeExecutions }));
@@ -165,6 +169,7 @@ export function createApp(deps: AppDeps): Express {
       app.use(API_BASE, executionsRouter(inTransaction, { wakeExecutions }));
       app.use(API_BASE, analyticsRouter(analytics));
       app.use(API_BASE, auditRouter(inTransaction));
+      app.use(API_BASE, notificationsRouter(inTransaction));
     },
   });
 }

@@ -125,6 +125,21 @@ export interface Config {
   secretsEncryptionKeys: string[] | undefined;
   /** SUPABASE_SERVICE_ROLE_KEY: lets an erased account be deleted from Supabase Auth too (its admin API). */
   supabaseServiceRoleKey: string | undefined;
+  /** Outgoing mail: SMTP when SMTP_URL is set, else .eml files in the local outbox directory. */
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** SMTP_URL, e.g. smtps://user:password@smtp.example.com:465; absent: mail is written to `outboxDir`. */
+  smtpUrl: string | undefined;
+  /** MAIL_FROM: the sender of every mail. */
+  from: string;
+  /** MAIL_OUTBOX_DIR: where mail goes without SMTP, one .eml file each (default DATA_DIR/mail-outbox). */
+  outboxDir: string;
+  /** MAIL_INTERVAL_MS: pause of the mail and digest loops when nothing is due. */
+  intervalMs: number;
+  /** MAIL_MAX_ATTEMPTS: sends of one mail before it is given up. */
+  maxAttempts: number;
 }
 
 /** Outbound webhooks as the environment sets them (src/webhooks/settings.ts checks and parses the lists). */
@@ -377,6 +392,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     billing: loadBillingConfig(env),
     secretsEncryptionKeys: secretsEncryptionKeys(env),
     supabaseServiceRoleKey: text('SUPABASE_SERVICE_ROLE_KEY', env),
+    mail: mailConfig(env),
     ...skillsConfig(env),
   };
 }
@@ -411,6 +427,21 @@ export function loadBillingConfig(env: NodeJS.ProcessEnv): BillingConfig {
     sellerKvk: text('BILLING_SELLER_KVK', env),
     viesCheck: bool('VIES_CHECK', false, env),
     webAppUrl: (text('WEB_APP_URL', env) ?? DEFAULT_WEB_APP_URL).replace(/\/+$/, ''),
+  };
+}
+
+export function mailConfig(env: NodeJS.ProcessEnv): MailConfig {
+  const smtpUrl = text('SMTP_URL', env);
+  if (smtpUrl && !/^smtps?:\/\/[^/]/i.test(smtpUrl)) throw new Error('SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtps://user:password@smtp.example.com:465');
+  const from = text('MAIL_FROM', env) ?? 'DevTools <no-reply@localhost>';
+  // Said at start, not at the first mail: an address without @ would fail every send.
+  if (!/@[^@\s>]+>?$/.test(from)) throw new Error(`MAIL_FROM must be an address, optionally with a name ("DevTools <no-reply@example.com>"), got "${from}"`);
+  return {
+    smtpUrl,
+    from,
+    outboxDir: path.resolve(text('MAIL_OUTBOX_DIR', env) ?? path.join(text('DATA_DIR', env) ?? '.data', 'mail-outbox')),
+    intervalMs: int('MAIL_INTERVAL_MS', 5000, env, 100, 3600000)!,
+    maxAttempts: int('MAIL_MAX_ATTEMPTS', 8, env, 1, 50)!,
   };
 }
 

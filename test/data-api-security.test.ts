@@ -340,6 +340,11 @@ describe("writes every grant allows, on the other organization's rows", () => {
       'redeem_stream_ticket',
       'enqueue_webhook_deliveries',
       'webhook_endpoint_activity',
+      'claim_mail',
+      'finish_mail',
+      'queue_digest',
+      'queue_invitation_mail',
+      'queue_mail',
     ];
     const rows = await t.admin.query<{ name: string; authenticated: boolean; service: boolean }>(
       `select p.proname as name, has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
@@ -362,6 +367,12 @@ describe("writes every grant allows, on the other organization's rows", () => {
       redeem_stream_ticket: [false, true],
       enqueue_webhook_deliveries: [false, false],
       webhook_endpoint_activity: [false, false],
+      // The mail outbox (029): the back office's mail and digest loops, and the invitation request acting as it.
+      claim_mail: [false, true],
+      finish_mail: [false, true],
+      queue_digest: [false, true],
+      queue_invitation_mail: [false, true],
+      queue_mail: [false, false],
     });
     await session(attacker, orgA, async (attempt) => {
       expectRefused(await attempt(`select app.plan_limit($1, 'api_calls')`, [orgB]), 'plan tier of B', '42501');

@@ -56,7 +56,8 @@ describe('the contract', () => {
     // createStreamTicket: each call issues a new single-use secret; a replayed answer would hand out a spent one.
     'createStreamTicket', 'deactivateHabit', 'deactivateReflex',
     // eraseMyAccount: a retry after success finds no account, and a kept answer would be data about the erased person.
-    'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markInvoicePaid',
+    // markAllNotificationsRead: marking read twice leaves the same state; a retry finds nothing left unread.
+    'disableTwoFactor', 'enrollTwoFactor', 'eraseMyAccount', 'finishOAuth', 'markAllNotificationsRead', 'markInvoicePaid',
     // pauseWebhook, resumeWebhook: switches; the second call finds the state already set and answers it.
     'pauseWebhook', 'receiveReflexWebhook', 'receiveStripeWebhook',
     'recordAnalyticsEvents', 'refreshSession', 'resetHabitErrors', 'resetReflexErrors', 'resumeSubscription', 'resumeWebhook',

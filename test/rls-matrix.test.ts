@@ -165,6 +165,19 @@ const CASES: Record<string, TableCase> = {
     }),
     update: 'data = data',
   },
+  notifications: {
+    target: { where: "source_key = 'matrix:notification'", params: () => [] },
+    insert: (me) => ({
+      sql: `insert into public.notifications (user_id, organization_id, type, title, source_key) values ($1, $2, 'system_update', 'Forged', 'matrix:forged')`,
+      params: [me, orgA],
+    }),
+    update: 'read_at = read_at',
+  },
+  notification_preferences: {
+    target: { where: 'user_id = $1', params: () => [owner.userId] },
+    insert: (me) => ({ sql: 'insert into public.notification_preferences (user_id) values ($1) on conflict do nothing', params: [me] }),
+    update: 'time_zone = time_zone',
+  },
   skill_stars: {
     target: { where: 'skill_id = $1 and user_id = $2', params: () => [id('publicSkill'), owner.userId] },
     insert: (me) => ({ sql: 'insert into public.skill_stars (skill_id, user_id) values ($1, $2) on conflict do nothing', params: [id('publicSkill'), me] }),
@@ -452,6 +465,11 @@ beforeAll(async () => {
   ids.auditEntry = (
     await t.admin.query<{ id: string }>(`select id from public.audit_log where organization_id = $1 and event_type = 'context.created' limit 1`, [orgA])
   ).rows[0]!.id;
+  await t.admin.query(`insert into public.notifications (user_id, organization_id, type, title, source_key) values ($1, $2, 'system_update', 'Matrix', 'matrix:notification')`, [
+    owner.userId,
+    orgA,
+  ]);
+  await a.patch('/api/v1/notifications/preferences').send({ timezone: 'Europe/Amsterdam' }).expect(200);
   ids.savedFilter = (await a.post('/api/v1/audit-log/saved-filters').send({ name: 'Matrix filter', filters: {} }).expect(201)).body.id;
   ids.webhook = (await a.post('/api/v1/webhooks').send({ name: 'Matrix hook', endpointUrl: 'https://93.184.216.34/hook', events: ['member.joined'] }).expect(201)).body.id;
   ids.webhookDelivery = (

@@ -15,8 +15,10 @@
  * Idempotency-Key, which only its caller reads; for activity_events: the event
  * announcing the execution under test, which only triggers write; for
  * webhook_deliveries: a delivery to the webhook endpoint under test, which
- * only the back office writes). The actors, in a session opened as the API opens
- * one:
+ * only the back office writes; for notifications: one of the owner's, which
+ * only triggers write and only its person reads; for notification_preferences:
+ * the owner's own, which each person makes for themselves). The actors, in a
+ * session opened as the API opens one:
  *   owner     the owner of A, acting in A
  *   member    a plain member of A who did not create the row, acting in A
  *   outsider  the owner of organization B, acting in B, reaching for A's row
@@ -131,6 +133,16 @@ activity_events            owner     sees       denied   denied   denied
                            member    sees       denied   denied   denied
                            outsider  sees-none  denied   denied   denied
                            service   sees       denied   denied   allowed
+
+notifications              owner     sees       denied   allowed  allowed
+                           member    sees-none  denied   hidden   hidden
+                           outsider  sees-none  denied   hidden   hidden
+                           service   sees       denied   denied   denied
+
+notification_preferences   owner     sees       allowed  allowed  denied
+                           member    sees-none  allowed  hidden   denied
+                           outsider  sees-none  allowed  hidden   denied
+                           service   sees       denied   denied   denied
 
 skill_stars                owner     sees       allowed  denied   allowed
                            member    sees-none  allowed  denied   hidden
@@ -249,6 +261,7 @@ export const PRIVATE_TABLES: Record<string, string> = {
   execution_turns: 'when each organization last had an execution claimed, the fair claim\'s tie-break; only app.claim_execution',
   stream_tickets: 'sha256 hashes of single-use stream tickets with the claims they stand for; only app.issue_stream_ticket and app.redeem_stream_ticket',
   erased_accounts: 'ids of erased accounts, so that an old token cannot provision one again; only app.erase_current_user and app.provision_current_user',
+  mail_outbox: 'queued mail (sealed invitation tokens among it); only the SECURITY DEFINER functions of 029, called by the back office',
 };
 
 export interface MatrixRow {

@@ -7,6 +7,10 @@ import { analyticsRetentionTask } from '../analytics/retention';
 import { auditRetentionTask } from '../audit/retention';
 import { billingPeriodsTask } from '../billing/background';
 import type { Config } from '../config';
+import { secretBoxOf, type SecretBox } from '../db/secret-box';
+import { digestTask } from '../mail/digests';
+import { mailSenderTask } from '../mail/sender';
+import { createMailTransport, type MailTransport } from '../mail/transport';
 import { idempotencyPurgeTask } from '../idempotency/purge';
 import { activityRetentionTask } from '../live/retention';
 import { executionWorkerTask } from '../skills/worker';
@@ -21,10 +25,15 @@ export interface BackgroundDeps {
   pool: pg.Pool;
   config: Config;
   log: (line: string) => void;
-  /** Opens the sealed signing secrets of outbound webhooks; the configured box (secretBoxOf) when absent. */
+  /**
+   * Opens sealed secrets: outbound webhooks' signing secrets and the invitation
+   * tokens queued mail carries; the configured box (secretBoxOf) when absent.
+   */
   secrets?: SecretBox;
   /** Called after each outbound webhook attempt is recorded (where a deliveries metric can count them). */
   onWebhookAttempt?: (attempt: DeliveryAttempt) => void;
+  /** Where mail goes; built from the config (SMTP_URL, else the local outbox directory) when absent. */
+  mailTransport?: MailTransport;
 }
 
 /** The loops a server (or `npm run worker`) runs beside the API. */
@@ -105,6 +114,27 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
     );
   }
   tasks.push(webhookDeliveryRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
+  const transport = deps.mailTransport ?? createMailTransport(deps.config.mail);
+  tasks.push(
+    mailSenderTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      transport,
+      secrets: deps.secrets ?? secretBoxOf(deps.config),
+      webAppUrl: deps.config.billing.webAppUrl,
+      maxAttempts: deps.config.mail.maxAttempts,
+      intervalMs: deps.config.mail.intervalMs,
+      log: deps.log,
+    }),
+  );
+  tasks.push(
+    digestTask({
+      pool: deps.pool,
+      statementTimeoutMs: deps.config.statementTimeoutMs,
+      intervalMs: Math.max(deps.config.mail.intervalMs, 60_000),
+      onQueued: () => wake('mail'),
+    }),
+  );
   return tasks;
 }
 

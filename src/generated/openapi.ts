@@ -74,7 +74,8 @@ export interface paths {
          *     hash or a secret) and every membership, then per organization you are an active member of what you made or
          *     did there (projects, project memberships, ingestions you started, invitations you sent or received, skills,
          *     habits, reflexes, executions you started, saved audit filters), then stars, ratings, API keys you made
-         *     (metadata only), sessions, audit entries about you (as actor or subject) and analytics events. For the person
+         *     (metadata only), sessions, audit entries about you (as actor or subject), analytics events, your notifications
+         *     and your notification preferences. For the person
          *     themselves: a session's access token, never an API key or a service token (403).
          */
         get: operations["exportMyData"];
@@ -110,6 +111,115 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My notifications, newest first
+         * @description The caller's own notifications across every organization they belong to (X-Organization-Id plays no part):
+         *     runs they started that ended, ingestions of projects they follow, their habits and reflexes switched off,
+         *     invoices (billing managers), people joining (owners and admins) and security alerts about their account.
+         *     `unread=true` lists only the unread ones.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many of my notifications are unread (the bell's number) */
+        get: operations["countUnreadNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark all my notifications read */
+        post: operations["markAllNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My notification preferences
+         * @description The defaults until the first change (every category on, realtime, no quiet hours, UTC).
+         */
+        get: operations["getNotificationPreferences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change my notification preferences
+         * @description Only the fields sent change, section by section (`{"quietHours": {"enabled": true}}` leaves the rest).
+         *     Times are `HH:MM` (24 hours) in `timezone`, an IANA time zone name (400 for one that does not exist).
+         *     Digests (`email.weeklyDigest`) go daily or weekly as `frequency.frequency` says, at `digestTime`, on
+         *     `digestDay` (0 Sunday .. 6 Saturday) for weekly ones; `realtime` sends none. Quiet hours hold digests until
+         *     they end; security alerts are never held.
+         */
+        patch: operations["updateNotificationPreferences"];
+        trace?: never;
+    };
+    "/api/v1/notifications/{notificationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id. */
+                notificationId: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete one of my notifications
+         * @description Someone else's notification is a 404, as if it did not exist.
+         */
+        delete: operations["deleteNotification"];
+        options?: never;
+        head?: never;
+        /** Mark one of my notifications read or unread */
+        patch: operations["updateNotification"];
         trace?: never;
     };
     "/api/v1/auth/signup": {
@@ -3675,6 +3785,135 @@ export interface components {
             sessions?: Record<string, never>[];
             auditEntries?: Record<string, never>[];
             analyticsEvents?: Record<string, never>[];
+            notifications?: Record<string, never>[];
+            notificationPreferences?: Record<string, never>[];
+        };
+        /** @enum {string} */
+        NotificationType: "new_lead" | "task_completion" | "system_update" | "context_update" | "team_activity" | "security_alert";
+        Notification: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The organization it is about; null for alerts about your own account.
+             */
+            organizationId: string | null;
+            type: components["schemas"]["NotificationType"];
+            title: string;
+            message: string | null;
+            /** @description What it is about, in the API's names (eventType, subjectId and the subject's fields). */
+            data: {
+                [key: string]: unknown;
+            };
+            /** @description A path in the web app. */
+            link: string | null;
+            isRead: boolean;
+            isUrgent: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            readAt: string | null;
+        };
+        NotificationPage: components["schemas"]["PageMeta"] & {
+            data: components["schemas"]["Notification"][];
+        };
+        NotificationUnreadCount: {
+            unreadCount: number;
+        };
+        NotificationsMarkedRead: {
+            /** @description How many notifications were unread. */
+            updated: number;
+        };
+        NotificationUpdate: {
+            isRead: boolean;
+        };
+        /**
+         * @description A time of day, HH:MM (24 hours).
+         * @example 07:30
+         */
+        ClockTime: string;
+        EmailNotificationPreferences: {
+            productUpdates: boolean;
+            /** @description Mail about a new API key, a changed password or two-factor turned off. */
+            securityAlerts: boolean;
+            billingReminders: boolean;
+            /** @description Digest mails of unread notifications, as often as `frequency` says. */
+            weeklyDigest: boolean;
+        };
+        InAppNotificationPreferences: {
+            newLeads: boolean;
+            /** @description Runs you started that completed or failed. */
+            taskCompletions: boolean;
+            /** @description Habits and reflexes switched off; invoices. */
+            systemUpdates: boolean;
+            /** @description Ingestions of projects you follow. */
+            contextUpdates: boolean;
+            /** @description People joining your organization (owners and admins). */
+            teamActivity: boolean;
+        };
+        NotificationFrequencySettings: {
+            /** @enum {string} */
+            frequency: "realtime" | "daily" | "weekly";
+            digestTime: components["schemas"]["ClockTime"];
+            /** @description 0 Sunday .. 6 Saturday. */
+            digestDay: number;
+        };
+        QuietHoursConfig: {
+            enabled: boolean;
+            startTime: components["schemas"]["ClockTime"];
+            endTime: components["schemas"]["ClockTime"];
+            /**
+             * @description The days quiet hours start on.
+             * @enum {string}
+             */
+            days: "all" | "weekdays" | "weekends" | "custom";
+            customDays: number[];
+        };
+        NotificationPreferences: {
+            email: components["schemas"]["EmailNotificationPreferences"];
+            inApp: components["schemas"]["InAppNotificationPreferences"];
+            frequency: components["schemas"]["NotificationFrequencySettings"];
+            quietHours: components["schemas"]["QuietHoursConfig"];
+            /**
+             * @description IANA time zone of digest and quiet-hour times.
+             * @example Europe/Amsterdam
+             */
+            timezone: string;
+            /**
+             * Format: date-time
+             * @description Null until the first change.
+             */
+            updatedAt: string | null;
+        };
+        NotificationPreferencesUpdate: {
+            email?: {
+                productUpdates?: boolean;
+                securityAlerts?: boolean;
+                billingReminders?: boolean;
+                weeklyDigest?: boolean;
+            };
+            inApp?: {
+                newLeads?: boolean;
+                taskCompletions?: boolean;
+                systemUpdates?: boolean;
+                contextUpdates?: boolean;
+                teamActivity?: boolean;
+            };
+            frequency?: {
+                /** @enum {string} */
+                frequency?: "realtime" | "daily" | "weekly";
+                digestTime?: components["schemas"]["ClockTime"];
+                digestDay?: number;
+            };
+            quietHours?: {
+                enabled?: boolean;
+                startTime?: components["schemas"]["ClockTime"];
+                endTime?: components["schemas"]["ClockTime"];
+                /** @enum {string} */
+                days?: "all" | "weekdays" | "weekends" | "custom";
+                customDays?: number[];
+            };
+            timezone?: string;
         };
         EraseAccountRequest: {
             /** @description The account's email address, typed by the person as confirmation. */
@@ -7178,6 +7417,225 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["Unprocessable"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                pageSize?: components["parameters"]["PageSize"];
+                /** @description Only unread notifications. */
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    countUnreadNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The count. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationUnreadCount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    markAllNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were unread and are now read. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationsMarkedRead"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "frequency": {
+                 *         "frequency": "daily",
+                 *         "digestTime": "08:30"
+                 *       },
+                 *       "quietHours": {
+                 *         "enabled": true,
+                 *         "startTime": "22:00",
+                 *         "endTime": "07:00"
+                 *       },
+                 *       "timezone": "Europe/Amsterdam"
+                 *     }
+                 */
+                "application/json": components["schemas"]["NotificationPreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description The preferences after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id. */
+                notificationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    updateNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The notification's id. */
+                notificationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "isRead": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["NotificationUpdate"];
+            };
+        };
+        responses: {
+            /** @description The notification after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Error"];

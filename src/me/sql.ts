@@ -74,6 +74,9 @@ export const PERSONAL_SECTIONS: readonly ExportSection[] = [
   { name: 'sessions', sql: 'select s as row from app.export_my_sessions() s where $1::uuid is not null' },
   { name: 'auditEntries', sql: 'select a as row from app.export_my_audit_entries() a where $1::uuid is not null' },
   { name: 'analyticsEvents', sql: 'select e as row from app.export_my_analytics_events() e where $1::uuid is not null' },
+  // Their own rows under row level security (database/029).
+  { name: 'notifications', sql: 'select to_jsonb(n) as row from public.notifications n where n.user_id = $1 order by n.created_at, n.id' },
+  { name: 'notificationPreferences', sql: 'select to_jsonb(p) as row from public.notification_preferences p where p.user_id = $1' },
 ];
 
 /** Password and two-factor settings (never a hash or a secret) and every membership, active or not. */

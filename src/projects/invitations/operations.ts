@@ -1,4 +1,5 @@
 import { requireUser, type RequestTransaction } from '../../db/transaction';
+import type { InvitationMailer } from '../../mail/invitations';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestBody, RequestQuery, ResponseBody } from '../../http/route';
 import { problems } from '../../problems';
@@ -82,7 +83,7 @@ export async function inviteToProject(
   tx: RequestTransaction,
   access: ProjectAccess,
   invitees: readonly Invitee[],
-  options: { message: string | null; validityDays: number },
+  options: { message: string | null; validityDays: number; mailer: InvitationMailer },
 ): Promise<InvitationResult[]> {
   const inviter = requireUser(tx);
   requireAdminInviteRight(access, invitees.map((invitee) => invitee.role));
@@ -105,20 +106,31 @@ export async function inviteToProject(
     plan.toInvite.map((invitee) => invitee.notifyOnTeamChanges),
   ]);
   const shown = new Map([...tokens].map(([email, fresh]) => [email, fresh.token]));
+  // Each new invitation's mail, with its link, queued in this transaction: it goes only if the invitation is made.
+  await options.mailer.queue(
+    tx,
+    inserted.rows.flatMap((row) => (shown.has(row.email) ? [{ id: row.id, token: shown.get(row.email)! }] : [])),
+  );
   return settleInvitations(plan, normalized, inserted.rows, shown);
 }
 
-export async function createInvitations(tx: RequestTransaction, projectId: string, body: RequestBody<'createInvitations'>): Promise<Batch> {
+export async function createInvitations(
+  tx: RequestTransaction,
+  projectId: string,
+  body: RequestBody<'createInvitations'>,
+  mailer: InvitationMailer,
+): Promise<Batch> {
   const invitees = inviteesOf(body);
   const access = await loadEditableProject(tx, projectId, 'invite people');
   const results = await inviteToProject(tx, access, invitees, {
     message: body.message ?? null,
     validityDays: body.expiresInDays ?? DEFAULT_VALIDITY_DAYS,
+    mailer,
   });
   return invitationBatch(results);
 }
 
-export async function resendInvitation(tx: RequestTransaction, projectId: string, invitationId: string): Promise<WithToken> {
+export async function resendInvitation(tx: RequestTransaction, projectId: string, invitationId: string, mailer: InvitationMailer): Promise<WithToken> {
   const access = await loadEditableProject(tx, projectId, 'resend invitations');
   const current = await lockInvitation(tx, invitationId, access.projectId);
   requireResendable(current);
@@ -127,6 +139,7 @@ export async function resendInvitation(tx: RequestTransaction, projectId: string
   await tx.query(EXPIRE_STALE_INVITATIONS, [access.projectId, [current.email.toLowerCase()], current.id]);
   const fresh = newInvitationToken();
   const updated = await tx.query<InvitationRow>(RENEW_INVITATION, [current.id, access.projectId, fresh.hash]);
+  await mailer.queue(tx, [{ id: current.id, token: fresh.token }]);
   return { invitation: toInvitation(updated.rows[0]!), token: fresh.token };
 }
 

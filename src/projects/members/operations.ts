@@ -1,4 +1,5 @@
 import type { RequestTransaction } from '../../db/transaction';
+import type { InvitationMailer } from '../../mail/invitations';
 import { paginate, pageRequest, type Page } from '../../http/pagination';
 import type { RequestBody, RequestQuery } from '../../http/route';
 import { problems } from '../../problems';
@@ -50,7 +51,12 @@ export async function listMembers(tx: RequestTransaction, projectId: string, que
  * nobody in it gets an invitation carrying the role, the preferences and the
  * inviteMessage. The body names the person by exactly one of userId and email.
  */
-export async function addMember(tx: RequestTransaction, projectId: string, body: RequestBody<'addProjectMember'>): Promise<MemberAddition> {
+export async function addMember(
+  tx: RequestTransaction,
+  projectId: string,
+  body: RequestBody<'addProjectMember'>,
+  mailer: InvitationMailer,
+): Promise<MemberAddition> {
   requireSameProject(body.projectId, projectId);
   const access = await loadEditableProject(tx, projectId, 'add members');
   const role = body.role ?? 'viewer';
@@ -63,7 +69,7 @@ export async function addMember(tx: RequestTransaction, projectId: string, body:
   const person = await tx.query<OrganizationPersonRow>(ORGANIZATION_PERSON, [access.organizationId, body.userId ?? null, body.email ?? null]);
   const found = person.rows[0];
   if (!found && body.email !== undefined) {
-    const options = { message: body.inviteMessage ?? null, validityDays: INVITATION_VALIDITY_DAYS };
+    const options = { message: body.inviteMessage ?? null, validityDays: INVITATION_VALIDITY_DAYS, mailer };
     const [result] = await inviteToProject(tx, access, [{ email: body.email, role, ...preferences }], options);
     return { invited: refuseUnsent(result!) };
   }

@@ -1,11 +1,12 @@
 import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
+import type { InvitationMailer } from '../../mail/invitations';
 import { route } from '../../http/route';
 import { addMember, listMembers, removeMember, updateMember } from './operations';
 import { requireOnePerson } from './rules';
 
 /** /projects/{projectId}/members: each handler parses (the contract did), calls its operation, responds. */
-export function membersRouter(inTransaction: RunInTransaction): Router {
+export function membersRouter(inTransaction: RunInTransaction, options: { mailer: InvitationMailer }): Router {
   const router = express.Router();
 
   route(router, 'listProjectMembers', async ({ params, query, req, res }) => {
@@ -14,7 +15,7 @@ export function membersRouter(inTransaction: RunInTransaction): Router {
 
   route(router, 'addProjectMember', async ({ params, body, req, res }) => {
     requireOnePerson(body);
-    const addition = await inTransaction(req, (tx) => addMember(tx, params.projectId, body));
+    const addition = await inTransaction(req, (tx) => addMember(tx, params.projectId, body, options.mailer));
     if ('added' in addition) {
       const member = addition.added;
       res.status(201).location(`/api/v1/projects/${member.projectId}/members/${member.id}`).json(member);
