@@ -17,7 +17,6 @@ import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
-import { secretBoxOf, type SecretBox } from '../db/secret-box';
 import { webhookDeliveryRetentionTask, webhookDeliveryTask, type DeliveryAttempt } from '../webhooks/delivery';
 import { outboundWebhookSettings } from '../webhooks/settings';
 
@@ -98,7 +97,7 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
     }),
   );
-  const secrets = webhookSecrets(deps);
+  const secrets = sealedSecrets(deps);
   if (secrets) {
     tasks.push(
       webhookDeliveryTask({
@@ -114,19 +113,20 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
     );
   }
   tasks.push(webhookDeliveryRetentionTask({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs }));
-  const transport = deps.mailTransport ?? createMailTransport(deps.config.mail);
-  tasks.push(
-    mailSenderTask({
-      pool: deps.pool,
-      statementTimeoutMs: deps.config.statementTimeoutMs,
-      transport,
-      secrets: deps.secrets ?? secretBoxOf(deps.config),
-      webAppUrl: deps.config.billing.webAppUrl,
-      maxAttempts: deps.config.mail.maxAttempts,
-      intervalMs: deps.config.mail.intervalMs,
-      log: deps.log,
-    }),
-  );
+  if (secrets) {
+    tasks.push(
+      mailSenderTask({
+        pool: deps.pool,
+        statementTimeoutMs: deps.config.statementTimeoutMs,
+        transport: deps.mailTransport ?? createMailTransport(deps.config.mail),
+        secrets,
+        webAppUrl: deps.config.billing.webAppUrl,
+        maxAttempts: deps.config.mail.maxAttempts,
+        intervalMs: deps.config.mail.intervalMs,
+        log: deps.log,
+      }),
+    );
+  }
   tasks.push(
     digestTask({
       pool: deps.pool,
@@ -139,17 +139,18 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
 }
 
 /**
- * The box that opens outbound webhooks' signing secrets: the one given, else
- * the configured one. Without a key (DATABASE_URL and no
- * SECRETS_ENCRYPTION_KEYS) this process does not deliver, and says so; the
- * other loops run, and another process with the key delivers.
+ * The box that opens sealed secrets (outbound webhooks' signing secrets, the
+ * invitation tokens in queued mail): the one given, else the configured one.
+ * Without a key (DATABASE_URL and no SECRETS_ENCRYPTION_KEYS) this process
+ * neither delivers webhooks nor sends mail, and says so; the other loops run,
+ * and another process with the key does both.
  */
-function webhookSecrets(deps: BackgroundDeps): SecretBox | undefined {
+function sealedSecrets(deps: BackgroundDeps): SecretBox | undefined {
   if (deps.secrets) return deps.secrets;
   try {
     return secretBoxOf(deps.config);
   } catch (error) {
-    deps.log(`webhooks: not delivering outbound webhooks here: ${error instanceof Error ? error.message : String(error)}`);
+    deps.log(`webhooks, mail: not delivering outbound webhooks nor sending mail here: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
 }
