@@ -18,12 +18,16 @@ import { usageRouter } from './billing/usage/routes';
 import { loadConfig } from './config';
 import type { SecretBox } from './db/secret-box';
 import { eventsRouter } from './events/routes';
+import { executionQueueState } from './executions/queue-state';
 import { executionsRouter } from './executions/routes';
 import { habitsRouter } from './habits/routes';
 import { healthRouter } from './health/routes';
 import { idempotencyKeys } from './idempotency/middleware';
 import { assembleHttpApp, type HttpSettings } from './http/assemble';
 import { API_BASE, transactionRunner } from './http/context';
+import { poolCollector, type ScrapeCollector } from './http/metrics';
+import { createLogger, lineLogger, type Logger } from './observability/logger';
+import { executionsOldestPendingAge, executionsPending } from './observability/metrics';
 import { ApiCallLeases } from './db/api-call-leases';
 import { RequestContexts } from './db/request-contexts';
 import { meRouter } from './me/routes';
@@ -73,6 +77,23 @@ export interface AppDeps extends HttpSettings {
   accounts?: AccountsSettings;
   /** Seals the secrets kept at rest (webhook and TOTP secrets): SECRETS_ENCRYPTION_KEYS, or the embedded key. */
   secrets: SecretBox;
+  /** METRICS_TOKEN: with it, GET /metrics is served on the API port to callers that send it; without, not at all there. */
+  metricsToken?: string;
+}
+
+/** The values a /metrics scrape reads when asked (the pool's counters, the execution queue), on whichever port serves it. */
+export function scrapeCollectors(deps: Pick<AppDeps, 'pool' | 'statementTimeoutMs'>): ScrapeCollector[] {
+  return [
+    poolCollector(deps.pool),
+    {
+      name: 'executions',
+      async collect() {
+        const queue = await executionQueueState(deps.pool, deps.statementTimeoutMs);
+        executionsPending.set(queue.pending);
+        executionsOldestPendingAge.set(queue.oldestPendingSeconds);
+      },
+    },
+  ];
 }
 
 /**
@@ -80,6 +101,7 @@ export interface AppDeps extends HttpSettings {
  * hands each its own settings.
  */
 export function createApp(deps: AppDeps): Express {
+  const logger = deps.logger ?? createLogger();
   const apiCalls = deps.apiCallLeases ?? deps.background.apiCallLeases ?? new ApiCallLeases(deps.pool, deps.statementTimeoutMs);
   const inTransaction = transactionRunner({
     pool: deps.pool,
@@ -92,29 +114,31 @@ export function createApp(deps: AppDeps): Express {
   const apiKeys = createApiKeyVerifier({
     pool: deps.pool,
     statementTimeoutMs: deps.statementTimeoutMs,
-    usage: deps.apiKeyUsage ?? deps.background.apiKeyUsage ?? createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, log: console.error }),
+    usage: deps.apiKeyUsage ?? deps.background.apiKeyUsage ?? createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, log: lineLogger(logger.child({ component: 'api-key-usage' }), 'error') }),
     cacheMs: deps.apiKeyCacheMs,
   });
   const wakeExecutions = () => deps.background.wake('executions');
   const webhooks = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
   const skills = deps.skills ?? defaultSkills();
-  const analytics = deps.background.analytics ?? defaultAnalytics(deps);
+  const analytics = deps.background.analytics ?? defaultAnalytics(deps, logger);
 
   // Access tokens of a local session that has ended stop working before they expire.
   const liveness = deps.accounts?.mode === 'local' ? sessionLiveness(deps, deps.accounts.sessionCheckSeconds) : undefined;
   const verifyToken = liveness ? refusingEndedSessions(deps.verifyToken, liveness) : deps.verifyToken;
 
-  return assembleHttpApp({ ...deps, verifyToken }, {
+  return assembleHttpApp({ ...deps, verifyToken, logger }, {
     verifyApiKey: apiKeys.verify,
     // A skill bundle (up to 1000 skills with their habits and reflexes) holds more values than any other body.
     largeJsonBodies: [{ path: `${API_BASE}/skills/import`, maxValues: 100_000 }],
     // A card number or IBAN is refused (422) even in a field the contract would reject.
     beforeValidation: [{ path: `${API_BASE}/billing`, handler: refusePaymentSecrets }],
+    // Never public on the API port: only with a token (METRICS_PORT serves it on a port of its own, see server.ts).
+    metrics: deps.metricsToken ? { token: deps.metricsToken, collectors: scrapeCollectors(deps) } : undefined,
     routes(app) {
       app.use(healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations }));
       // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
       app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
-      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: console.error }));
+      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: lineLogger(logger.child({ component: 'me' }), 'error') }));
       app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }));
       app.use(API_BASE, organizationsRouter(inTransaction));
       app.use(API_BASE, projectsRouter(inTransaction));
@@ -144,8 +168,8 @@ export function createApp(deps: AppDeps): Express {
 }
 
 /** An app assembled without background work (tests) queues product events of its own, written every second. */
-function defaultAnalytics(deps: AppDeps): AnalyticsQueue {
-  return createAnalyticsQueue({ ...DEFAULT_QUEUE_SIZES, store: storeEvents(deps.pool, deps.statementTimeoutMs), log: console.error });
+function defaultAnalytics(deps: AppDeps, logger: Logger): AnalyticsQueue {
+  return createAnalyticsQueue({ ...DEFAULT_QUEUE_SIZES, store: storeEvents(deps.pool, deps.statementTimeoutMs), log: lineLogger(logger.child({ component: 'analytics' }), 'error') });
 }
 
 /** The server passes its configured runner; an app assembled without one (tests) gets the defaults (SKILL_RUNNER ...). */

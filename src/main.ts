@@ -1,4 +1,5 @@
 import { loadConfig, loadEnvFileIfPresent } from './config';
+import { processLogger, startupLines } from './observability/logger';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
@@ -10,20 +11,21 @@ async function main(): Promise<void> {
   // Ctrl-C reaches only this process. (npm start runs node with tsx as a
   // loader, and the build runs node on dist/main.js, so no wrapper process
   // relays signals either.)
-  const running = await startServer(config);
+  const logger = processLogger(config);
+  const running = await startServer(config, startupLines(logger), logger);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);
     process.once(signal, () => {
-      console.log(`\n${signal}: finishing requests in flight, then stopping`);
+      logger.info(`${signal}: finishing requests in flight, then stopping`);
       const force = setTimeout(() => {
-        console.error('shutdown took longer than 15 s; exiting');
+        logger.error('shutdown took longer than 15 s; exiting');
         process.exit(1);
       }, 15_000);
       force.unref();
       running.stop().then(
         () => process.exit(0),
         (error: unknown) => {
-          console.error('shutdown failed:', error);
+          logger.error({ err: error }, 'shutdown failed');
           process.exit(1);
         },
       );

@@ -11,12 +11,14 @@ import { idempotencyPurgeTask } from '../idempotency/purge';
 import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
+import { lineLogger, type Logger } from '../observability/logger';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 
 export interface BackgroundDeps {
   pool: pg.Pool;
   config: Config;
-  log: (line: string) => void;
+  /** The process's logger: each loop and queue logs through a child of it that names it. */
+  logger: Logger;
 }
 
 /** The loops a server (or `npm run worker`) runs beside the API. */
@@ -73,14 +75,20 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   let loops: RunningLoop[] = [];
   // Tasks may wake each other (the scheduler wakes the execution worker), so they get `wake` before the loops exist.
   const wake = (name: string) => loops.find((loop) => loop.name === name)?.wake();
-  if (deps.config.backgroundWork) loops = backgroundTasks(deps, wake).map((task) => startLoop(task, deps.log));
+  if (deps.config.backgroundWork) {
+    loops = backgroundTasks(deps, wake).map((task) => startLoop(task, lineLogger(deps.logger.child({ loop: task.name }), 'error')));
+  }
   // Not a loop: an API-only instance (BACKGROUND_WORK=false) still writes the events its requests accept.
   const analytics = createAnalyticsQueue({
     ...DEFAULT_QUEUE_SIZES,
     store: storeEvents(deps.pool, deps.config.statementTimeoutMs),
-    log: deps.log,
+    log: lineLogger(deps.logger.child({ component: 'analytics' }), 'error'),
   });
-  const apiKeyUsage = createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, log: deps.log });
+  const apiKeyUsage = createApiKeyUsage({
+    pool: deps.pool,
+    statementTimeoutMs: deps.config.statementTimeoutMs,
+    log: lineLogger(deps.logger.child({ component: 'api-key-usage' }), 'error'),
+  });
   const apiCallLeases = new ApiCallLeases(deps.pool, deps.config.statementTimeoutMs);
   return {
     wake,

@@ -12,6 +12,7 @@ import { runningEmbeddedDatabaseUrl } from '../db/postmaster';
 import { createPool } from '../db/pool';
 import { embeddedHandle, resolveDatabase, type DatabaseHandle } from '../db/resolve';
 import { readiness } from '../health/readiness';
+import { processLogger, startupLines, type Logger } from '../observability/logger';
 
 async function databaseForWorker(config: Config): Promise<DatabaseHandle> {
   if (!config.databaseUrl) {
@@ -22,7 +23,7 @@ async function databaseForWorker(config: Config): Promise<DatabaseHandle> {
 }
 
 /** Polls until every migration this code expects is applied; the loops would fail on an older schema. */
-async function waitForMigrations(pool: pg.Pool, config: Config): Promise<void> {
+async function waitForMigrations(pool: pg.Pool, config: Config, logger: Logger): Promise<void> {
   const deadline = Date.now() + config.migrationWaitSeconds * 1000;
   for (let said = false; ; said = true) {
     const state = await readiness({ pool, statementTimeoutMs: config.statementTimeoutMs, expectedMigrations: migrationVersions() });
@@ -30,7 +31,7 @@ async function waitForMigrations(pool: pg.Pool, config: Config): Promise<void> {
     if (Date.now() >= deadline) {
       throw new Error(`the database has ${state.migrations.applied} of ${state.migrations.expected} migrations after ${config.migrationWaitSeconds} s; run npm run db:migrate or start an instance with MIGRATE_ON_START=true`);
     }
-    if (!said) console.log(`Worker    waiting for the migrations (${state.migrations.applied} of ${state.migrations.expected} applied)`);
+    if (!said) logger.info(`Worker    waiting for the migrations (${state.migrations.applied} of ${state.migrations.expected} applied)`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
@@ -39,16 +40,17 @@ async function main(): Promise<void> {
   loadEnvFileIfPresent();
   // This process exists to run the loops, whatever BACKGROUND_WORK says for the API.
   const config = { ...loadConfig(), backgroundWork: true };
+  const logger = processLogger(config);
   const database = await databaseForWorker(config);
-  if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, console.log);
+  if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, startupLines(logger));
   const pool = createPool(await database.requestUrl(), config.dbPoolSize, config.statementTimeoutMs);
-  if (!config.migrateOnStart) await waitForMigrations(pool, config);
-  const background = startBackgroundWork({ pool, config, log: console.log });
-  console.log(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);
+  if (!config.migrateOnStart) await waitForMigrations(pool, config, logger);
+  const background = startBackgroundWork({ pool, config, logger });
+  logger.info(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
     process.once(signal, () => {
-      console.log(`\n${signal}: finishing the pass in progress, then stopping`);
+      logger.info(`${signal}: finishing the pass in progress, then stopping`);
       void background
         .stop()
         .then(() => pool.end())

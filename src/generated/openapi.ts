@@ -3333,6 +3333,12 @@ export interface components {
             detail: string;
             /** @description The request path that failed. */
             instance?: string;
+            /**
+             * @description The request's id, also in the `X-Request-Id` response header: the caller's own `X-Request-Id` when it is a
+             *     plain token (up to 128 letters, digits and `._:@+=/-`), else one the server made (a UUID). Quote it when
+             *     reporting a problem: every log line of the request carries it.
+             */
+            requestId?: string;
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
         };

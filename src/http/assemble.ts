@@ -9,15 +9,22 @@ import { loadContract } from './contract';
 import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
+import { createLogger, type Logger } from '../observability/logger';
+import { metricsRoute, requestDurations, type MetricsSettings } from './metrics';
 import { errorHandler } from './problems';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
+import { requestLog } from './request-log';
+import { compressLargeResponses, docsContentSecurityPolicy, securityHeaders } from './transport';
 import { speedUpValidatorRouting } from './validator-routes';
 
 /** The HTTP stack's own settings; the domains' settings stay with the composition root. */
 export interface HttpSettings {
   verifyToken: TokenVerifier;
   validateResponses: boolean;
+  /** LOG_REQUESTS: one log line per request. */
   logRequests: boolean;
+  /** Where the request lines and errors go: the process's logger (tests pass one with a stream of their own); a default one when absent. */
+  logger?: Logger;
   /** TRUST_PROXY, Express's `trust proxy` (default false: X-Forwarded-* headers are not believed). */
   trustProxy?: TrustProxy;
   /** CORS_ORIGINS: browser origins allowed to call the API (default: the usual local development servers). */
@@ -34,6 +41,8 @@ export interface Mounts {
   beforeValidation?: Array<{ path: string; handler: RequestHandler }>;
   /** Verifies organization API keys (the composition root builds it from the api-keys domain). */
   verifyApiKey?: ApiKeyVerifier;
+  /** GET /metrics on this port (outside the contract, before validation); absent: not served here. */
+  metrics?: MetricsSettings;
   /** Mounts the domain routers, after validation and before the error handler. */
   routes(app: Express): void;
 }
@@ -52,19 +61,17 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   // Which proxies may say who the client is (req.ip) and how it connected
   // (req.protocol). Our own URLs never come from request headers either way.
   app.set('trust proxy', deps.trustProxy ?? false);
-  // First: a browser's preflight must be answered before anything can refuse it.
-  app.use(cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS));
+  // ---- Observability, headers and transport (before anything can answer) ----
+  // The request's id and logger first: every answer, a refusal by CORS or a 404 included, carries the id.
+  app.use(requestLog({ logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }));
+  app.use(requestDurations());
+  app.use(securityHeaders());
+  app.use(compressLargeResponses());
+  // ---- end of observability, headers and transport ----
 
-  if (deps.logRequests) {
-    app.use((req, res, next) => {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`${req.ip} ${req.method} ${req.originalUrl} ${res.statusCode} ${ms.toFixed(1)}ms`);
-      });
-      next();
-    });
-  }
+  // A browser's preflight must be answered before anything can refuse it.
+  app.use(cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS));
+  if (mounts.metrics) app.get('/metrics', metricsRoute(mounts.metrics));
 
   // Every JSON body, signed webhooks included, is checked for depth and size on
   // its bytes before it is parsed. A skill bundle (up to 1000 skills with their
@@ -77,7 +84,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(contract);
   });
-  app.use('/docs', docsRouter());
+  app.use('/docs', docsContentSecurityPolicy(), docsRouter());
 
   for (const { path, handler } of mounts.beforeValidation ?? []) app.use(path, handler);
 
@@ -99,7 +106,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
           }),
         },
       },
-      ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
+      ignorePaths: /^\/(docs|openapi\.json|metrics)(\/|$)/,
     }),
   );
 
