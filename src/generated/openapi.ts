@@ -6237,6 +6237,7 @@ export interface components {
                  *       "title": "Bad Request",
                  *       "status": 400,
                  *       "detail": "The request does not match the API contract.",
+                 *       "requestId": "3f1c0b9e-5a1d-4c43-9a57-0f3c2b7d8e21",
                  *       "errors": [
                  *         {
                  *           "path": "/body/name",
