@@ -18,10 +18,10 @@ module.exports = {
     },
     {
       name: 'http-imports-no-domain',
-      comment: 'http/ is plumbing: it imports only db/, auth/ and the leaves, never a domain or a root.',
+      comment: 'http/ is plumbing: it imports only db/, auth/, observability/ and the leaves, never a domain or a root.',
       severity: 'error',
       from: { path: '^src/http/' },
-      to: { path: '^src/', pathNot: `^src/(http|db|auth)/|${LEAVES}` },
+      to: { path: '^src/', pathNot: `^src/(http|db|auth|observability)/|${LEAVES}` },
     },
     {
       name: 'db-imports-only-leaves',
@@ -36,6 +36,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/auth/' },
       to: { path: '^src/', pathNot: `^src/(auth|db)/|${LEAVES}` },
+    },
+    {
+      name: 'observability-imports-only-leaves',
+      comment: 'observability/ (the logger, the metric definitions) is used by every layer, so it imports only the leaves.',
+      severity: 'error',
+      from: { path: '^src/observability/' },
+      to: { path: '^src/', pathNot: `^src/observability/|${LEAVES}` },
     },
     {
       name: 'leaves-import-nothing-of-ours',

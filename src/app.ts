@@ -18,6 +18,7 @@ import { usageRouter } from './billing/usage/routes';
 import { loadConfig } from './config';
 import type { SecretBox } from './db/secret-box';
 import { eventsRouter } from './events/routes';
+import { executionQueueState } from './executions/queue-state';
 import { executionsRouter } from './executions/routes';
 import { habitsRouter } from './habits/routes';
 import { DEFAULT_LIVE_SETTINGS, type LiveHub } from './live/hub';
@@ -27,6 +28,9 @@ import { healthRouter } from './health/routes';
 import { idempotencyKeys } from './idempotency/middleware';
 import { assembleHttpApp, type HttpSettings } from './http/assemble';
 import { API_BASE, transactionRunner } from './http/context';
+import { poolCollector, type ScrapeCollector } from './http/metrics';
+import { createLogger, lineLogger, type Logger } from './observability/logger';
+import { eventStreamsOpen, executionsOldestPendingAge, executionsPending } from './observability/metrics';
 import { ApiCallLeases } from './db/api-call-leases';
 import { RequestContexts } from './db/request-contexts';
 import { invitationMailer } from './mail/invitations';
@@ -87,6 +91,29 @@ export interface AppDeps extends HttpSettings {
   isDraining?: () => boolean;
   /** This process's live events (LISTEN session and streams); absent, the streams answer 503 (tickets are still issued). */
   live?: LiveHub;
+  /** METRICS_TOKEN: with it, GET /metrics is served on the API port to callers that send it; without, not at all there. */
+  metricsToken?: string;
+}
+
+/** The values a /metrics scrape reads when asked (the pool's counters, the execution queue), on whichever port serves it. */
+export function scrapeCollectors(deps: Pick<AppDeps, 'pool' | 'statementTimeoutMs' | 'live'>): ScrapeCollector[] {
+  return [
+    poolCollector(deps.pool),
+    {
+      name: 'streams',
+      async collect() {
+        eventStreamsOpen.set(deps.live?.openStreams() ?? 0);
+      },
+    },
+    {
+      name: 'executions',
+      async collect() {
+        const queue = await executionQueueState(deps.pool, deps.statementTimeoutMs);
+        executionsPending.set(queue.pending);
+        executionsOldestPendingAge.set(queue.oldestPendingSeconds);
+      },
+    },
+  ];
 }
 
 /**
@@ -94,6 +121,7 @@ export interface AppDeps extends HttpSettings {
  * hands each its own settings.
  */
 export function createApp(deps: AppDeps): Express {
+  const logger = deps.logger ?? createLogger();
   const apiCalls = deps.apiCallLeases ?? deps.background.apiCallLeases ?? new ApiCallLeases(deps.pool, deps.statementTimeoutMs);
   const inTransaction = transactionRunner({
     pool: deps.pool,
@@ -106,13 +134,13 @@ export function createApp(deps: AppDeps): Express {
   const apiKeys = createApiKeyVerifier({
     pool: deps.pool,
     statementTimeoutMs: deps.statementTimeoutMs,
-    usage: deps.apiKeyUsage ?? deps.background.apiKeyUsage ?? createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, log: console.error }),
+    usage: deps.apiKeyUsage ?? deps.background.apiKeyUsage ?? createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, log: lineLogger(logger.child({ component: 'api-key-usage' }), 'error') }),
     cacheMs: deps.apiKeyCacheMs,
   });
   const wakeExecutions = () => deps.background.wake('executions');
   const webhooks = deps.reflexWebhooks ?? DEFAULT_WEBHOOK_SETTINGS;
   const skills = deps.skills ?? defaultSkills();
-  const analytics = deps.background.analytics ?? defaultAnalytics(deps);
+  const analytics = deps.background.analytics ?? defaultAnalytics(deps, logger);
   // Invitations queue their mail (the token sealed) in the inviting transaction; the mail loop sends it.
   const mailer = invitationMailer(deps.secrets);
 
@@ -120,7 +148,7 @@ export function createApp(deps: AppDeps): Express {
   const liveness = deps.accounts?.mode === 'local' ? sessionLiveness(deps, deps.accounts.sessionCheckSeconds) : undefined;
   const verifyToken = liveness ? refusingEndedSessions(deps.verifyToken, liveness) : deps.verifyToken;
 
-  return assembleHttpApp({ ...deps, verifyToken }, {
+  return assembleHttpApp({ ...deps, verifyToken, logger }, {
     verifyApiKey: apiKeys.verify,
     // A browser's EventSource cannot send Authorization: streams also take a single-use ticket.
     streamTicket: streamTicketHandler({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }),
@@ -128,13 +156,15 @@ export function createApp(deps: AppDeps): Express {
     largeJsonBodies: [{ path: `${API_BASE}/skills/import`, maxValues: 100_000 }],
     // A card number or IBAN is refused (422) even in a field the contract would reject.
     beforeValidation: [{ path: `${API_BASE}/billing`, handler: refusePaymentSecrets }],
+    // Never public on the API port: only with a token (METRICS_PORT serves it on a port of its own, see server.ts).
+    metrics: deps.metricsToken ? { token: deps.metricsToken, collectors: scrapeCollectors(deps) } : undefined,
     routes(app) {
       app.use(
         healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations, isDraining: deps.isDraining }),
       );
       // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
       app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
-      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: console.error }));
+      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: lineLogger(logger.child({ component: 'me' }), 'error') }));
       app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }));
       app.use(API_BASE, organizationsRouter(inTransaction));
       // Streams before the routers whose paths they extend (/projects/{id}/ingestions/events, /executions/{id}/events).
@@ -175,8 +205,8 @@ export function createApp(deps: AppDeps): Express {
 }
 
 /** An app assembled without background work (tests) queues product events of its own, written every second. */
-function defaultAnalytics(deps: AppDeps): AnalyticsQueue {
-  return createAnalyticsQueue({ ...DEFAULT_QUEUE_SIZES, store: storeEvents(deps.pool, deps.statementTimeoutMs), log: console.error });
+function defaultAnalytics(deps: AppDeps, logger: Logger): AnalyticsQueue {
+  return createAnalyticsQueue({ ...DEFAULT_QUEUE_SIZES, store: storeEvents(deps.pool, deps.statementTimeoutMs), log: lineLogger(logger.child({ component: 'analytics' }), 'error') });
 }
 
 /** The server passes its configured runner; an app assembled without one (tests) gets the defaults (SKILL_RUNNER ...). */

@@ -45,3 +45,24 @@ describe('SECRETS_ENCRYPTION_KEYS', () => {
     expect(() => loadConfig({ SECRETS_ENCRYPTION_KEY: key(1) })).toThrow(/SECRETS_ENCRYPTION_KEYS/);
   });
 });
+
+describe('logs and metrics settings', () => {
+  test('a line per request at info by default; the format chosen by the terminal unless set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ logRequests: true, logLevel: 'info', logFormat: undefined, metricsToken: undefined, metricsPort: undefined });
+    expect(loadConfig({ LOG_LEVEL: 'WARN', LOG_FORMAT: 'json', LOG_REQUESTS: 'false' })).toMatchObject({ logLevel: 'warn', logFormat: 'json', logRequests: false });
+  });
+
+  test.each([
+    [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL/],
+    [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
+    [{ METRICS_TOKEN: 'short' }, /METRICS_TOKEN/],
+    [{ METRICS_PORT: '70000' }, /METRICS_PORT/],
+  ])('refuses %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  test('METRICS_TOKEN and METRICS_PORT as given', () => {
+    expect(loadConfig({ METRICS_TOKEN: 'a-scraper-token-of-24-ch', METRICS_PORT: '9464' })).toMatchObject({ metricsToken: 'a-scraper-token-of-24-ch', metricsPort: 9464 });
+  });
+});

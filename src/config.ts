@@ -39,7 +39,16 @@ export interface Config {
   dbPreparedStatements: number;
   statementTimeoutMs: number;
   validateResponses: boolean;
+  /** LOG_REQUESTS: one structured log line per request (at level info). */
   logRequests: boolean;
+  /** LOG_LEVEL: the least severe level written; `silent` writes nothing. */
+  logLevel: LogLevel;
+  /** LOG_FORMAT: `json` (one object a line), `pretty` (pino-pretty, a development dependency); unset: pretty on a terminal when installed. */
+  logFormat: LogFormat | undefined;
+  /** METRICS_TOKEN: the bearer token /metrics asks for (on the API port it is served only with one). */
+  metricsToken: string | undefined;
+  /** METRICS_PORT: a port of its own for /metrics (bind it where only the scraper reaches it). */
+  metricsPort: number | undefined;
   /** Run the background loops (scheduler, execution worker) inside this process. */
   backgroundWork: boolean;
   /** Pause between scheduler passes that found less than a full batch of due habits. */
@@ -162,6 +171,10 @@ export interface OutboundWebhookConfig {
   autoPauseFailures: number;
   autoPauseDays: number;
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = 'json' | 'pretty';
 
 export type SkillRunnerKind = 'template' | 'http' | 'openai' | 'anthropic';
 
@@ -355,7 +368,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeoutMs: int('STATEMENT_TIMEOUT_MS', 5000, env, 100, 600000)!,
     // A contract check of every response costs throughput: on in development and tests, off in production unless asked for.
     validateResponses: bool('VALIDATE_RESPONSES', env.NODE_ENV !== 'production', env),
-    logRequests: bool('LOG_REQUESTS', false, env),
+    logRequests: bool('LOG_REQUESTS', true, env),
+    ...observabilityConfig(env),
     backgroundWork: bool('BACKGROUND_WORK', true, env),
     schedulerIntervalMs: int('SCHEDULER_INTERVAL_MS', 10000, env, 100, 3600000)!,
     schedulerBatchSize: int('SCHEDULER_BATCH_SIZE', 50, env, 1, 1000)!,
@@ -394,6 +408,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     supabaseServiceRoleKey: text('SUPABASE_SERVICE_ROLE_KEY', env),
     mail: mailConfig(env),
     ...skillsConfig(env),
+  };
+}
+
+/** Logs and metrics: LOG_LEVEL, LOG_FORMAT, METRICS_TOKEN, METRICS_PORT. */
+function observabilityConfig(env: NodeJS.ProcessEnv) {
+  const level = (text('LOG_LEVEL', env) ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const format = text('LOG_FORMAT', env)?.toLowerCase();
+  if (format !== undefined && format !== 'json' && format !== 'pretty') throw new Error(`LOG_FORMAT must be json or pretty, got "${format}"`);
+  const metricsToken = text('METRICS_TOKEN', env);
+  // A scraper's token sits in its configuration for good: short ones are guessable.
+  if (metricsToken !== undefined && metricsToken.length < 16) throw new Error('METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)');
+  return {
+    logLevel: level as LogLevel,
+    logFormat: format as LogFormat | undefined,
+    metricsToken,
+    metricsPort: int('METRICS_PORT', undefined, env, 0, 65535),
   };
 }
 

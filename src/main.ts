@@ -1,4 +1,5 @@
 import { loadConfig, loadEnvFileIfPresent } from './config';
+import { processLogger, startupLines } from './observability/logger';
 import { startServer } from './server';
 
 /** How often a server started by `npm start` checks that npm still runs. */
@@ -11,22 +12,23 @@ async function main(): Promise<void> {
   // database at once; this process drains its requests first, then stops it.
   // The embedded postmaster runs in its own process group, so a terminal's
   // Ctrl-C reaches only this process.
-  const running = await startServer(config);
+  const logger = processLogger(config);
+  const running = await startServer(config, startupLines(logger), logger);
 
   let stopping = false;
   const shutdown = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${reason}: draining (not ready; requests in flight finish, executions go back to the queue), then stopping`);
+    logger.info(`${reason}: draining (not ready; requests in flight finish, executions go back to the queue), then stopping`);
     const force = setTimeout(() => {
-      console.error(`shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms); exiting`);
+      logger.error(`shutdown took longer than SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms); exiting`);
       process.exit(1);
     }, config.shutdownTimeoutMs);
     force.unref();
     running.stop().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error('shutdown failed:', error);
+        logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );

@@ -16,7 +16,9 @@ import { listenUrlOf, resolveDatabase } from './db/resolve';
 import { LiveHub } from './live/hub';
 import { loginRoleRights, privilegedReason } from './db/roles';
 import { seedDemoData } from './db/seed';
-import { createApp } from './app';
+import { createApp, scrapeCollectors } from './app';
+import { startMetricsServer } from './http/metrics';
+import { lineLogger, processLogger, startupLines, type Logger } from './observability/logger';
 import { createSkillRunner } from './skills/runner';
 import { webhookSettings } from './reflexes/hooks/settings';
 import { resealWebhookSecrets } from './webhooks/sealing';
@@ -27,6 +29,8 @@ export interface RunningServer {
   /** The owner's connection (for tools such as the benchmark that arrange data). */
   databaseUrl: string;
   jwtSecret: string | undefined;
+  /** METRICS_PORT as bound (a free one when it was 0), when /metrics has a port of its own. */
+  metricsPort: number | undefined;
   /**
    * Drains: /ready answers 503 at once and executions running here go back
    * to the queue; after SHUTDOWN_DRAIN_DELAY_MS it stops taking requests, lets
@@ -101,7 +105,13 @@ async function checkLoginRole(pool: Pool, config: Config, log: (line: string) =>
   log(`Warning   DATABASE_URL: ${reason} (allowed by ALLOW_PRIVILEGED_DATABASE_ROLE); ${advice}`);
 }
 
-export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+/**
+ * Starts the API (and, unless BACKGROUND_WORK=false, the background loops).
+ * `logger` is the process's (LOG_LEVEL, LOG_FORMAT); start-up lines go to
+ * `log`, by default through it.
+ */
+export async function startServer(config: Config, log?: (line: string) => void, logger: Logger = processLogger(config)): Promise<RunningServer> {
+  log ??= startupLines(logger);
   // Before anything starts: a configuration that cannot verify tokens is refused outright.
   const problem = tokenVerificationProblem(config);
   if (problem) throw new Error(problem);
@@ -126,14 +136,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     }
 
     const jwtSecret = effectiveJwtSecret(config);
-    const background = startBackgroundWork({ pool, config, log, secrets });
+    const background = startBackgroundWork({ pool, config, logger, secrets });
     let draining = false;
     // One LISTEN session for this process: streams fan out from it, and an execution queued anywhere wakes this worker.
     const live = new LiveHub({
       pool,
       statementTimeoutMs: config.statementTimeoutMs,
       listenUrl: listenUrlOf(config, database, requestUrl),
-      log,
+      log: lineLogger(logger.child({ component: 'live' }), 'warn'),
       wake: (loop) => background.wake(loop),
       settings: { limitPerUser: config.streamLimitPerUser, heartbeatMs: config.streamHeartbeatSeconds * 1000 },
     }).start();
@@ -149,6 +159,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
       statementTimeoutMs: config.statementTimeoutMs,
       validateResponses: config.validateResponses,
       logRequests: config.logRequests,
+      logger,
+      metricsToken: config.metricsToken,
       expectedMigrations: migrationVersions(),
       background,
       secrets,
@@ -188,6 +200,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const baseUrl = `http://${wildcard ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     log(`API       ${baseUrl}/api/v1`);
     log(`Docs      ${baseUrl}/docs`);
+    // A port of its own for the scraper (bind it where only the scraper reaches it); METRICS_TOKEN also serves it on the API port.
+    const metrics = config.metricsPort === undefined
+      ? undefined
+      : await startMetricsServer({ port: config.metricsPort, host: config.host, token: config.metricsToken, collectors: scrapeCollectors({ pool, statementTimeoutMs: config.statementTimeoutMs, live }) });
+    if (metrics) log(`Metrics   ${baseUrl.replace(/:\d+$/, `:${metrics.port}`)}/metrics${config.metricsToken ? ' (bearer METRICS_TOKEN)' : ''}`);
+    else if (config.metricsToken) log(`Metrics   ${baseUrl}/metrics (bearer METRICS_TOKEN)`);
     const { hostname, port: databasePort, username, pathname } = new URL(requestUrl);
     const databaseName = decodeURIComponent(pathname.slice(1));
     // Relative to the working folder when inside it: the line reads as the README's.
@@ -222,13 +240,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
           server.closeIdleConnections();
         });
         await loopsStopped;
+        await metrics?.close();
         await background.stop();
         await pool.end();
         await database.stop();
       })();
       return stopping;
     };
-    return { baseUrl, databaseUrl: database.ownerUrl, jwtSecret, stop };
+    return { baseUrl, databaseUrl: database.ownerUrl, jwtSecret, metricsPort: metrics?.port, stop };
   } catch (error) {
     await database.stop();
     throw error;

@@ -9,6 +9,7 @@ import { NO_BACKGROUND_WORK, startBackgroundWork } from '../src/background';
 import { loadConfig } from '../src/config';
 import { addMember, as, createTestApp, expectProblem, jwtSecret, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
 import { newApiKey, withKey } from './support/api-keys';
+import { captureLogs } from './support/logs';
 
 // POST /analytics/events answers before anything is written; these tests own
 // the queue so that they can flush it and then look at what the database holds.
@@ -189,15 +190,15 @@ describe('POST /api/v1/analytics/events', () => {
 
 describe('in a server', () => {
   test('the background work holds the queue (even with BACKGROUND_WORK=false), and stopping it writes what is queued', async () => {
-    const logged: string[] = [];
-    const background = startBackgroundWork({ pool: t.pool, config: loadConfig({ BACKGROUND_WORK: 'false' }), log: (line) => logged.push(line) });
+    const logs = captureLogs();
+    const background = startBackgroundWork({ pool: t.pool, config: loadConfig({ BACKGROUND_WORK: 'false' }), logger: logs.logger });
     const served = t.variant({ background });
     const user = await newUser(served, 'analytics-shutdown');
     await as(served, user).post(URL).send({ events: [frontendEvent({ type: 'before_shutdown' })] }).expect(202);
     await background.stop();
     expect(background.analytics!.counters()).toEqual({ accepted: 1, dropped: 0, stored: 1, failed: 0 });
     expect((await storedFor(user)).map((row) => row.type)).toEqual(['before_shutdown']);
-    expect(logged).toEqual([]);
+    expect(logs.entries()).toEqual([]);
   });
 });
 

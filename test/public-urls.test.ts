@@ -3,6 +3,7 @@ import { loadConfig } from '../src/config';
 import { webhookSettings } from '../src/reflexes/hooks/settings';
 import { createReflex, createSkill } from './reflexes-fixtures';
 import { as, createTestApp, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
+import { captureLogs } from './support/logs';
 
 // The URLs the API prints of itself never come from the request's Host (or
 // forwarded) headers: only from configuration.
@@ -93,21 +94,19 @@ describe('TRUST_PROXY', () => {
   });
 
   test('decides whose X-Forwarded-For is the client address in the request log', async () => {
-    const lines: string[] = [];
-    const spy = jest.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
-    const trusting = createTestApp({ logRequests: true, trustProxy: ['loopback'] });
-    const plain = createTestApp({ logRequests: true });
+    const logs = captureLogs();
+    const trusting = createTestApp({ logRequests: true, logger: logs.logger, trustProxy: ['loopback'] });
+    const plain = createTestApp({ logRequests: true, logger: logs.logger });
     try {
       await request(trusting.app).get('/health').set('X-Forwarded-For', '203.0.113.9').expect(200);
       await request(plain.app).get('/health').set('X-Forwarded-For', '203.0.113.9').expect(200);
     } finally {
-      spy.mockRestore();
       await trusting.close();
       await plain.close();
     }
-    const health = lines.filter((line) => line.includes('GET /health'));
+    const health = logs.entries().filter((entry) => entry.route === '/health');
     expect(health).toHaveLength(2);
-    expect(health[0]).toMatch(/^203\.0\.113\.9 GET \/health 200/);
-    expect(health[1]).not.toMatch(/203\.0\.113\.9/);
+    expect(health[0]).toMatchObject({ method: 'GET', status: 200, client: '203.0.113.9' });
+    expect(health[1]!.client).not.toBe('203.0.113.9');
   });
 });

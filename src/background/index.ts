@@ -16,6 +16,8 @@ import { activityRetentionTask } from '../live/retention';
 import { executionWorkerTask } from '../skills/worker';
 import { schedulerTask } from '../habits/scheduler';
 import { createSkillRunner } from '../skills/runner';
+import { lineLogger, type Logger } from '../observability/logger';
+import { webhookDeliveries } from '../observability/metrics';
 import { startLoop, type BackgroundTask, type RunningLoop } from './loop';
 import { webhookDeliveryRetentionTask, webhookDeliveryTask, type DeliveryAttempt } from '../webhooks/delivery';
 import { outboundWebhookSettings } from '../webhooks/settings';
@@ -23,7 +25,8 @@ import { outboundWebhookSettings } from '../webhooks/settings';
 export interface BackgroundDeps {
   pool: pg.Pool;
   config: Config;
-  log: (line: string) => void;
+  /** The process's logger: each loop and queue logs through a child of it that names it. */
+  logger: Logger;
   /**
    * Opens sealed secrets: outbound webhooks' signing secrets and the invitation
    * tokens queued mail carries; the configured box (secretBoxOf) when absent.
@@ -85,13 +88,14 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
       pool: deps.pool,
       statementTimeoutMs: deps.config.statementTimeoutMs,
       runner: createSkillRunner(deps.config),
+      runnerKind: deps.config.skillRunner,
       concurrency: deps.config.executionWorkerConcurrency,
       retry: {
         maxAttempts: deps.config.executionMaxAttempts,
         baseDelayMs: deps.config.executionRetryDelayMs,
         maxDelayMs: Math.max(deps.config.executionRetryDelayMs, 300_000),
       },
-      log: deps.log,
+      log: loopLog(deps, 'executions'),
       intervalMs: deps.config.executionWorkerIntervalMs,
       // Well past the runner's own limit, so only a worker that died leaves one this old (queued again while attempts remain).
       staleAfterMs: deps.config.skillRunnerTimeoutMs * 2 + 60_000,
@@ -107,8 +111,11 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
         settings: outboundWebhookSettings(deps.config),
         concurrency: deps.config.outboundWebhooks.concurrency,
         intervalMs: deps.config.outboundWebhooks.intervalMs,
-        onAttempt: deps.onWebhookAttempt,
-        log: deps.log,
+        onAttempt: (attempt) => {
+          webhookDeliveries.inc({ outcome: attempt.outcome === 'success' ? 'delivered' : attempt.outcome === 'retry' ? 'failed' : 'gave_up' });
+          deps.onWebhookAttempt?.(attempt);
+        },
+        log: loopLog(deps, 'webhooks'),
       }),
     );
   }
@@ -123,7 +130,7 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
         webAppUrl: deps.config.billing.webAppUrl,
         maxAttempts: deps.config.mail.maxAttempts,
         intervalMs: deps.config.mail.intervalMs,
-        log: deps.log,
+        log: loopLog(deps, 'mail'),
       }),
     );
   }
@@ -138,6 +145,11 @@ function backgroundTasks(deps: BackgroundDeps, wake: (name: string) => void): Ba
   return tasks;
 }
 
+/** What a loop reports about its items (a run retried, a delivery failed), under the loop's name. */
+function loopLog(deps: BackgroundDeps, loop: string): (line: string) => void {
+  return lineLogger(deps.logger.child({ loop }), 'warn');
+}
+
 /**
  * The box that opens sealed secrets (outbound webhooks' signing secrets, the
  * invitation tokens in queued mail): the one given, else the configured one.
@@ -150,7 +162,7 @@ function sealedSecrets(deps: BackgroundDeps): SecretBox | undefined {
   try {
     return secretBoxOf(deps.config);
   } catch (error) {
-    deps.log(`webhooks, mail: not delivering outbound webhooks nor sending mail here: ${error instanceof Error ? error.message : String(error)}`);
+    deps.logger.warn(`webhooks, mail: not delivering outbound webhooks nor sending mail here: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;
   }
 }
@@ -159,14 +171,20 @@ export function startBackgroundWork(deps: BackgroundDeps): BackgroundWork {
   let loops: RunningLoop[] = [];
   // Tasks may wake each other (the scheduler wakes the execution worker), so they get `wake` before the loops exist.
   const wake = (name: string) => loops.find((loop) => loop.name === name)?.wake();
-  if (deps.config.backgroundWork) loops = backgroundTasks(deps, wake).map((task) => startLoop(task, deps.log));
+  if (deps.config.backgroundWork) {
+    loops = backgroundTasks(deps, wake).map((task) => startLoop(task, lineLogger(deps.logger.child({ loop: task.name }), 'error')));
+  }
   // Not a loop: an API-only instance (BACKGROUND_WORK=false) still writes the events its requests accept.
   const analytics = createAnalyticsQueue({
     ...DEFAULT_QUEUE_SIZES,
     store: storeEvents(deps.pool, deps.config.statementTimeoutMs),
-    log: deps.log,
+    log: lineLogger(deps.logger.child({ component: 'analytics' }), 'error'),
   });
-  const apiKeyUsage = createApiKeyUsage({ pool: deps.pool, statementTimeoutMs: deps.config.statementTimeoutMs, log: deps.log });
+  const apiKeyUsage = createApiKeyUsage({
+    pool: deps.pool,
+    statementTimeoutMs: deps.config.statementTimeoutMs,
+    log: lineLogger(deps.logger.child({ component: 'api-key-usage' }), 'error'),
+  });
   const apiCallLeases = new ApiCallLeases(deps.pool, deps.config.statementTimeoutMs);
   let loopsStopped: Promise<void> | undefined;
   const stopLoops = () => (loopsStopped ??= Promise.all(loops.map((loop) => loop.stop())).then(() => undefined));

@@ -13,6 +13,7 @@ import { createPool } from '../db/pool';
 import { embeddedHandle, listenUrlOf, resolveDatabase, type DatabaseHandle } from '../db/resolve';
 import { LiveHub } from '../live/hub';
 import { readiness } from '../health/readiness';
+import { lineLogger, processLogger, startupLines, type Logger } from '../observability/logger';
 
 async function databaseForWorker(config: Config): Promise<DatabaseHandle> {
   if (!config.databaseUrl) {
@@ -23,7 +24,7 @@ async function databaseForWorker(config: Config): Promise<DatabaseHandle> {
 }
 
 /** Polls until every migration this code expects is applied; the loops would fail on an older schema. */
-async function waitForMigrations(pool: pg.Pool, config: Config): Promise<void> {
+async function waitForMigrations(pool: pg.Pool, config: Config, logger: Logger): Promise<void> {
   const deadline = Date.now() + config.migrationWaitSeconds * 1000;
   for (let said = false; ; said = true) {
     const state = await readiness({ pool, statementTimeoutMs: config.statementTimeoutMs, expectedMigrations: migrationVersions() });
@@ -31,7 +32,7 @@ async function waitForMigrations(pool: pg.Pool, config: Config): Promise<void> {
     if (Date.now() >= deadline) {
       throw new Error(`the database has ${state.migrations.applied} of ${state.migrations.expected} migrations after ${config.migrationWaitSeconds} s; run npm run db:migrate or start an instance with MIGRATE_ON_START=true`);
     }
-    if (!said) console.log(`Worker    waiting for the migrations (${state.migrations.applied} of ${state.migrations.expected} applied)`);
+    if (!said) logger.info(`Worker    waiting for the migrations (${state.migrations.applied} of ${state.migrations.expected} applied)`);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
@@ -40,25 +41,26 @@ async function main(): Promise<void> {
   loadEnvFileIfPresent();
   // This process exists to run the loops, whatever BACKGROUND_WORK says for the API.
   const config = { ...loadConfig(), backgroundWork: true };
+  const logger = processLogger(config);
   const database = await databaseForWorker(config);
-  if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, console.log);
+  if (config.migrateOnStart) await migrateAndApplySettings(database.ownerUrl, { quotasEnforced: config.quotasEnabled }, startupLines(logger));
   const requestUrl = await database.requestUrl();
   const pool = createPool(requestUrl, config.dbPoolSize, config.statementTimeoutMs, config.dbPreparedStatements);
-  if (!config.migrateOnStart) await waitForMigrations(pool, config);
-  const background = startBackgroundWork({ pool, config, log: console.log });
+  if (!config.migrateOnStart) await waitForMigrations(pool, config, logger);
+  const background = startBackgroundWork({ pool, config, logger });
   // No streams here: the LISTEN session only wakes the execution worker when any instance queues a run.
   const live = new LiveHub({
     pool,
     statementTimeoutMs: config.statementTimeoutMs,
     listenUrl: listenUrlOf(config, database, requestUrl),
-    log: console.log,
+    log: lineLogger(logger.child({ component: 'live' }), 'warn'),
     wake: (loop) => background.wake(loop),
   }).start();
-  console.log(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);
+  logger.info(`Worker    running against ${database.embedded ? 'the embedded PostgreSQL' : 'DATABASE_URL'}; Ctrl-C stops it`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.removeAllListeners(signal);
     process.once(signal, () => {
-      console.log(`\n${signal}: handing the executions running here back to the queue, then stopping`);
+      logger.info(`${signal}: handing the executions running here back to the queue, then stopping`);
       void live
         .close()
         .then(() => background.stop())

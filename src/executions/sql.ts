@@ -271,3 +271,14 @@ export function toSkillTotals(row: SkillTotalsRow): SkillTotals {
     lastCreatedAt: row.last_created_at,
   };
 }
+
+/**
+ * One statement on the partial index of pending executions (created_at, id)
+ * where status = 'pending': the count walks only the pending entries, and the
+ * oldest is the index's first. Counted up to a bound, so a runaway backlog
+ * cannot make every scrape as slow as the backlog is long.
+ */
+const PENDING_COUNT_BOUND = 100_000;
+export const EXECUTION_QUEUE_STATE = `select
+  (select count(*)::int from (select 1 from public.skill_executions where status = 'pending' limit ${PENDING_COUNT_BOUND}) as bounded) as pending,
+  coalesce(extract(epoch from now() - (select min(created_at) from public.skill_executions where status = 'pending')), 0)::float8 as oldest_pending_seconds`;

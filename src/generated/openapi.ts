@@ -3940,6 +3940,12 @@ export interface components {
             detail: string;
             /** @description The request path that failed. */
             instance?: string;
+            /**
+             * @description The request's id, also in the `X-Request-Id` response header: the caller's own `X-Request-Id` when it is a
+             *     plain token (up to 128 letters, digits and `._:@+=/-`), else one the server made (a UUID). Quote it when
+             *     reporting a problem: every log line of the request carries it.
+             */
+            requestId?: string;
             /** @description One entry per invalid field. */
             errors?: components["schemas"]["FieldError"][];
         };
@@ -6971,6 +6977,7 @@ export interface components {
                  *       "title": "Bad Request",
                  *       "status": 400,
                  *       "detail": "The request does not match the API contract.",
+                 *       "requestId": "3f1c0b9e-5a1d-4c43-9a57-0f3c2b7d8e21",
                  *       "errors": [
                  *         {
                  *           "path": "/body/name",

@@ -9,16 +9,22 @@ import { loadContract } from './contract';
 import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
+import { createLogger, type Logger } from '../observability/logger';
+import { metricsRoute, requestDurations, type MetricsSettings } from './metrics';
 import { errorHandler } from './problems';
-import { redactedUrl } from './redaction';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
+import { requestLog } from './request-log';
+import { compressLargeResponses, docsContentSecurityPolicy, securityHeaders } from './transport';
 import { speedUpValidatorRouting } from './validator-routes';
 
 /** The HTTP stack's own settings; the domains' settings stay with the composition root. */
 export interface HttpSettings {
   verifyToken: TokenVerifier;
   validateResponses: boolean;
+  /** LOG_REQUESTS: one log line per request. */
   logRequests: boolean;
+  /** Where the request lines and errors go: the process's logger (tests pass one with a stream of their own); a default one when absent. */
+  logger?: Logger;
   /** TRUST_PROXY, Express's `trust proxy` (default false: X-Forwarded-* headers are not believed). */
   trustProxy?: TrustProxy;
   /** CORS_ORIGINS: browser origins allowed to call the API (default: the usual local development servers). */
@@ -37,6 +43,8 @@ export interface Mounts {
   verifyApiKey?: ApiKeyVerifier;
   /** Redeems a stream's `?ticket=` (the streamTicket scheme); without it every ticket is refused. */
   streamTicket?: (req: Request) => Promise<boolean>;
+  /** GET /metrics on this port (outside the contract, before validation); absent: not served here. */
+  metrics?: MetricsSettings;
   /** Mounts the domain routers, after validation and before the error handler. */
   routes(app: Express): void;
 }
@@ -55,19 +63,17 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   // Which proxies may say who the client is (req.ip) and how it connected
   // (req.protocol). Our own URLs never come from request headers either way.
   app.set('trust proxy', deps.trustProxy ?? false);
-  // First: a browser's preflight must be answered before anything can refuse it.
-  app.use(cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS));
+  // ---- Observability, headers and transport (before anything can answer) ----
+  // The request's id and logger first: every answer, a refusal by CORS or a 404 included, carries the id.
+  app.use(requestLog({ logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }));
+  app.use(requestDurations());
+  app.use(securityHeaders());
+  app.use(compressLargeResponses());
+  // ---- end of observability, headers and transport ----
 
-  if (deps.logRequests) {
-    app.use((req, res, next) => {
-      const started = process.hrtime.bigint();
-      res.on('finish', () => {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`${req.ip} ${req.method} ${redactedUrl(req.originalUrl)} ${res.statusCode} ${ms.toFixed(1)}ms`);
-      });
-      next();
-    });
-  }
+  // A browser's preflight must be answered before anything can refuse it.
+  app.use(cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS));
+  if (mounts.metrics) app.get('/metrics', metricsRoute(mounts.metrics));
 
   // Every JSON body, signed webhooks included, is checked for depth and size on
   // its bytes before it is parsed. A skill bundle (up to 1000 skills with their
@@ -80,7 +86,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(contract);
   });
-  app.use('/docs', docsRouter());
+  app.use('/docs', docsContentSecurityPolicy(), docsRouter());
 
   for (const { path, handler } of mounts.beforeValidation ?? []) app.use(path, handler);
 
@@ -103,7 +109,7 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
           streamTicket: mounts.streamTicket ?? refuseStreamTickets,
         },
       },
-      ignorePaths: /^\/(docs|openapi\.json)(\/|$)/,
+      ignorePaths: /^\/(docs|openapi\.json|metrics)(\/|$)/,
     }),
   );
 

@@ -78,7 +78,11 @@ export function transactionRunner(deps: TransactionSettings): RunInTransaction {
         apiCalls: deps.apiCalls,
         contexts: deps.contexts,
       },
-      work,
+      (tx) => {
+        // For the request's log line: the organization this request acted in.
+        req.organizationId = tx.organizationId;
+        return work(tx);
+      },
     );
   };
 }

@@ -4,11 +4,11 @@ import { problems } from '../problems';
 import { sendProblem } from './problems';
 
 /** The request headers a browser may send us (the ones the contract reads); anything else it asks for is not granted. */
-const ALLOWED_REQUEST_HEADERS = ['authorization', 'content-type', 'x-organization-id', 'idempotency-key'];
+const ALLOWED_REQUEST_HEADERS = ['authorization', 'content-type', 'x-organization-id', 'idempotency-key', 'x-request-id'];
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE';
-/** Response headers a page's script may read: where a created resource is, the quota, when to retry, a download's name. */
+/** Response headers a page's script may read: where a created resource is, the quota, when to retry, a download's name, the request's id. */
 const EXPOSED_HEADERS =
-  'Location, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy, Retry-After, Content-Disposition, WWW-Authenticate, Idempotent-Replayed';
+  'Location, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, RateLimit, RateLimit-Policy, Retry-After, Content-Disposition, WWW-Authenticate, Idempotent-Replayed, X-Request-Id';
 /** How long a browser may reuse a preflight's answer (seconds). */
 const PREFLIGHT_MAX_AGE = '600';
 

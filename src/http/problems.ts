@@ -1,11 +1,15 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { problemFromDatabaseError, type DatabaseError } from '../db/errors';
 import { Problem, problems } from '../problems';
-import { redactedUrl } from './redaction';
+import { requestIdOf } from './request-log';
 
+/** Sends a problem document; it names the request's id, which a client quotes to whoever reads our logs. */
 export function sendProblem(res: Response, problem: Problem, instance?: string): void {
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-  res.status(problem.status).type('application/problem+json').json(problem.toBody(instance));
+  const body = problem.toBody(instance);
+  const requestId = requestIdOf(res.req);
+  if (requestId) body.requestId = requestId;
+  res.status(problem.status).type('application/problem+json').json(body);
 }
 
 interface ValidatorError extends Error {
@@ -32,7 +36,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
     if (req.authFailure) problem = req.authFailure;
   }
   if (!problem) {
-    console.error(`unhandled error on ${req.method} ${redactedUrl(req.originalUrl)}:`, error);
+    // The path without its query string, which could hold a token (a stream ticket).
+    req.log.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
     problem = new Problem(500, 'internal', 'Something went wrong on our side.');
   }
   sendProblem(res, problem, req.originalUrl);

@@ -49,7 +49,7 @@ export interface LiveDeps {
   /** The direct URL of the LISTEN session (EVENTS_DATABASE_URL). */
   listenUrl: string;
   log: (line: string) => void;
-  /** Wakes one of this process's background loops (an execution was queued: 'executions'). */
+  /** Wakes one of this process's background loops (an execution was queued: 'executions'; any event: 'webhooks'). */
   wake?: (loop: string) => void;
   settings?: Partial<LiveSettings>;
 }
@@ -163,6 +163,8 @@ export class LiveHub {
   private received(events: ActivityEvent[], snapshot: Snapshot): void {
     // Another process's POST .../execute: this process's worker takes it now, not at its next poll.
     if (events.some((event) => event.type === 'execution.queued')) this.deps.wake?.('executions');
+    // Each event may have queued outbound webhook deliveries (a trigger did, in its transaction): deliver them now.
+    if (events.length > 0) this.deps.wake?.('webhooks');
     const delivery = { events, snapshot };
     for (const waiting of this.opening.values()) waiting.push(delivery);
     const subscribers = [...this.subscribers];

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { BackgroundTask } from '../background/loop';
 import { withServiceTransaction } from '../db/transaction';
+import { skillRunDuration, skillRuns, type RunOutcome } from '../observability/metrics';
 import { liveOutput } from './live-output';
 import { afterFailure, type RetryPolicy } from './retry';
 import type { RunResult, SkillRunner } from './runner';
@@ -11,6 +12,8 @@ export interface ExecutionWorkerOptions {
   pool: pg.Pool;
   statementTimeoutMs: number;
   runner: SkillRunner;
+  /** The runner's kind (SKILL_RUNNER), as the run metrics name it. */
+  runnerKind?: string;
   /** Executions run at once: each slot takes the next one as soon as it is free. */
   concurrency: number;
   /** A running execution older than this is taken to have lost its worker: queued again while attempts remain, else failed. */
@@ -175,6 +178,7 @@ export class ExecutionSlots {
     else {
       // Streamed text shows in the execution while the model works; the last write lands before the result.
       const live = liveOutput(pool, statementTimeoutMs, execution.id, this.options.outputWriteMs);
+      const started = process.hrtime.bigint();
       try {
         result = await this.options.runner.run(runnableSkill(execution.skill), execution.input, { signal: controller.signal, onOutput: live.push });
       } catch (error) {
@@ -183,6 +187,10 @@ export class ExecutionSlots {
       } finally {
         await live.close();
       }
+      const outcome: RunOutcome = result.ok ? 'completed' : result.code === 'runner_timeout' ? 'timeout' : 'failed';
+      const labels = { runner: this.options.runnerKind ?? 'unknown', outcome };
+      skillRunDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      skillRuns.inc(labels);
     }
     this.inFlight.delete(execution.id);
 

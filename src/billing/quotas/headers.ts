@@ -1,4 +1,5 @@
 import { registerSqlState } from '../../db/errors';
+import { quotaRefusals } from '../../observability/metrics';
 import { Problem } from '../../problems';
 
 /**
@@ -68,6 +69,8 @@ export function parseQuotaDetail(detail: string | undefined): QuotaErrorDetail |
 /** A plan quota used up (raised by the metering functions and triggers): 429 with the quota's headers. */
 registerSqlState(QUOTA_EXCEEDED_SQLSTATE, (error) => {
   const detail = parseQuotaDetail(error.detail);
+  // Counted here, where the refusal becomes the request's answer (once a request, after its transaction ended).
+  quotaRefusals.inc({ quota: detail?.metric ?? 'unknown' });
   const headers = detail
     ? {
         ...rateLimitHeaders({ limit: detail.limit, used: detail.used, resetEpochSeconds: detail.reset }, { retryAfter: true }),
