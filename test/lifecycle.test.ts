@@ -13,6 +13,20 @@ import { appDatabaseUrl, databaseUrl, jwtSecret, secretsKeys, token } from './su
 
 const ROOT = path.resolve(__dirname, '..');
 
+// What a test holds (child processes, a lock, an embedded database) is
+// released after it whatever happens, a timeout included: a lock or a server
+// left behind would stall the suites running beside this one.
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // best effort: the next one still runs
+    }
+  }
+});
+
 interface Started {
   child: ChildProcess;
   baseUrl: string;
@@ -26,7 +40,11 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv, options:
   let text = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${text}`)), options.waitMs ?? 60_000);
+    const timer = setTimeout(() => {
+      // Not left running: a detached child takes its whole group (npm, its shell, the server) along.
+      cleanUp(child, undefined, options.detached ?? false);
+      reject(new Error(`server did not start:\n${text}`));
+    }, options.waitMs ?? 90_000);
     const onData = (chunk: Buffer) => {
       text += chunk.toString();
       const api = /API\s+(http:\/\/[^\s]+?)\/api\/v1/.exec(text);
@@ -164,18 +182,30 @@ async function presentIds(connectionString: string, ids: string[]): Promise<numb
 
 test('a drain answers /ready 503 at once while requests in flight finish; /health stays 200 until exit', async () => {
   const server = await start(process.execPath, ['--import', 'tsx', path.join('src', 'main.ts')], againstTestDatabase({ SHUTDOWN_DRAIN_DELAY_MS: '5000' }));
+  cleanups.push(() => cleanUp(server.child));
   const locker = new pg.Client({ connectionString: databaseUrl() });
-  try {
-    const bearer = token('drain-ready@example.test');
-    expect((await fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
+  cleanups.push(() => locker.end());
+  {
+    const bearer = token(`drain-${randomUUID().slice(0, 8)}@example.test`);
+    const me = await fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect(me.status).toBe(200);
+    const organizationId = ((await me.json()) as { defaultOrganizationId: string }).defaultOrganizationId;
     expect((await fetch(`${server.baseUrl}/ready`)).status).toBe(200);
 
-    // A request held by a lock, still in flight when the signal comes.
+    // A request held by a lock on this test's own organization (a new project
+    // needs a key-share lock on it), still in flight when the signal comes.
     await locker.connect();
     await locker.query('begin');
-    await locker.query('lock table public.profiles in access exclusive mode');
-    const inFlight = fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${bearer}` } });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await locker.query('select 1 from public.organizations where id = $1 for update', [organizationId]);
+    const inFlight = fetch(`${server.baseUrl}/api/v1/projects`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Drained', type: 'manual' }),
+    });
+    await until(async () => {
+      const waiting = await locker.query('select 1 from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid))');
+      return (waiting.rowCount ?? 0) > 0;
+    }, 'the request to wait on the lock', 20_000);
 
     server.child.kill('SIGTERM');
     let ready: Response | undefined;
@@ -188,21 +218,19 @@ test('a drain answers /ready 503 at once while requests in flight finish; /healt
 
     await locker.query('commit');
     const answered = await inFlight;
-    expect(answered.status).toBe(200);
-    expect(((await answered.json()) as { email: string }).email).toBe('drain-ready@example.test');
+    expect(answered.status).toBe(201);
+    expect(((await answered.json()) as { name: string }).name).toBe('Drained');
     expect(await server.exited).toBe(0);
-  } finally {
-    await locker.end().catch(() => undefined);
-    cleanUp(server.child);
   }
-});
+}, 120_000);
 
 test('SIGTERM to the npm of `npm start` (not to the server) stops the server and its embedded PostgreSQL', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'npm-stop-'));
   let server: Started | undefined;
-  try {
+  cleanups.push(() => cleanUp(server?.child, dataDir, true));
+  {
     // Its own process group, as a terminal gives it; the signal goes to npm's pid only.
-    server = await start('npm', ['start'], embedded(dataDir), { detached: true, waitMs: 90_000 });
+    server = await start('npm', ['start'], embedded(dataDir), { detached: true, waitMs: 120_000 });
     const postmaster = postmasterPid(dataDir)!;
     const owner = Number(readFileSync(path.join(dataDir, 'postgres-owner.pid'), 'utf8').trim());
     expect(alive(postmaster)).toBe(true);
@@ -214,46 +242,47 @@ test('SIGTERM to the npm of `npm start` (not to the server) stops the server and
     await until(() => !alive(postmaster), 'the embedded PostgreSQL to stop');
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     expect(server.output()).toMatch(/npm exited|SIGTERM/);
-  } finally {
-    cleanUp(server?.child, dataDir, true);
   }
-}, 150_000);
+}, 240_000);
 
 test('kill -9 of the API server under write load loses no acknowledged write', async () => {
   const server = await start(process.execPath, ['--import', 'tsx', path.join('src', 'main.ts')], againstTestDatabase());
-  try {
+  cleanups.push(() => cleanUp(server.child));
+  {
     const bearer = token(`kill-api-${randomUUID().slice(0, 8)}@example.test`);
     expect((await fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
     const load = writeLoad(server.baseUrl, bearer);
+    cleanups.push(() => load.stop());
     // A few seconds at most: enough acknowledged writes that the kill lands among them.
-    await until(() => load.acknowledged.length >= 40, 'writes to be acknowledged', 20_000);
+    await until(() => load.acknowledged.length >= 40, 'writes to be acknowledged', 30_000);
     server.child.kill('SIGKILL');
     expect(await server.exited).toBeNull();
     await load.stop();
 
     const acknowledged = [...load.acknowledged];
     expect(await presentIds(databaseUrl(), acknowledged)).toBe(acknowledged.length);
-  } finally {
-    cleanUp(server.child);
   }
-}, 60_000);
+}, 120_000);
 
 test('kill -9 of the embedded PostgreSQL under write load, then a restart on the same data: every acknowledged write survived', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'kill-db-'));
   let server: Started | undefined;
-  try {
+  let load: ReturnType<typeof writeLoad> | undefined;
+  cleanups.push(() => cleanUp(server?.child, dataDir));
+  cleanups.push(() => load?.stop());
+  {
     server = await start(process.execPath, ['--import', 'tsx', path.join('src', 'main.ts')], embedded(dataDir), { waitMs: 90_000 });
     const bearer = token(`kill-db-${randomUUID().slice(0, 8)}@example.test`);
     expect((await fetch(`${server.baseUrl}/api/v1/me`, { headers: { authorization: `Bearer ${bearer}` } })).status).toBe(200);
-    const load = writeLoad(server.baseUrl, bearer);
-    await until(() => load.acknowledged.length >= 40, 'writes to be acknowledged', 20_000);
+    load = writeLoad(server.baseUrl, bearer);
+    await until(() => load!.acknowledged.length >= 40, 'writes to be acknowledged', 30_000);
 
     // The postmaster and every backend at once (its own process group), as a crash or the OOM killer would.
     const postmaster = postmasterPid(dataDir)!;
     process.kill(-postmaster, 'SIGKILL');
     await until(() => !alive(postmaster), 'the postmaster to die');
     const failuresAtKill = load.failures();
-    await until(() => load.failures() > failuresAtKill, 'requests to fail without their database', 15_000);
+    await until(() => load!.failures() > failuresAtKill, 'requests to fail without their database', 30_000);
     await load.stop();
     server.child.kill('SIGKILL');
     await server.exited;
@@ -267,7 +296,5 @@ test('kill -9 of the embedded PostgreSQL under write load, then a restart on the
     expect(await presentIds(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/app`, acknowledged)).toBe(acknowledged.length);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
-  } finally {
-    cleanUp(server?.child, dataDir);
   }
-}, 180_000);
+}, 300_000);
