@@ -83,7 +83,8 @@ function prettyStream(): DestinationStream | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pretty = require('pino-pretty') as (options: object) => DestinationStream;
-    return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true });
+    // One line per entry: a request's fields follow its message instead of taking a screenful each.
+    return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: true });
   } catch {
     return undefined;
   }
