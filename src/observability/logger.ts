@@ -7,7 +7,7 @@ export type { Logger } from 'pino';
  * Where secrets could turn up in a log object: credentials in headers, and
  * the fields of bodies and settings that hold passwords, tokens and keys. The
  * request line itself never carries headers, bodies or query strings (see
- * ./http-log.ts); this is the net under whatever else gets logged.
+ * src/http/request-log.ts); this is the net under whatever else gets logged.
  */
 export const REDACTED_PATHS = [
   'authorization',
