@@ -137,9 +137,11 @@ test('the /docs page loads from our own server, authorizes with the token and ex
   const docs = await page.goto(`${apiBase()}/docs/`);
   assert.match(docs?.headers()['content-security-policy'] ?? '', /script-src 'self'/);
   await page.getByRole('button', { name: 'Authorize' }).first().click();
-  await page.locator('.modal-ux input[type=text], .modal-ux input:not([type])').first().fill(token);
-  await page.locator('.modal-ux .auth-btn-wrapper button.authorize').click();
-  await page.locator('.modal-ux button.btn-done').click();
+  // The modal has a form per scheme (the bearer token, the stream ticket): the bearer one.
+  const bearer = page.locator('.modal-ux form').filter({ hasText: 'bearerAuth' });
+  await bearer.locator('input[type=text], input:not([type])').first().fill(token);
+  await bearer.locator('.auth-btn-wrapper button.authorize').click();
+  await page.locator('.modal-ux button.btn-done').first().click();
   // Swagger UI renders a tag's operations once the tag scrolls into view.
   await page.locator('#operations-tag-Me').scrollIntoViewIfNeeded();
   await page.locator('#operations-Me-getMe .opblock-summary').click();
