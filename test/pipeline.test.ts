@@ -119,3 +119,26 @@ test('a table changed under a prepared statement (a migration on a live deployme
     await t.admin.query(`drop table public.${table}`);
   }
 });
+
+test("a pipeline ends for the driver too: its read timeout is cleared, and the statement stays prepared past it", async () => {
+  // query_timeout is the statement timeout plus 2 s: 2.1 s here.
+  const pool = createPool(t.appUrl, 1, 100);
+  try {
+    const text = 'select $1::int * 2 as doubled';
+    const client = await pool.connect();
+    try {
+      expect((await runPipeline(client, [{ text, values: [21] }]))[0]!.rows).toEqual([{ doubled: 42 }]);
+      const nameOf = async () => (await client.query<{ name: string }>('select name from pg_prepared_statements where statement = $1', [text])).rows.map((row) => row.name);
+      const before = await nameOf();
+      expect(before).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 2600));
+      expect((await runPipeline(client, [{ text, values: [4] }]))[0]!.rows).toEqual([{ doubled: 8 }]);
+      // Had the timer fired on the finished pipeline, the statement would have been dropped and prepared again under a new name.
+      expect(await nameOf()).toEqual(before);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+});

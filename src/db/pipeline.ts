@@ -122,6 +122,13 @@ class PipelineQuery {
   readonly done: Promise<pg.QueryResult[]>;
   private settle!: { resolve(results: pg.QueryResult[]): void; reject(error: unknown): void };
   private failed = false;
+  /**
+   * Set by the driver: with a read timeout (query_timeout) it wraps this to
+   * clear its timer. Called once the query has ended, as the driver's own
+   * queries do; never called, each timer would keep the query and its rows
+   * alive until it fired, then fail a query long finished.
+   */
+  callback?: (error: unknown, results?: pg.QueryResult[]) => void;
 
   constructor(
     private readonly steps: readonly Step[],
@@ -175,6 +182,7 @@ class PipelineQuery {
   handlePortalSuspended(): void {}
 
   handleError(error: unknown): void {
+    if (this.failed) return;
     // The driver routes the Sync's ReadyForQuery past this object once an error arrived: settle now.
     this.failed = true;
     // The statement that failed is prepared afresh next time too: its plan may
@@ -183,10 +191,13 @@ class PipelineQuery {
     if (failing) this.parsed.push({ text: this.steps[this.results.length]!.text, name: failing });
     this.statements?.forget(this.parsed);
     this.settle.reject(error);
+    this.callback?.(error);
   }
 
   handleReadyForQuery(): void {
-    if (!this.failed) this.settle.resolve(this.results);
+    if (this.failed) return;
+    this.settle.resolve(this.results);
+    this.callback?.(null, this.results);
   }
 }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from '../observability/logger';
 import { clientAddress } from './context';
 
@@ -8,6 +7,10 @@ declare module 'express-serve-static-core' {
   interface Request {
     /** The organization the request acted in, once its transaction has resolved one (for the request's log line). */
     organizationId?: string | null;
+    /** The request's id (X-Request-Id), given first in the stack. */
+    id?: string;
+    /** The process's logger bound to the request's id. */
+    log: Logger;
   }
 }
 
@@ -61,27 +64,33 @@ export interface RequestLogSettings {
  * logger bound to that id (req.log), and, when asked, one line when the
  * response has been sent: method, route template, status, duration, user,
  * organization. No headers, body or query string is logged.
+ *
+ * Written on pino directly rather than through pino-http, which makes a child
+ * logger for every request before it knows whether anything will be logged:
+ * that child (its bindings serialized through the redaction) was about 6% of
+ * a short request's CPU. Here req.log is made on first use, and the request's
+ * line carries its id as a field.
  */
 export function requestLog(settings: RequestLogSettings): RequestHandler {
-  return pinoHttp({
-    logger: settings.logger,
-    genReqId: (req, res) => {
-      const id = acceptRequestId(req.headers['x-request-id']) ?? randomUUID();
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    // req.log is the logger with the request id only; the line at the end says the rest.
-    quietReqLogger: true,
-    quietResLogger: true,
-    autoLogging: settings.logRequests,
-    customAttributeKeys: { responseTime: 'durationMs' },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessObject: (req, res, fields: { durationMs: number }) => requestFields(req as Request, res as Response, fields.durationMs),
-    // What failed is logged by the error handler, with its stack, under the same request id.
-    customErrorObject: (req, res, _error, fields: { durationMs: number }) => requestFields(req as Request, res as Response, fields.durationMs),
-    customSuccessMessage: (req, res) => `${req.method} ${routeTemplate(req as Request)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${routeTemplate(req as Request)} ${res.statusCode}`,
-  }) as unknown as RequestHandler;
+  const { logger } = settings;
+  return (req, res, next) => {
+    const id = acceptRequestId(req.headers['x-request-id']) ?? randomUUID();
+    req.id = id;
+    res.setHeader('X-Request-Id', id);
+    let bound: Logger | undefined;
+    Object.defineProperty(req, 'log', { configurable: true, enumerable: false, get: () => (bound ??= logger.child({ reqId: id })) });
+    if (settings.logRequests) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => {
+        const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
+        const message = `${req.method} ${routeTemplate(req)} ${res.statusCode}`;
+        const fields = { reqId: id, ...requestFields(req, res, durationMs) };
+        if (res.statusCode >= 500) logger.error(fields, message);
+        else logger.info(fields, message);
+      });
+    }
+    next();
+  };
 }
 
 function requestFields(req: Request, res: Response, durationMs: number) {

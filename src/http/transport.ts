@@ -99,5 +99,10 @@ export function shouldCompress(req: Request, res: Response): boolean {
 }
 
 export function compressLargeResponses(): RequestHandler {
-  return compression({ threshold: COMPRESSION_THRESHOLD_BYTES, filter: shouldCompress });
+  const compress = compression({ threshold: COMPRESSION_THRESHOLD_BYTES, filter: shouldCompress });
+  // A client that accepts no encoding gets nothing compressed: its response is
+  // not wrapped at all (the wrapper costs every response). Without
+  // Vary: Accept-Encoding on it, a cache may keep the plain body, which every
+  // client can read.
+  return (req, res, next) => (req.headers['accept-encoding'] ? compress(req, res, next) : next());
 }
