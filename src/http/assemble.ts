@@ -10,7 +10,7 @@ import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
 import { createLogger, type Logger } from '../observability/logger';
-import { metricsRoute, requestDurations, type MetricsSettings } from './metrics';
+import { metricsRoute, type MetricsSettings } from './metrics';
 import { errorHandler } from './problems';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
 import { requestLog } from './request-log';
@@ -66,7 +66,6 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   // ---- Observability, headers and transport (before anything can answer) ----
   // The request's id and logger first: every answer, a refusal by CORS or a 404 included, carries the id.
   app.use(requestLog({ logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }));
-  app.use(requestDurations());
   app.use(securityHeaders());
   app.use(compressLargeResponses());
   // ---- end of observability, headers and transport ----

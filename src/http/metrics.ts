@@ -7,22 +7,11 @@ import {
   dbPoolConnections,
   dbPoolIdleConnections,
   dbPoolWaitingRequests,
-  httpRequestDuration,
   metricsCollectionErrors,
   registry,
 } from '../observability/metrics';
 import { problems } from '../problems';
 import { sendProblem } from './problems';
-import { routeTemplate } from './request-log';
-
-/** Observes every request's duration once its response has finished, labelled by route template. */
-export function requestDurations(): RequestHandler {
-  return (req, res, next) => {
-    const end = httpRequestDuration.startTimer();
-    res.once('finish', () => end({ method: req.method, route: routeTemplate(req), status: String(res.statusCode) }));
-    next();
-  };
-}
 
 /** A value read when scraped (a query, a counter of another object); a failure leaves its gauges as they were. */
 export interface ScrapeCollector {

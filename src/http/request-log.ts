@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../observability/logger';
+import { httpRequestDuration } from '../observability/metrics';
 import { clientAddress } from './context';
 
 declare module 'express-serve-static-core' {
@@ -61,8 +62,8 @@ export interface RequestLogSettings {
 
 /**
  * First in the stack: gives the request its id (echoed as X-Request-Id), a
- * logger bound to that id (req.log), and, when asked, one line when the
- * response has been sent: method, route template, status, duration, user,
+ * logger bound to that id (req.log), its duration in the request-duration
+ * metric, and, when asked, one line when the response has been sent: method, route template, status, duration, user,
  * organization. No headers, body or query string is logged.
  *
  * Written on pino directly rather than through pino-http, which makes a child
@@ -79,24 +80,26 @@ export function requestLog(settings: RequestLogSettings): RequestHandler {
     res.setHeader('X-Request-Id', id);
     let bound: Logger | undefined;
     Object.defineProperty(req, 'log', { configurable: true, enumerable: false, get: () => (bound ??= logger.child({ reqId: id })) });
-    if (settings.logRequests) {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
-        const message = `${req.method} ${routeTemplate(req)} ${res.statusCode}`;
-        const fields = { reqId: id, ...requestFields(req, res, durationMs) };
-        if (res.statusCode >= 500) logger.error(fields, message);
-        else logger.info(fields, message);
-      });
-    }
+    // One timer and one route lookup serve the duration metric and the log line.
+    const started = process.hrtime.bigint();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeTemplate(req);
+      httpRequestDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (!settings.logRequests) return;
+      const message = `${req.method} ${route} ${res.statusCode}`;
+      const fields = { reqId: id, ...requestFields(req, res, route, Math.round(seconds * 1000)) };
+      if (res.statusCode >= 500) logger.error(fields, message);
+      else logger.info(fields, message);
+    });
     next();
   };
 }
 
-function requestFields(req: Request, res: Response, durationMs: number) {
+function requestFields(req: Request, res: Response, route: string, durationMs: number) {
   return {
     method: req.method,
-    route: routeTemplate(req),
+    route,
     // As TRUST_PROXY has Express believe it.
     client: clientAddress(req) ?? null,
     status: res.statusCode,
