@@ -1,4 +1,4 @@
-import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { requireOwnerOrAdmin, requireUser, type RequestTransaction } from '../db/transaction';
 import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery, ResponseBody } from '../http/route';
 import { problems } from '../problems';
@@ -12,15 +12,12 @@ import { API_KEY_BY_ID, apiKeyListQuery, INSERT_API_KEY, REVOKE_API_KEY, toApiKe
 const NOT_FOUND = 'There is no such API key in this organization.';
 
 function requireKeyManager(tx: RequestTransaction): string {
-  const organizationId = requireOrganization(tx);
-  if (tx.organizationRole !== 'owner' && tx.organizationRole !== 'admin') {
-    throw problems.forbidden(
+  return requireOwnerOrAdmin(
+    tx,
       tx.identity.apiKey
         ? 'Only API keys with the admin scope may manage API keys.'
         : "Only the organization's owners and admins may manage API keys.",
-    );
-  }
-  return organizationId;
+  );
 }
 
 export async function createApiKey(tx: RequestTransaction, body: RequestBody<'createApiKey'>): Promise<ResponseBody<'createApiKey', 201>> {

@@ -1,4 +1,4 @@
-import { requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { requireOwnerOrAdmin, requireUser, type RequestTransaction } from '../db/transaction';
 import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery } from '../http/route';
 import { problems } from '../problems';
@@ -33,11 +33,7 @@ const FILTER_NOT_FOUND = 'There is no such saved filter in this organization.';
 const NOT_YOURS = 'This saved filter was shared with you: only the person who saved it may change or delete it.';
 
 function requireAuditReader(tx: RequestTransaction): string {
-  const organizationId = requireOrganization(tx);
-  if (tx.organizationRole !== 'owner' && tx.organizationRole !== 'admin') {
-    throw problems.forbidden('Only owners and admins of the organization may read its audit log.');
-  }
-  return organizationId;
+  return requireOwnerOrAdmin(tx, 'Only owners and admins of the organization may read its audit log.');
 }
 
 function checkWindow(filters: AuditLogFilters, path: string): void {

@@ -1,5 +1,4 @@
-import { requireOrganization, type RequestTransaction } from '../db/transaction';
-import { problems } from '../problems';
+import { requireOwnerOrAdmin, type RequestTransaction } from '../db/transaction';
 
 /**
  * Billing belongs to the organization: owners and admins manage it. Row level
@@ -7,9 +6,5 @@ import { problems } from '../problems';
  * a member can understand.
  */
 export function requireBillingManager(tx: RequestTransaction, action: string): string {
-  const organizationId = requireOrganization(tx);
-  if (tx.organizationRole !== 'owner' && tx.organizationRole !== 'admin') {
-    throw problems.forbidden(`Only owners and admins of the organization may ${action}.`);
-  }
-  return organizationId;
+  return requireOwnerOrAdmin(tx, `Only owners and admins of the organization may ${action}.`);
 }

@@ -414,6 +414,17 @@ export function requireOrganization(tx: RequestTransaction): string {
 }
 
 /**
+ * The organization, for operations its owners and admins alone may do (an
+ * API key acts with its capped role); `refusal` is the 403's detail. The
+ * policies refuse the same rows; this gives the clear answer first.
+ */
+export function requireOwnerOrAdmin(tx: RequestTransaction, refusal: string): string {
+  const organizationId = requireOrganization(tx);
+  if (tx.organizationRole !== 'owner' && tx.organizationRole !== 'admin') throw problems.forbidden(refusal);
+  return organizationId;
+}
+
+/**
  * The organization a request acts in. Service tokens (back-office callers,
  * which row level security lets through) must name it in X-Organization-Id.
  */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../db/secret-box';
-import { asServiceRole, requireOrganization, requireUser, type RequestTransaction } from '../db/transaction';
+import { asServiceRole, requireOwnerOrAdmin, requireUser, type RequestTransaction } from '../db/transaction';
 import { paginate, pageRequest, type Page } from '../http/pagination';
 import type { RequestBody, RequestQuery, ResponseBody } from '../http/route';
 import { problems } from '../problems';
@@ -32,11 +32,7 @@ const NOT_FOUND = 'There is no such webhook endpoint in this organization.';
 const DELIVERY_NOT_FOUND = 'There is no such delivery of this webhook endpoint.';
 
 function requireWebhookManager(tx: RequestTransaction): string {
-  const organizationId = requireOrganization(tx);
-  if (tx.organizationRole !== 'owner' && tx.organizationRole !== 'admin') {
-    throw problems.forbidden("Only the organization's owners and admins may manage webhooks.");
-  }
-  return organizationId;
+  return requireOwnerOrAdmin(tx, "Only the organization's owners and admins may manage webhooks.");
 }
 
 async function loadWebhook(tx: RequestTransaction, organizationId: string, webhookId: string): Promise<WebhookRow> {
