@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,19 +44,49 @@ function startMain(): Promise<{ child: ChildProcess; baseUrl: string }> {
   });
 }
 
+// A lock or a server left behind by a failed run would stall the suites beside this one.
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // best effort: the next one still runs
+    }
+  }
+});
+
 test('SIGTERM stops taking requests, finishes the one in flight, then exits cleanly', async () => {
   const { child, baseUrl } = await startMain();
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const bearer = token('draining@example.test');
-  await fetch(`${baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${bearer}` } });
+  const bearer = token(`draining-${randomUUID().slice(0, 8)}@example.test`);
+  const me = await fetch(`${baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${bearer}` } });
+  expect(me.status).toBe(200);
+  const organizationId = ((await me.json()) as { defaultOrganizationId: string }).defaultOrganizationId;
 
-  // Hold a lock the request needs, so it is still running when the signal comes.
+  // Hold a lock on this test's own organization only (a new project needs a
+  // key-share lock on it): the request is still running when the signal comes,
+  // and no other suite sharing the database waits on it.
   const locker = new pg.Client({ connectionString: databaseUrl() });
+  cleanups.push(() => locker.end());
   await locker.connect();
   await locker.query('begin');
-  await locker.query('lock table public.profiles in access exclusive mode');
-  const inFlight = fetch(`${baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${bearer}` } });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await locker.query('select 1 from public.organizations where id = $1 for update', [organizationId]);
+  const inFlight = fetch(`${baseUrl}/api/v1/projects`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Drained', type: 'manual' }),
+  });
+  const waitUntil = Date.now() + 20_000;
+  for (;;) {
+    const waiting = await locker.query('select 1 from pg_stat_activity where pg_backend_pid() = any(pg_blocking_pids(pid))');
+    if ((waiting.rowCount ?? 0) > 0) break;
+    if (Date.now() > waitUntil) throw new Error('the request never waited on the lock');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 
   child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -63,12 +94,11 @@ test('SIGTERM stops taking requests, finishes the one in flight, then exits clea
   await expect(fetch(`${baseUrl}/health`)).rejects.toThrow();
 
   await locker.query('commit');
-  await locker.end();
   const response = await inFlight;
-  expect(response.status).toBe(200);
-  expect(((await response.json()) as { email: string }).email).toBe('draining@example.test');
+  expect(response.status).toBe(201);
+  expect(((await response.json()) as { name: string }).name).toBe('Drained');
   expect(await exited).toBe(0);
-});
+}, 60_000);
 
 test('Ctrl-C in a terminal (SIGINT to the whole process group) drains too, with the embedded database', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ctrl-c-'));
