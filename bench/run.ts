@@ -7,9 +7,11 @@
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 3),
  *      BENCH_CONNECTIONS (default 32), BENCH_PROJECTS (bulk rows, default 200000),
  *      BENCH_ONLY (run only scenarios whose name contains this text, e.g. "get"),
- *      BENCH_VALIDATE_RESPONSES (true: check every response, as development does).
+ *      BENCH_VALIDATE_RESPONSES (true: check every response, as development does),
+ *      BENCH_PROFILE_DIR (write a CPU profile of this process's main thread for each measured run there).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -35,6 +37,7 @@ const WARMUP = envInt('BENCH_WARMUP', 3, 0);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32, 1);
 const BULK_PROJECTS = envInt('BENCH_PROJECTS', 200_000, 0);
 const VALIDATE_RESPONSES = process.env.BENCH_VALIDATE_RESPONSES === 'true';
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR || undefined;
 
 interface Scenario {
   name: string;
@@ -112,6 +115,28 @@ async function fire(url: string, scenario: Scenario, headers: Record<string, str
     return await Promise.race([instance, stopped]);
   } finally {
     stopLoad = undefined;
+  }
+}
+
+/**
+ * The measured window only, without start-up, data loading and warm-up: the
+ * servers share this main thread (the load runs in a worker), so its profile
+ * is where their per-request CPU goes. Open the file in Chrome's DevTools.
+ */
+async function profiled<T>(scenario: Scenario, run: () => Promise<T>): Promise<T> {
+  if (!PROFILE_DIR) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await mkdir(PROFILE_DIR, { recursive: true });
+    const file = path.join(PROFILE_DIR, `${scenario.name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+    await writeFile(file, JSON.stringify(profile));
   }
 }
 
@@ -260,7 +285,7 @@ async function main(): Promise<number> {
       process.stdout.write(`running ${scenario.name} (${WARMUP} s warm-up, ${DURATION} s measured) ... `);
       if (WARMUP > 0) await fire(url, scenario, headersOf(scenario), WARMUP);
       if (interrupted) break;
-      const result = await fire(url, scenario, headersOf(scenario), DURATION);
+      const result = await profiled(scenario, () => fire(url, scenario, headersOf(scenario), DURATION));
       if (!result) break;
       measured.push({ scenario, result });
       console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);

@@ -1,58 +1,59 @@
 import type { Express } from 'express';
 import type pg from 'pg';
 import { refusingEndedSessions, sessionLiveness } from './accounts/liveness';
-import { accountsRouter } from './accounts/routes';
+import { accountsRoutes } from './accounts/routes';
 import type { AccountsSettings } from './accounts/settings';
-import { analyticsRouter } from './analytics/routes';
+import { analyticsRoutes } from './analytics/routes';
 import { storeEvents } from './analytics/operations';
 import { createAnalyticsQueue, DEFAULT_QUEUE_SIZES, type AnalyticsQueue } from './analytics/queue';
-import { auditRouter } from './audit/routes';
+import { auditRoutes } from './audit/routes';
 import type { BackgroundWork } from './background';
 import { refusePaymentSecrets } from './billing/card-data';
-import { apiKeysRouter } from './api-keys/routes';
+import { apiKeysRoutes } from './api-keys/routes';
 import { createApiKeyUsage, type ApiKeyUsage } from './api-keys/usage';
 import { createApiKeyVerifier } from './api-keys/verifier';
 import { monthlyQuotaHeaders, rateLimitHeaders } from './billing/quotas/headers';
-import { billingRouter, DEFAULT_BILLING, type BillingDeps } from './billing/routes';
-import { usageRouter } from './billing/usage/routes';
+import { billingRoutes, DEFAULT_BILLING, type BillingDeps } from './billing/routes';
+import { usageRoutes } from './billing/usage/routes';
 import { loadConfig } from './config';
 import type { SecretBox } from './db/secret-box';
-import { eventsRouter } from './events/routes';
+import { eventsRoutes } from './events/routes';
 import { executionQueueState } from './executions/queue-state';
-import { executionsRouter } from './executions/routes';
-import { habitsRouter } from './habits/routes';
+import { executionsRoutes } from './executions/routes';
+import { habitsRoutes } from './habits/routes';
 import { DEFAULT_LIVE_SETTINGS, type LiveHub } from './live/hub';
-import { liveRouter } from './live/routes';
+import { liveRoutes } from './live/routes';
 import { streamTicketHandler } from './live/tickets';
-import { healthRouter } from './health/routes';
+import { healthRoutes } from './health/routes';
 import { idempotencyKeys } from './idempotency/middleware';
 import { assembleHttpApp, type HttpSettings } from './http/assemble';
 import { API_BASE, transactionRunner } from './http/context';
+import { Operations } from './http/route';
 import { poolCollector, type ScrapeCollector } from './http/metrics';
 import { createLogger, lineLogger, type Logger } from './observability/logger';
 import { eventStreamsOpen, executionsOldestPendingAge, executionsPending } from './observability/metrics';
 import { ApiCallLeases } from './db/api-call-leases';
 import { RequestContexts } from './db/request-contexts';
 import { invitationMailer } from './mail/invitations';
-import { meRouter } from './me/routes';
-import { notificationsRouter } from './notifications/routes';
-import { organizationMembersRouter } from './organizations/members/routes';
-import { organizationsRouter } from './organizations/routes';
-import { filesRouter } from './projects/files/routes';
-import { ingestionsRouter } from './projects/ingestions/routes';
-import { invitationsRouter } from './projects/invitations/routes';
-import { membersRouter } from './projects/members/routes';
-import { repositoriesRouter } from './projects/repositories/routes';
-import { projectsRouter } from './projects/routes';
-import { reflexesRouter } from './reflexes/routes';
-import { skillBundleRouter } from './skills/bundle';
-import { skillsRouter } from './skills/routes';
-import { skillRunsRouter } from './skills/run-routes';
+import { meRoutes } from './me/routes';
+import { notificationsRoutes } from './notifications/routes';
+import { organizationMembersRoutes } from './organizations/members/routes';
+import { organizationsRoutes } from './organizations/routes';
+import { filesRoutes } from './projects/files/routes';
+import { ingestionsRoutes } from './projects/ingestions/routes';
+import { invitationsRoutes } from './projects/invitations/routes';
+import { membersRoutes } from './projects/members/routes';
+import { repositoriesRoutes } from './projects/repositories/routes';
+import { projectsRoutes } from './projects/routes';
+import { reflexesRoutes } from './reflexes/routes';
+import { skillBundleRoutes } from './skills/bundle';
+import { skillsRoutes } from './skills/routes';
+import { skillRunsRoutes } from './skills/run-routes';
 import { createSkillRunner, type SkillRunner } from './skills/runner';
 import { DEFAULT_WEBHOOK_SETTINGS, type ReflexWebhookSettings } from './reflexes/hooks/settings';
-import { reflexHooksRouter } from './reflexes/hooks/routes';
+import { reflexHooksRoutes } from './reflexes/hooks/routes';
 import { WEBHOOK_DELIVERY_LOOP } from './webhooks/delivery';
-import { webhooksRouter } from './webhooks/routes';
+import { webhooksRoutes } from './webhooks/routes';
 import { DEFAULT_OUTBOUND_WEBHOOK_SETTINGS, type OutboundWebhookSettings } from './webhooks/settings';
 
 /** Everything the API is assembled from: the HTTP stack's settings and each domain's own. */
@@ -158,49 +159,45 @@ export function createApp(deps: AppDeps): Express {
     beforeValidation: [{ path: `${API_BASE}/billing`, handler: refusePaymentSecrets }],
     // Never public on the API port: only with a token (METRICS_PORT serves it on a port of its own, see server.ts).
     metrics: deps.metricsToken ? { token: deps.metricsToken, collectors: scrapeCollectors(deps) } : undefined,
-    routes(app) {
-      app.use(
-        healthRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations, isDraining: deps.isDraining }),
-      );
-      // Before every route: a retried creating POST with the same Idempotency-Key replays instead of running again.
-      app.use(API_BASE, idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }));
-      app.use(API_BASE, meRouter(inTransaction, { accounts: deps.accounts, liveness, log: lineLogger(logger.child({ component: 'me' }), 'error') }));
-      app.use(API_BASE, accountsRouter(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }));
-      app.use(API_BASE, organizationsRouter(inTransaction));
-      // Streams before the routers whose paths they extend (/projects/{id}/ingestions/events, /executions/{id}/events).
-      app.use(API_BASE, liveRouter(inTransaction, { hub: deps.live, ticketTtlSeconds: (deps.live?.settings ?? DEFAULT_LIVE_SETTINGS).ticketTtlSeconds }));
-      app.use(API_BASE, projectsRouter(inTransaction));
-      app.use(API_BASE, repositoriesRouter(inTransaction));
-      app.use(API_BASE, membersRouter(inTransaction, { mailer }));
-      app.use(API_BASE, invitationsRouter(inTransaction, { mailer }));
-      app.use(API_BASE, ingestionsRouter(inTransaction));
-      app.use(API_BASE, filesRouter(inTransaction));
-      app.use(API_BASE, habitsRouter(inTransaction, { wakeExecutions }));
-      app.use(API_BASE, billingRouter(inTransaction, deps, deps.billing ?? DEFAULT_BILLING));
+    // Before every handler: a retried creating POST with the same Idempotency-Key replays instead of running again.
+    afterValidation: [{ path: API_BASE, handler: idempotencyKeys({ inTransaction, pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs }) }],
+    operations: new Operations()
+      .include(
+        healthRoutes({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, expectedMigrations: deps.expectedMigrations, isDraining: deps.isDraining }),
+      )
+      .include(meRoutes(inTransaction, { accounts: deps.accounts, liveness, log: lineLogger(logger.child({ component: 'me' }), 'error') }))
+      .include(accountsRoutes(inTransaction, { pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: deps.accounts, liveness, secrets: deps.secrets }))
+      .include(organizationsRoutes(inTransaction))
+      .include(liveRoutes(inTransaction, { hub: deps.live, ticketTtlSeconds: (deps.live?.settings ?? DEFAULT_LIVE_SETTINGS).ticketTtlSeconds }))
+      .include(projectsRoutes(inTransaction))
+      .include(repositoriesRoutes(inTransaction))
+      .include(membersRoutes(inTransaction, { mailer }))
+      .include(invitationsRoutes(inTransaction, { mailer }))
+      .include(ingestionsRoutes(inTransaction))
+      .include(filesRoutes(inTransaction))
+      .include(habitsRoutes(inTransaction, { wakeExecutions }))
+      .include(billingRoutes(inTransaction, deps, deps.billing ?? DEFAULT_BILLING))
       // Reflexes, events and signed inbound webhooks (the hooks carry no bearer token).
-      app.use(API_BASE, reflexesRouter(inTransaction, webhooks, deps.secrets));
-      app.use(API_BASE, eventsRouter(inTransaction, { settings: webhooks, wakeExecutions }));
-      app.use(API_BASE, reflexHooksRouter({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, secrets: deps.secrets, wakeExecutions }));
-      app.use(API_BASE, organizationMembersRouter(inTransaction));
-      app.use(API_BASE, usageRouter(inTransaction, (organizationId) => apiCalls.unhanded(organizationId)));
-      app.use(API_BASE, apiKeysRouter(inTransaction, { forget: apiKeys.forget }));
-      app.use(
-        API_BASE,
-        webhooksRouter(inTransaction, {
+      .include(reflexesRoutes(inTransaction, webhooks, deps.secrets))
+      .include(eventsRoutes(inTransaction, { settings: webhooks, wakeExecutions }))
+      .include(reflexHooksRoutes({ pool: deps.pool, statementTimeoutMs: deps.statementTimeoutMs, settings: webhooks, secrets: deps.secrets, wakeExecutions }))
+      .include(organizationMembersRoutes(inTransaction))
+      .include(usageRoutes(inTransaction, (organizationId) => apiCalls.unhanded(organizationId)))
+      .include(apiKeysRoutes(inTransaction, { forget: apiKeys.forget }))
+      .include(
+        webhooksRoutes(inTransaction, {
           settings: deps.outboundWebhooks ?? DEFAULT_OUTBOUND_WEBHOOK_SETTINGS,
           secrets: deps.secrets,
           wakeDeliveries: () => deps.background.wake(WEBHOOK_DELIVERY_LOOP),
         }),
-      );
-      // The bundle's fixed paths (/skills/export, /skills/import) before /skills/{skillId}.
-      app.use(API_BASE, skillBundleRouter(inTransaction, deps.secrets));
-      app.use(API_BASE, skillRunsRouter(inTransaction, { ...skills, wakeWorker: wakeExecutions }));
-      app.use(API_BASE, skillsRouter(inTransaction));
-      app.use(API_BASE, executionsRouter(inTransaction, { wakeExecutions }));
-      app.use(API_BASE, analyticsRouter(analytics));
-      app.use(API_BASE, auditRouter(inTransaction));
-      app.use(API_BASE, notificationsRouter(inTransaction));
-    },
+      )
+      .include(skillBundleRoutes(inTransaction, deps.secrets))
+      .include(skillRunsRoutes(inTransaction, { ...skills, wakeWorker: wakeExecutions }))
+      .include(skillsRoutes(inTransaction))
+      .include(executionsRoutes(inTransaction, { wakeExecutions }))
+      .include(analyticsRoutes(analytics))
+      .include(auditRoutes(inTransaction))
+      .include(notificationsRoutes(inTransaction)),
   });
 }
 

@@ -1,10 +1,10 @@
-import express, { type Request, type Router } from 'express';
+import type { Request } from 'express';
 import type pg from 'pg';
 import type { SecretBox } from '../db/secret-box';
 import type { Identity } from '../auth/caller';
 import { bearerTokenOf } from '../auth/identity';
 import { clientAddress, type RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { problems } from '../problems';
 import type { SessionLiveness } from './liveness';
 import {
@@ -62,8 +62,8 @@ function accessTokenOf(req: Request): string {
  * accounts (embedded mode) or through Supabase Auth (SUPABASE_URL): each
  * endpoint picks the implementation of the configured mode.
  */
-export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRouterDeps): Router {
-  const router = express.Router();
+export function accountsRoutes(inTransaction: RunInTransaction, deps: AccountsRouterDeps): Operations {
+  const routes = new Operations();
   const { settings, liveness } = deps;
   // The first sign-in of an unknown email must not be the one that pays for making the dummy hash.
   if (settings?.mode === 'local') prepareDummyHash().catch(() => undefined);
@@ -75,7 +75,7 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
     throw notImplemented('This server signs nobody in: it has no local account store configured.');
   };
 
-  route(router, 'signUp', async ({ body, req, res }) => {
+  route(routes, 'signUp', async ({ body, req, res }) => {
     const { local, supabase: project } = mode();
     if (local) {
       res.status(201).json(await signUp(local, body, clientOf(req)));
@@ -86,22 +86,22 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
     else res.status(202).json(outcome.pending);
   });
 
-  route(router, 'signIn', async ({ body, req, res }) => {
+  route(routes, 'signIn', async ({ body, req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await signIn(local, body, clientOf(req)) : await supabase.signIn(project, body, clientOf(req)));
   });
 
-  route(router, 'verifyMfaChallenge', async ({ body, req, res }) => {
+  route(routes, 'verifyMfaChallenge', async ({ body, req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await verifyChallenge(local, body, clientOf(req)) : await supabase.verifyChallenge(project, body, clientOf(req)));
   });
 
-  route(router, 'refreshSession', async ({ body, req, res }) => {
+  route(routes, 'refreshSession', async ({ body, req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await refreshSession(local, body, clientOf(req)) : await supabase.refreshSession(project, body));
   });
 
-  route(router, 'signOut', async ({ req, res }) => {
+  route(routes, 'signOut', async ({ req, res }) => {
     const { local, supabase: project } = mode();
     if (local) await signOut(local, identityOf(req), clientOf(req));
     else await supabaseSessions.signOut(project, identityOf(req), accessTokenOf(req), clientOf(req));
@@ -109,46 +109,46 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
   });
 
   // The caller as the frontend's auth client reads them: any valid token (a local session's, a minted one).
-  route(router, 'getAuthUser', async ({ req, res }) => {
+  route(routes, 'getAuthUser', async ({ req, res }) => {
     res.json(await inTransaction(req, describeUser, { ignoreOrganizationHeader: true }));
   });
 
-  route(router, 'listSessions', async ({ query, req, res }) => {
+  route(routes, 'listSessions', async ({ query, req, res }) => {
     const { local } = mode();
     if (local) res.json(await listSessions(local, identityOf(req), query));
     else res.json(await inTransaction(req, (tx) => supabaseSessions.listSessions(tx, query), { ignoreOrganizationHeader: true }));
   });
 
-  route(router, 'endOtherSessions', async ({ req, res }) => {
+  route(routes, 'endOtherSessions', async ({ req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await endOtherSessions(local, identityOf(req), clientOf(req)) : await supabaseSessions.endOtherSessions(project, identityOf(req), accessTokenOf(req), clientOf(req)));
   });
 
-  route(router, 'endSession', async ({ params, req, res }) => {
+  route(routes, 'endSession', async ({ params, req, res }) => {
     const { local } = mode();
     if (local) await endSession(local, identityOf(req), params.sessionId, clientOf(req));
     else await inTransaction(req, (tx) => supabaseSessions.endSession(tx, params.sessionId), { ignoreOrganizationHeader: true });
     res.status(204).end();
   });
 
-  route(router, 'getTwoFactorStatus', async ({ req, res }) => {
+  route(routes, 'getTwoFactorStatus', async ({ req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await twoFactorStatus(local, identityOf(req)) : await supabaseTwoFactor.twoFactorStatus(project, identityOf(req), accessTokenOf(req)));
   });
 
-  route(router, 'enrollTwoFactor', async ({ req, res }) => {
+  route(routes, 'enrollTwoFactor', async ({ req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await enrollTwoFactor(local, identityOf(req)) : await supabaseTwoFactor.enrollTwoFactor(project, identityOf(req), accessTokenOf(req)));
   });
 
-  route(router, 'confirmTwoFactor', async ({ body, req, res }) => {
+  route(routes, 'confirmTwoFactor', async ({ body, req, res }) => {
     const { local, supabase: project } = mode();
     res.json(
       local ? await confirmTwoFactor(local, identityOf(req), body) : await supabaseTwoFactor.confirmTwoFactor(project, identityOf(req), accessTokenOf(req), body),
     );
   });
 
-  route(router, 'disableTwoFactor', async ({ body, req, res }) => {
+  route(routes, 'disableTwoFactor', async ({ body, req, res }) => {
     const { local, supabase: project } = mode();
     res.json(local ? await disableTwoFactor(local, identityOf(req), body) : await supabaseTwoFactor.disableTwoFactor(project, identityOf(req), body));
   });
@@ -156,15 +156,15 @@ export function accountsRouter(inTransaction: RunInTransaction, deps: AccountsRo
   const oauthNeedsSupabase = (provider: string) =>
     notImplemented(`Signing in with ${provider === 'github' ? 'GitHub' : provider === 'google' ? 'Google' : 'a provider'} needs a Supabase project (SUPABASE_URL) with the provider enabled; this server runs local accounts only.`);
 
-  route(router, 'startOAuth', async ({ params, query, res }) => {
+  route(routes, 'startOAuth', async ({ params, query, res }) => {
     if (settings?.mode !== 'supabase') throw oauthNeedsSupabase(params.provider);
     res.json(await startSupabaseOAuth(mode().supabase!, params.provider, query.redirectTo));
   });
 
-  route(router, 'finishOAuth', async ({ body, req, res }) => {
+  route(routes, 'finishOAuth', async ({ body, req, res }) => {
     if (settings?.mode !== 'supabase') throw oauthNeedsSupabase('');
     res.json(await finishSupabaseOAuth(mode().supabase!, body, clientOf(req)));
   });
 
-  return router;
+  return routes;
 }

@@ -1,6 +1,5 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import {
   createSavedFilter,
   deleteSavedFilter,
@@ -12,39 +11,38 @@ import {
 } from './operations';
 
 /** /audit-log: the organization's audit log and its owners' and admins' saved filters. */
-export function auditRouter(inTransaction: RunInTransaction): Router {
-  const router = express.Router();
+export function auditRoutes(inTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
 
-  route(router, 'listAuditLog', async ({ query, req, res }) => {
+  route(routes, 'listAuditLog', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listAuditLog(tx, query)));
   });
 
-  // The fixed path /audit-log/saved-filters before /audit-log/{entryId}.
-  route(router, 'listAuditSavedFilters', async ({ query, req, res }) => {
+  route(routes, 'listAuditSavedFilters', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listSavedFilters(tx, query)));
   });
 
-  route(router, 'createAuditSavedFilter', async ({ body, req, res }) => {
+  route(routes, 'createAuditSavedFilter', async ({ body, req, res }) => {
     const saved = await inTransaction(req, (tx) => createSavedFilter(tx, body));
     res.status(201).location(`/api/v1/audit-log/saved-filters/${saved.id}`).json(saved);
   });
 
-  route(router, 'getAuditSavedFilter', async ({ params, req, res }) => {
+  route(routes, 'getAuditSavedFilter', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getSavedFilter(tx, params.filterId)));
   });
 
-  route(router, 'updateAuditSavedFilter', async ({ params, body, req, res }) => {
+  route(routes, 'updateAuditSavedFilter', async ({ params, body, req, res }) => {
     res.json(await inTransaction(req, (tx) => updateSavedFilter(tx, params.filterId, body)));
   });
 
-  route(router, 'deleteAuditSavedFilter', async ({ params, req, res }) => {
+  route(routes, 'deleteAuditSavedFilter', async ({ params, req, res }) => {
     await inTransaction(req, (tx) => deleteSavedFilter(tx, params.filterId));
     res.status(204).end();
   });
 
-  route(router, 'getAuditLogEntry', async ({ params, req, res }) => {
+  route(routes, 'getAuditLogEntry', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getAuditLogEntry(tx, params.entryId)));
   });
 
-  return router;
+  return routes;
 }

@@ -1,16 +1,16 @@
-import express, { type Router } from 'express';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { loadBillingConfig, type BillingConfig } from '../config';
 import type { RunInTransaction } from '../http/context';
-import { detailsRouter } from './details/routes';
+import { Operations } from '../http/route';
+import { detailsRoutes } from './details/routes';
 import { VIES_URL } from './details/vies';
-import { invoicesRouter } from './invoices/routes';
-import { paymentMethodsRouter } from './payment-methods/routes';
-import { plansRouter } from './plans/routes';
+import { invoicesRoutes } from './invoices/routes';
+import { paymentMethodsRoutes } from './payment-methods/routes';
+import { plansRoutes } from './plans/routes';
 import { stripeFromConfig } from './stripe/client';
-import { stripeRouter } from './stripe/routes';
-import { subscriptionsRouter } from './subscriptions/routes';
+import { stripeRoutes } from './stripe/routes';
+import { subscriptionsRoutes } from './subscriptions/routes';
 
 /** What billing needs beyond the request transaction; tests inject a Stripe client. */
 export interface BillingDeps {
@@ -25,17 +25,17 @@ export interface BillingDeps {
 /** Embedded defaults: no payment provider, the default seller, no VIES. */
 export const DEFAULT_BILLING: BillingDeps = { config: loadBillingConfig({}) };
 
-export function billingRouter(inTransaction: RunInTransaction, app: { pool: pg.Pool; statementTimeoutMs: number }, deps: BillingDeps): Router {
+export function billingRoutes(inTransaction: RunInTransaction, app: { pool: pg.Pool; statementTimeoutMs: number }, deps: BillingDeps): Operations {
   const stripe = deps.stripe ?? stripeFromConfig(deps.config);
   const paymentsConfigured = stripe !== undefined && deps.config.stripeWebhookSecret !== undefined;
-  const router = express.Router();
-  router.use(plansRouter(inTransaction));
-  router.use(subscriptionsRouter(inTransaction, { paymentsConfigured }));
-  router.use(paymentMethodsRouter(inTransaction));
-  router.use(invoicesRouter(inTransaction, deps.config));
-  router.use(detailsRouter(inTransaction, { enabled: deps.config.viesCheck, timeoutMs: deps.viesTimeoutMs ?? 3000, url: deps.viesUrl ?? VIES_URL }));
-  router.use(
-    stripeRouter({
+  const routes = new Operations();
+  routes.include(plansRoutes(inTransaction));
+  routes.include(subscriptionsRoutes(inTransaction, { paymentsConfigured }));
+  routes.include(paymentMethodsRoutes(inTransaction));
+  routes.include(invoicesRoutes(inTransaction, deps.config));
+  routes.include(detailsRoutes(inTransaction, { enabled: deps.config.viesCheck, timeoutMs: deps.viesTimeoutMs ?? 3000, url: deps.viesUrl ?? VIES_URL }));
+  routes.include(
+    stripeRoutes({
       inTransaction,
       pool: app.pool,
       statementTimeoutMs: app.statementTimeoutMs,
@@ -44,5 +44,5 @@ export function billingRouter(inTransaction: RunInTransaction, app: { pool: pg.P
       webAppUrl: deps.config.webAppUrl,
     }),
   );
-  return router;
+  return routes;
 }

@@ -1,16 +1,15 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { requireBodyWithin } from '../reflexes/hooks/body-limit';
 import type { ReflexWebhookSettings } from '../reflexes/hooks/settings';
 import { emitEvent } from './operations';
 
 /** POST /events: an event of the selected organization fires its matching event reflexes. */
-export function eventsRouter(inTransaction: RunInTransaction, options: { settings: ReflexWebhookSettings; wakeExecutions: () => void }): Router {
-  const router = express.Router();
+export function eventsRoutes(inTransaction: RunInTransaction, options: { settings: ReflexWebhookSettings; wakeExecutions: () => void }): Operations {
+  const routes = new Operations();
   const { settings } = options;
 
-  route(router, 'emitEvent', async ({ body, req, res }) => {
+  route(routes, 'emitEvent', async ({ body, req, res }) => {
     // An event's payload is bounded like a webhook delivery's: both become a skill's input.
     requireBodyWithin(req, settings.maxBodyBytes);
     const result = await inTransaction(req, (tx) => emitEvent(tx, body));
@@ -18,5 +17,5 @@ export function eventsRouter(inTransaction: RunInTransaction, options: { setting
     res.json(result);
   });
 
-  return router;
+  return routes;
 }

@@ -1,7 +1,7 @@
-import express, { type Request, type Router } from 'express';
+import type { Request } from 'express';
 import { requireOrganization } from '../db/transaction';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { analytics, costBreakdown, executionOverview, performance } from './dashboards';
 import { streamExport } from './export';
 import {
@@ -32,50 +32,50 @@ function sentQueryNames(req: Request): Set<string> {
 }
 
 /** /executions, and the runs of one habit or reflex: each handler parses (the contract did), calls its operation, responds. */
-export function executionsRouter(inTransaction: RunInTransaction, options: ExecutionsRouterOptions = {}): Router {
-  const router = express.Router();
+export function executionsRoutes(inTransaction: RunInTransaction, options: ExecutionsRouterOptions = {}): Operations {
+  const routes = new Operations();
 
-  route(router, 'listExecutions', async ({ query, req, res }) => {
+  route(routes, 'listExecutions', async ({ query, req, res }) => {
     const page = listPage(query, sentQueryNames(req));
     checkWindow(query);
     res.json(await inTransaction(req, (tx) => listExecutions(tx, query, page)));
   });
 
-  route(router, 'listHabitExecutions', async ({ params, query, req, res }) => {
+  route(routes, 'listHabitExecutions', async ({ params, query, req, res }) => {
     const page = listPage(query, sentQueryNames(req));
     res.json(await inTransaction(req, (tx) => listOwnerExecutions(tx, 'habit', params.habitId, query.status, page)));
   });
 
-  route(router, 'listReflexExecutions', async ({ params, query, req, res }) => {
+  route(routes, 'listReflexExecutions', async ({ params, query, req, res }) => {
     const page = listPage(query, sentQueryNames(req));
     res.json(await inTransaction(req, (tx) => listOwnerExecutions(tx, 'reflex', params.reflexId, query.status, page)));
   });
 
-  route(router, 'getExecutionOverview', async ({ query, req, res }) => {
+  route(routes, 'getExecutionOverview', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => executionOverview(tx, requireOrganization(tx), query, new Date())));
   });
 
-  route(router, 'getExecutionAnalytics', async ({ query, req, res }) => {
+  route(routes, 'getExecutionAnalytics', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => analytics(tx, requireOrganization(tx), query, new Date())));
   });
 
-  route(router, 'listRecentExecutions', async ({ query, req, res }) => {
+  route(routes, 'listRecentExecutions', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => recentExecutions(tx, query.limit ?? 10)));
   });
 
-  route(router, 'listRunningExecutions', async ({ query, req, res }) => {
+  route(routes, 'listRunningExecutions', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => unfinishedExecutions(tx, query.limit ?? 100)));
   });
 
-  route(router, 'getExecutionCostBreakdown', async ({ query, req, res }) => {
+  route(routes, 'getExecutionCostBreakdown', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => costBreakdown(tx, requireOrganization(tx), query, new Date())));
   });
 
-  route(router, 'getExecutionPerformance', async ({ query, req, res }) => {
+  route(routes, 'getExecutionPerformance', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => performance(tx, requireOrganization(tx), query, new Date())));
   });
 
-  route(router, 'exportExecutions', async ({ query, req, res }) => {
+  route(routes, 'exportExecutions', async ({ query, req, res }) => {
     const window = createdWindow(query);
     const filters = { skillId: query.skillId, status: query.status, executionType: query.executionType, referenceId: query.referenceId, window };
     try {
@@ -90,33 +90,33 @@ export function executionsRouter(inTransaction: RunInTransaction, options: Execu
     }
   });
 
-  route(router, 'cleanupExecutions', async ({ query, req, res }) => {
+  route(routes, 'cleanupExecutions', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => cleanupExecutions(tx, query.olderThanDays ?? 90)));
   });
 
-  route(router, 'getExecutionStatsBySkill', async ({ query, req, res }) => {
+  route(routes, 'getExecutionStatsBySkill', async ({ query, req, res }) => {
     checkWindow(query);
     res.json(await inTransaction(req, (tx) => executionStatsBySkill(tx, query)));
   });
 
-  route(router, 'getExecutionStatsByPeriod', async ({ query, req, res }) => {
+  route(routes, 'getExecutionStatsByPeriod', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => executionStatsByPeriod(tx, query)));
   });
 
   // Service tokens may read and cancel: back-office integrations follow the runs they started.
-  route(router, 'getExecution', async ({ params, req, res }) => {
+  route(routes, 'getExecution', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getExecution(tx, params.executionId), { allowServiceRole: true }));
   });
 
-  route(router, 'cancelExecution', async ({ params, req, res }) => {
+  route(routes, 'cancelExecution', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => cancelExecution(tx, params.executionId), { allowServiceRole: true }));
   });
 
-  route(router, 'retryExecution', async ({ params, req, res }) => {
+  route(routes, 'retryExecution', async ({ params, req, res }) => {
     const retried = await inTransaction(req, (tx) => retryExecution(tx, params.executionId));
     options.wakeExecutions?.();
     res.status(202).location(`/api/v1/executions/${retried.newExecutionId}`).json(retried);
   });
 
-  return router;
+  return routes;
 }

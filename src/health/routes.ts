@@ -1,18 +1,17 @@
-import express, { type Router } from 'express';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { readiness, type Health, type ReadinessDeps } from './readiness';
 
-export function healthRouter(deps: ReadinessDeps): Router {
-  const router = express.Router();
+export function healthRoutes(deps: ReadinessDeps): Operations {
+  const routes = new Operations();
 
-  route(router, 'getHealth', async ({ res }) => {
+  route(routes, 'getHealth', async ({ res }) => {
     res.json({ status: 'ok' } satisfies Health);
   });
 
-  route(router, 'getReady', async ({ res }) => {
+  route(routes, 'getReady', async ({ res }) => {
     const body = await readiness(deps);
     res.status(body.status === 'ready' ? 200 : 503).json(body);
   });
 
-  return router;
+  return routes;
 }

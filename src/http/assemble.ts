@@ -14,6 +14,7 @@ import { metricsRoute, type MetricsSettings } from './metrics';
 import { errorHandler } from './problems';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
 import { requestLog } from './request-log';
+import { dispatchOperations, type Operations } from './route';
 import { compressLargeResponses, docsContentSecurityPolicy, securityHeaders } from './transport';
 import { speedUpValidatorRouting } from './validator-routes';
 
@@ -45,14 +46,16 @@ export interface Mounts {
   streamTicket?: (req: Request) => Promise<boolean>;
   /** GET /metrics on this port (outside the contract, before validation); absent: not served here. */
   metrics?: MetricsSettings;
-  /** Mounts the domain routers, after validation and before the error handler. */
-  routes(app: Express): void;
+  /** Middleware that must see a validated request before its handler, by path. */
+  afterValidation?: Array<{ path: string; handler: RequestHandler }>;
+  /** Every operation's handler, run for the operation the validator matched. */
+  operations: Operations;
 }
 
 /**
  * The HTTP stack every request passes: body limits, docs, contract
- * validation (requests and, when asked, responses), then the routes the
- * composition root mounts, then the one error handler.
+ * validation (requests and, when asked, responses), then the handler of the
+ * operation the validator matched, then the one error handler.
  */
 export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   const app = express();
@@ -112,7 +115,8 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
     }),
   );
 
-  mounts.routes(app);
+  for (const { path, handler } of mounts.afterValidation ?? []) app.use(path, handler);
+  app.use(dispatchOperations(mounts.operations));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));

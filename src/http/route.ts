@@ -1,7 +1,6 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { operations } from '../generated/openapi';
 import { loadContract } from './contract';
-import { API_BASE } from './context';
 
 /** Every operation of the contract, by its operationId. */
 export type OperationId = keyof operations;
@@ -41,46 +40,85 @@ export interface RouteInput<Op extends OperationId> {
   res: Response;
 }
 
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+type OperationHandler = (req: Request, res: Response) => Promise<void>;
 
-interface RouteOfOperation {
-  method: Method;
-  /** In Express's syntax, under the base the API routers are mounted at: /projects/:projectId */
-  path: string;
-}
+let contractOperations: Set<string> | undefined;
 
-let routesByOperation: Map<string, RouteOfOperation> | undefined;
-
-/** Method and path of every operationId, read from the contract once. */
-function routeOf(operationId: string): RouteOfOperation {
-  if (!routesByOperation) {
-    routesByOperation = new Map();
-    for (const [contractPath, item] of Object.entries(loadContract().paths ?? {})) {
+/** Every operationId of the contract, read once. */
+function inContract(operationId: string): boolean {
+  if (!contractOperations) {
+    contractOperations = new Set();
+    for (const item of Object.values(loadContract().paths ?? {})) {
       for (const method of ['get', 'put', 'post', 'patch', 'delete'] as const) {
         const id = (item as Record<string, { operationId?: string } | undefined>)[method]?.operationId;
-        if (!id) continue;
-        const relative = contractPath.startsWith(`${API_BASE}/`) ? contractPath.slice(API_BASE.length) : contractPath;
-        routesByOperation.set(id, { method, path: relative.replace(/\{([^}]+)\}/g, ':$1') });
+        if (id) contractOperations.add(id);
       }
     }
   }
-  const found = routesByOperation.get(operationId);
-  if (!found) throw new Error(`the contract has no operation ${operationId}`);
-  return found;
+  return contractOperations.has(operationId);
 }
 
 /**
- * The one way to write a route: the operationId names it, the contract gives
- * its method and path (under API_BASE, where the composition root mounts the
- * API's routers; /health and /ready as they are), and the handler gets body, query and path parameters
- * typed from the generated `operations` (which express-openapi-validator has
- * already checked against the same contract, so no cast is needed).
+ * A domain's handlers by operationId. The contract, not a path table of ours,
+ * says which operation a request is: express-openapi-validator has already
+ * matched it (static paths before parameters, 404 and 405 included), so a
+ * request goes straight to its handler, not through a router per domain.
  */
-export function route<Op extends OperationId>(router: Router, operationId: Op, handler: (input: RouteInput<Op>) => Promise<void>): void {
-  const { method, path } = routeOf(operationId);
-  router[method](path, async (req, res) => {
+export class Operations {
+  private readonly handlers = new Map<string, OperationHandler>();
+
+  add(operationId: OperationId, handler: OperationHandler): void {
+    if (!inContract(operationId)) throw new Error(`the contract has no operation ${operationId}`);
+    if (this.handlers.has(operationId)) throw new Error(`operation ${operationId} has two handlers`);
+    this.handlers.set(operationId, handler);
+  }
+
+  /** Takes in another domain's operations (the composition root, or a domain made of parts). */
+  include(other: Operations): this {
+    for (const [operationId, handler] of other.handlers) this.add(operationId as OperationId, handler);
+    return this;
+  }
+
+  handlerOf(operationId: string): OperationHandler | undefined {
+    return this.handlers.get(operationId);
+  }
+}
+
+/** What express-openapi-validator attaches to a request it matched. */
+interface MatchedRequest {
+  openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
+}
+
+/**
+ * Runs the handler of the operation the validator matched; a request whose
+ * operation has no handler here goes on (to the 404 after it).
+ */
+export function dispatchOperations(operations: Operations): RequestHandler {
+  return (req, res, next) => {
+    const { openapi } = req as Request & MatchedRequest;
+    const operationId = openapi?.schema?.operationId;
+    const handler = operationId === undefined ? undefined : operations.handlerOf(operationId);
+    if (!handler) {
+      next();
+      return;
+    }
+    // Express gives req.params the (empty) parameters of each mounted layer it
+    // passes; the operation's own are the ones the validator parsed from the path.
+    req.params = openapi?.pathParams ?? {};
+    handler(req, res).catch(next);
+  };
+}
+
+/**
+ * The one way to write a route: the operationId names it (the contract gives
+ * its method and path), and the handler gets body, query and path parameters
+ * typed from the generated `operations`, which express-openapi-validator has
+ * already checked against the same contract, so no cast is needed.
+ */
+export function route<Op extends OperationId>(operations: Operations, operationId: Op, handler: (input: RouteInput<Op>) => Promise<void>): void {
+  operations.add(operationId, async (req, res) => {
     // The one place the request's parts take their contract types: the
-    // validator has checked them against the same document before this runs.
+    // validator has checked them (and set the path parameters) before this runs.
     const { body, query, params } = req;
     await handler({
       body: body as RequestBody<Op>,

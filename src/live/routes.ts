@@ -1,6 +1,5 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import type { LiveHub } from './hub';
 import { lastEventIdOf, openStream } from './stream';
 import { issueTicket } from './tickets';
@@ -13,25 +12,25 @@ export interface LiveRoutesDeps {
 }
 
 /** The streams (Server-Sent Events) and the tickets that let a browser open one. */
-export function liveRouter(inTransaction: RunInTransaction, deps: LiveRoutesDeps): Router {
-  const router = express.Router();
+export function liveRoutes(inTransaction: RunInTransaction, deps: LiveRoutesDeps): Operations {
+  const routes = new Operations();
   const streams = { hub: deps.hub, inTransaction };
 
-  route(router, 'createStreamTicket', async ({ req, res }) => {
+  route(routes, 'createStreamTicket', async ({ req, res }) => {
     res.status(201).json(await inTransaction(req, (tx) => issueTicket(tx, deps.ticketTtlSeconds)));
   });
 
-  route(router, 'streamActivityEvents', async ({ query, req, res }) => {
+  route(routes, 'streamActivityEvents', async ({ query, req, res }) => {
     await openStream(streams, req, res, { kind: 'organization' }, lastEventIdOf(req, query));
   });
 
-  route(router, 'streamExecutionEvents', async ({ params, query, req, res }) => {
+  route(routes, 'streamExecutionEvents', async ({ params, query, req, res }) => {
     await openStream(streams, req, res, { kind: 'execution', executionId: params.executionId }, lastEventIdOf(req, query));
   });
 
-  route(router, 'streamIngestionEvents', async ({ params, query, req, res }) => {
+  route(routes, 'streamIngestionEvents', async ({ params, query, req, res }) => {
     await openStream(streams, req, res, { kind: 'ingestion', projectId: params.projectId }, lastEventIdOf(req, query));
   });
 
-  return router;
+  return routes;
 }

@@ -1,10 +1,9 @@
-import express, { type Router } from 'express';
 import { accountHolder } from '../accounts/operations';
 import type { SessionLiveness } from '../accounts/liveness';
 import type { AccountsSettings } from '../accounts/settings';
 import { deleteSupabaseUser } from '../accounts/supabase/admin';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { problems } from '../problems';
 import { streamMyExport } from './export';
 import { eraseMyAccount, getMe } from './operations';
@@ -17,16 +16,16 @@ export interface MeRouterDeps {
   log: (line: string) => void;
 }
 
-export function meRouter(runInTransaction: RunInTransaction, deps: MeRouterDeps): Router {
-  const router = express.Router();
+export function meRoutes(runInTransaction: RunInTransaction, deps: MeRouterDeps): Operations {
+  const routes = new Operations();
   // /me is about the caller, not an organization: X-Organization-Id plays no part.
   const inTransaction: RunInTransaction = (req, work) => runInTransaction(req, work, { ignoreOrganizationHeader: true });
 
-  route(router, 'getMe', async ({ req, res }) => {
+  route(routes, 'getMe', async ({ req, res }) => {
     res.json(await inTransaction(req, getMe));
   });
 
-  route(router, 'exportMyData', async ({ req, res }) => {
+  route(routes, 'exportMyData', async ({ req, res }) => {
     if (!req.identity) throw problems.unauthorized('Authentication is required.');
     const userId = accountHolder(req.identity);
     try {
@@ -41,7 +40,7 @@ export function meRouter(runInTransaction: RunInTransaction, deps: MeRouterDeps)
     }
   });
 
-  route(router, 'eraseMyAccount', async ({ body, req, res }) => {
+  route(routes, 'eraseMyAccount', async ({ body, req, res }) => {
     const ended = await inTransaction(req, (tx) => eraseMyAccount(tx, body));
     for (const sessionId of ended) deps.liveness?.ended(sessionId);
     if (deps.accounts?.mode === 'supabase') {
@@ -56,5 +55,5 @@ export function meRouter(runInTransaction: RunInTransaction, deps: MeRouterDeps)
     res.status(204).end();
   });
 
-  return router;
+  return routes;
 }

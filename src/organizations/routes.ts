@@ -1,29 +1,28 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { createOrganization, getOrganization, listOrganizations, updateOrganization } from './operations';
 
-export function organizationsRouter(runInTransaction: RunInTransaction): Router {
-  const router = express.Router();
+export function organizationsRoutes(runInTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
   // These name their organization in the path (or list them all): X-Organization-Id plays no part.
   const inTransaction: RunInTransaction = (req, work) => runInTransaction(req, work, { ignoreOrganizationHeader: true });
 
-  route(router, 'listOrganizations', async ({ query, req, res }) => {
+  route(routes, 'listOrganizations', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listOrganizations(tx, query)));
   });
 
-  route(router, 'createOrganization', async ({ body, req, res }) => {
+  route(routes, 'createOrganization', async ({ body, req, res }) => {
     const organization = await inTransaction(req, (tx) => createOrganization(tx, body));
     res.status(201).location(`/api/v1/organizations/${organization.id}`).json(organization);
   });
 
-  route(router, 'getOrganization', async ({ params, req, res }) => {
+  route(routes, 'getOrganization', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getOrganization(tx, params.organizationId)));
   });
 
-  route(router, 'updateOrganization', async ({ params, body, req, res }) => {
+  route(routes, 'updateOrganization', async ({ params, body, req, res }) => {
     res.json(await inTransaction(req, (tx) => updateOrganization(tx, params.organizationId, body)));
   });
 
-  return router;
+  return routes;
 }

@@ -1,6 +1,5 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { addCommunityRoutes } from './community-routes';
 import { bulkSkills } from './operations/bulk';
 import {
@@ -14,43 +13,43 @@ import {
 } from './operations/skills';
 
 /** /skills and /skills/{skillId}: each handler parses (the contract did), calls its operation, responds. */
-export function skillsRouter(inTransaction: RunInTransaction): Router {
-  const router = express.Router();
-  addCommunityRoutes(router, inTransaction);
+export function skillsRoutes(inTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
+  addCommunityRoutes(routes, inTransaction);
 
-  route(router, 'listSkills', async ({ query, req, res }) => {
+  route(routes, 'listSkills', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listSkills(tx, query)));
   });
 
-  route(router, 'createSkill', async ({ body, req, res }) => {
+  route(routes, 'createSkill', async ({ body, req, res }) => {
     checkSkillFields(body);
     const skill = await inTransaction(req, (tx) => createSkill(tx, body));
     res.status(201).location(`/api/v1/skills/${skill.id}`).json(skill);
   });
 
-  route(router, 'bulkSkills', async ({ body, req, res }) => {
+  route(routes, 'bulkSkills', async ({ body, req, res }) => {
     res.json(await inTransaction(req, (tx) => bulkSkills(tx, body)));
   });
 
-  route(router, 'getSkill', async ({ params, query, req, res }) => {
+  route(routes, 'getSkill', async ({ params, query, req, res }) => {
     // The validator has split the comma list into known names (unknown ones are a 400).
     res.json(await inTransaction(req, (tx) => getSkill(tx, params.skillId, query.include ?? [])));
   });
 
-  route(router, 'updateSkill', async ({ params, body, req, res }) => {
+  route(routes, 'updateSkill', async ({ params, body, req, res }) => {
     checkSkillFields(body);
     res.json(await inTransaction(req, (tx) => updateSkill(tx, params.skillId, body)));
   });
 
-  route(router, 'deleteSkill', async ({ params, req, res }) => {
+  route(routes, 'deleteSkill', async ({ params, req, res }) => {
     await inTransaction(req, (tx) => deleteSkill(tx, params.skillId));
     res.status(204).end();
   });
 
-  route(router, 'duplicateSkill', async ({ params, req, res }) => {
+  route(routes, 'duplicateSkill', async ({ params, req, res }) => {
     const copy = await inTransaction(req, (tx) => duplicateSkill(tx, params.skillId));
     res.status(201).location(`/api/v1/skills/${copy.id}`).json(copy);
   });
 
-  return router;
+  return routes;
 }

@@ -1,6 +1,6 @@
-import express, { type Response, type Router } from 'express';
+import type { Response } from 'express';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { configurationToTest, executionAnswer, queueExecution, requireMember, skillToTest, testRun } from './operations/run';
 import { listSkillExecutions, skillStats } from './operations/stats';
 import type { SkillRunner } from './runner/types';
@@ -24,22 +24,22 @@ function abortOnHangUp(res: Response): AbortSignal {
 }
 
 /** Running skills and reading their executions: each handler parses (the contract did), calls its operation, responds. */
-export function skillRunsRouter(inTransaction: RunInTransaction, runtime: SkillsRuntime): Router {
-  const router = express.Router();
+export function skillRunsRoutes(inTransaction: RunInTransaction, runtime: SkillsRuntime): Operations {
+  const routes = new Operations();
 
-  route(router, 'testSkillConfiguration', async ({ body, req, res }) => {
+  route(routes, 'testSkillConfiguration', async ({ body, req, res }) => {
     const skill = configurationToTest(body);
     await inTransaction(req, requireMember);
     res.json(await testRun(runtime.runner, skill, body.input ?? {}, abortOnHangUp(res)));
   });
 
-  route(router, 'testSkill', async ({ params, body, req, res }) => {
+  route(routes, 'testSkill', async ({ params, body, req, res }) => {
     const skill = await inTransaction(req, (tx) => skillToTest(tx, params.skillId));
     res.json(await testRun(runtime.runner, skill, body?.input ?? {}, abortOnHangUp(res)));
   });
 
   // Service tokens may start runs: a back-office integration's run is recorded as `api`.
-  route(router, 'executeSkill', async ({ params, query, body, req, res }) => {
+  route(routes, 'executeSkill', async ({ params, query, body, req, res }) => {
     const queued = await inTransaction(req, (tx) => queueExecution(tx, params.skillId, body?.input ?? {}), { allowServiceRole: true });
     runtime.wakeWorker();
     const { status, execution } = await executionAnswer(inTransaction, req, queued, query.wait ? runtime.executeWaitMaxMs : 0);
@@ -47,13 +47,13 @@ export function skillRunsRouter(inTransaction: RunInTransaction, runtime: Skills
     res.status(status).json(execution);
   });
 
-  route(router, 'listSkillExecutions', async ({ params, query, req, res }) => {
+  route(routes, 'listSkillExecutions', async ({ params, query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listSkillExecutions(tx, params.skillId, query)));
   });
 
-  route(router, 'getSkillStats', async ({ params, req, res }) => {
+  route(routes, 'getSkillStats', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => skillStats(tx, params.skillId)));
   });
 
-  return router;
+  return routes;
 }

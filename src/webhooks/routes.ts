@@ -1,7 +1,6 @@
-import express, { type Router } from 'express';
 import type { SecretBox } from '../db/secret-box';
 import type { RunInTransaction } from '../http/context';
-import { route } from '../http/route';
+import { Operations, route } from '../http/route';
 import { problems } from '../problems';
 import {
   createWebhook,
@@ -22,11 +21,11 @@ import type { OutboundWebhookSettings } from './settings';
 import { checkTarget, TargetRefused } from './targets';
 
 /** /webhooks: outbound endpoints and their delivery log. */
-export function webhooksRouter(
+export function webhooksRoutes(
   inTransaction: RunInTransaction,
   options: { settings: OutboundWebhookSettings; secrets: SecretBox; wakeDeliveries: () => void },
-): Router {
-  const router = express.Router();
+): Operations {
+  const routes = new Operations();
   const { settings, secrets } = options;
 
   const checkUrl: CheckUrl = async (url) => {
@@ -38,62 +37,62 @@ export function webhooksRouter(
     }
   };
 
-  route(router, 'listWebhooks', async ({ query, req, res }) => {
+  route(routes, 'listWebhooks', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listWebhooks(tx, query)));
   });
 
-  route(router, 'createWebhook', async ({ body, req, res }) => {
+  route(routes, 'createWebhook', async ({ body, req, res }) => {
     const created = await inTransaction(req, (tx) => createWebhook(tx, secrets, checkUrl, body));
     res.status(201).location(`/api/v1/webhooks/${created.id}`).json(created);
   });
 
-  route(router, 'getWebhook', async ({ params, req, res }) => {
+  route(routes, 'getWebhook', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getWebhook(tx, params.webhookId)));
   });
 
-  route(router, 'updateWebhook', async ({ params, body, req, res }) => {
+  route(routes, 'updateWebhook', async ({ params, body, req, res }) => {
     res.json(await inTransaction(req, (tx) => updateWebhook(tx, checkUrl, params.webhookId, body)));
   });
 
-  route(router, 'deleteWebhook', async ({ params, req, res }) => {
+  route(routes, 'deleteWebhook', async ({ params, req, res }) => {
     await inTransaction(req, (tx) => deleteWebhook(tx, params.webhookId));
     res.status(204).end();
   });
 
-  route(router, 'pauseWebhook', async ({ params, req, res }) => {
+  route(routes, 'pauseWebhook', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => pauseWebhook(tx, params.webhookId)));
   });
 
-  route(router, 'resumeWebhook', async ({ params, req, res }) => {
+  route(routes, 'resumeWebhook', async ({ params, req, res }) => {
     const resumed = await inTransaction(req, (tx) => resumeWebhook(tx, params.webhookId));
     // Deliveries that waited for it are due now.
     options.wakeDeliveries();
     res.json(resumed);
   });
 
-  route(router, 'rotateWebhookSecret', async ({ params, req, res }) => {
+  route(routes, 'rotateWebhookSecret', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => rotateWebhookSecret(tx, secrets, params.webhookId)));
   });
 
-  route(router, 'sendWebhookTestEvent', async ({ params, req, res }) => {
+  route(routes, 'sendWebhookTestEvent', async ({ params, req, res }) => {
     const delivery = await inTransaction(req, (tx) => sendTestEvent(tx, params.webhookId));
     options.wakeDeliveries();
     res.status(202).location(`/api/v1/webhooks/${delivery.webhookId}/deliveries/${delivery.id}`).json(delivery);
   });
 
-  route(router, 'listWebhookDeliveries', async ({ params, query, req, res }) => {
+  route(routes, 'listWebhookDeliveries', async ({ params, query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listDeliveries(tx, params.webhookId, query)));
   });
 
-  route(router, 'getWebhookDelivery', async ({ params, req, res }) => {
+  route(routes, 'getWebhookDelivery', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getDelivery(tx, params.webhookId, params.deliveryId)));
   });
 
-  route(router, 'redeliverWebhookDelivery', async ({ params, req, res }) => {
+  route(routes, 'redeliverWebhookDelivery', async ({ params, req, res }) => {
     const delivery = await inTransaction(req, (tx) => redeliver(tx, params.webhookId, params.deliveryId));
     options.wakeDeliveries();
     res.status(202).location(`/api/v1/webhooks/${delivery.webhookId}/deliveries/${delivery.id}`).json(delivery);
   });
 
-  return router;
+  return routes;
 }

@@ -1,15 +1,14 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { listPlans } from './operations';
 
-export function plansRouter(inTransaction: RunInTransaction): Router {
-  const router = express.Router();
+export function plansRoutes(inTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
 
   // The catalogue is the same for everyone: no organization is involved.
-  route(router, 'listPlans', async ({ query, req, res }) => {
+  route(routes, 'listPlans', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listPlans(tx, query), { ignoreOrganizationHeader: true, allowServiceRole: true }));
   });
 
-  return router;
+  return routes;
 }

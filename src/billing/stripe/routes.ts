@@ -1,9 +1,8 @@
-import express, { type Router } from 'express';
 import type pg from 'pg';
 import type Stripe from 'stripe';
 import { withServiceTransaction } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { openCheckoutSession, prepareCheckout } from './checkout';
 import { applyStripeEvent } from './events';
 import { verifiedStripeEvent } from './webhook';
@@ -18,22 +17,22 @@ export interface StripeRouteDeps {
   webAppUrl: string;
 }
 
-export function stripeRouter(deps: StripeRouteDeps): Router {
-  const router = express.Router();
+export function stripeRoutes(deps: StripeRouteDeps): Operations {
+  const routes = new Operations();
   const payments = { configured: deps.stripe !== undefined, webAppUrl: deps.webAppUrl };
 
   // The call to Stripe comes after the transaction, so no database transaction waits on the network.
-  route(router, 'createCheckoutSession', async ({ body, req, res }) => {
+  route(routes, 'createCheckoutSession', async ({ body, req, res }) => {
     const params = await deps.inTransaction(req, (tx) => prepareCheckout(tx, body, payments));
     res.status(201).json(await openCheckoutSession(deps.stripe, params));
   });
 
   // Signed by Stripe, not by a bearer token: the exact bytes received are verified.
-  route(router, 'receiveStripeWebhook', async ({ req, res }) => {
+  route(routes, 'receiveStripeWebhook', async ({ req, res }) => {
     const event = verifiedStripeEvent(deps, req.rawBody, req.header('stripe-signature'));
     const { duplicate } = await withServiceTransaction(deps.pool, deps.statementTimeoutMs, (tx) => applyStripeEvent(tx, event));
     res.json({ received: true, duplicate });
   });
 
-  return router;
+  return routes;
 }

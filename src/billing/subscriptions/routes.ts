@@ -1,27 +1,26 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import type { ChangeOptions } from './change';
 import { cancelSubscription, changePlan, getSubscription, resumeSubscription } from './operations';
 
-export function subscriptionsRouter(inTransaction: RunInTransaction, options: ChangeOptions): Router {
-  const router = express.Router();
+export function subscriptionsRoutes(inTransaction: RunInTransaction, options: ChangeOptions): Operations {
+  const routes = new Operations();
 
-  route(router, 'getSubscription', async ({ req, res }) => {
+  route(routes, 'getSubscription', async ({ req, res }) => {
     res.json(await inTransaction(req, getSubscription));
   });
 
-  route(router, 'changeSubscription', async ({ body, req, res }) => {
+  route(routes, 'changeSubscription', async ({ body, req, res }) => {
     res.json(await inTransaction(req, (tx) => changePlan(tx, body, options)));
   });
 
-  route(router, 'cancelSubscription', async ({ req, res }) => {
+  route(routes, 'cancelSubscription', async ({ req, res }) => {
     res.json(await inTransaction(req, cancelSubscription));
   });
 
-  route(router, 'resumeSubscription', async ({ req, res }) => {
+  route(routes, 'resumeSubscription', async ({ req, res }) => {
     res.json(await inTransaction(req, resumeSubscription));
   });
 
-  return router;
+  return routes;
 }

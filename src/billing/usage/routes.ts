@@ -1,14 +1,13 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { getUsage, type UnhandedApiCalls } from './operations';
 
-export function usageRouter(inTransaction: RunInTransaction, unhanded: UnhandedApiCalls): Router {
-  const router = express.Router();
+export function usageRoutes(inTransaction: RunInTransaction, unhanded: UnhandedApiCalls): Operations {
+  const routes = new Operations();
 
-  route(router, 'getUsage', async ({ req, res }) => {
+  route(routes, 'getUsage', async ({ req, res }) => {
     res.json(await inTransaction(req, (tx) => getUsage(tx, unhanded)));
   });
 
-  return router;
+  return routes;
 }

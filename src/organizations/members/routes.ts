@@ -1,7 +1,7 @@
-import express, { type Request, type Router } from 'express';
+import type { Request } from 'express';
 import type { RequestTransaction } from '../../db/transaction';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { addMember, getMember, listMembers, removeMember, teamStats, updateMember } from './operations';
 
 /**
@@ -9,37 +9,37 @@ import { addMember, getMember, listMembers, removeMember, teamStats, updateMembe
  * the one the request acts in (and is metered against); a caller outside it
  * gets 404 from the transaction helper before any handler runs.
  */
-export function organizationMembersRouter(runInTransaction: RunInTransaction): Router {
-  const router = express.Router();
+export function organizationMembersRoutes(runInTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
   const inOrganization = <T>(req: Request, organizationId: string, work: (tx: RequestTransaction) => Promise<T>) =>
     runInTransaction(req, work, { organizationId });
 
-  route(router, 'listOrganizationMembers', async ({ params, query, req, res }) => {
+  route(routes, 'listOrganizationMembers', async ({ params, query, req, res }) => {
     res.json(await inOrganization(req, params.organizationId, (tx) => listMembers(tx, params.organizationId, query)));
   });
 
-  route(router, 'addOrganizationMember', async ({ params, body, req, res }) => {
+  route(routes, 'addOrganizationMember', async ({ params, body, req, res }) => {
     const { organizationId } = params;
     const member = await inOrganization(req, organizationId, (tx) => addMember(tx, organizationId, body));
     res.status(201).location(`/api/v1/organizations/${organizationId}/members/${member.userId}`).json(member);
   });
 
-  route(router, 'getTeamStats', async ({ params, req, res }) => {
+  route(routes, 'getTeamStats', async ({ params, req, res }) => {
     res.json(await inOrganization(req, params.organizationId, (tx) => teamStats(tx, params.organizationId)));
   });
 
-  route(router, 'getOrganizationMember', async ({ params, req, res }) => {
+  route(routes, 'getOrganizationMember', async ({ params, req, res }) => {
     res.json(await inOrganization(req, params.organizationId, (tx) => getMember(tx, params.organizationId, params.userId)));
   });
 
-  route(router, 'updateOrganizationMember', async ({ params, body, req, res }) => {
+  route(routes, 'updateOrganizationMember', async ({ params, body, req, res }) => {
     res.json(await inOrganization(req, params.organizationId, (tx) => updateMember(tx, params.organizationId, params.userId, body)));
   });
 
-  route(router, 'removeOrganizationMember', async ({ params, req, res }) => {
+  route(routes, 'removeOrganizationMember', async ({ params, req, res }) => {
     await inOrganization(req, params.organizationId, (tx) => removeMember(tx, params.organizationId, params.userId));
     res.status(204).end();
   });
 
-  return router;
+  return routes;
 }

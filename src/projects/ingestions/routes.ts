@@ -1,23 +1,22 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { cancelCurrentIngestion, cancelIngestion, currentIngestion, listIngestions, reportProgress, startIngestion } from './operations';
 import { claimIngestion, listPendingIngestions } from './claims';
 import { checkProgressReport, requireIngestionWorker } from './rules';
 
 /** /projects/{projectId}/ingestions: each handler parses (the contract did), calls its operation, responds. */
-export function ingestionsRouter(inTransaction: RunInTransaction): Router {
-  const router = express.Router();
+export function ingestionsRoutes(inTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
 
-  route(router, 'listIngestions', async ({ params, query, req, res }) => {
+  route(routes, 'listIngestions', async ({ params, query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listIngestions(tx, params.projectId, query)));
   });
 
-  route(router, 'startIngestion', async ({ params, body, req, res }) => {
+  route(routes, 'startIngestion', async ({ params, body, req, res }) => {
     res.status(201).json(await inTransaction(req, (tx) => startIngestion(tx, params.projectId, body)));
   });
 
-  route(router, 'getCurrentIngestion', async ({ params, req, res }) => {
+  route(routes, 'getCurrentIngestion', async ({ params, req, res }) => {
     const current = await inTransaction(req, (tx) => currentIngestion(tx, params.projectId));
     // express-openapi-validator reads a null body as a missing one; `null` is
     // what the contract declares for "none runs", so it is sent as it is.
@@ -25,30 +24,30 @@ export function ingestionsRouter(inTransaction: RunInTransaction): Router {
     else res.json(current);
   });
 
-  route(router, 'cancelIngestion', async ({ params, req, res }) => {
+  route(routes, 'cancelIngestion', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => cancelIngestion(tx, params.projectId, params.ingestionId)));
   });
 
-  route(router, 'cancelCurrentIngestion', async ({ params, req, res }) => {
+  route(routes, 'cancelCurrentIngestion', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => cancelCurrentIngestion(tx, params.projectId)));
   });
 
-  route(router, 'reportIngestionProgress', async ({ params, body, req, res }) => {
+  route(routes, 'reportIngestionProgress', async ({ params, body, req, res }) => {
     requireIngestionWorker(req.identity);
     checkProgressReport(body);
     const ingestion = await inTransaction(req, (tx) => reportProgress(tx, params.projectId, params.ingestionId, body), { allowServiceRole: true });
     res.json(ingestion);
   });
 
-  route(router, 'listPendingIngestions', async ({ query, req, res }) => {
+  route(routes, 'listPendingIngestions', async ({ query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listPendingIngestions(tx, query), { allowServiceRole: true }));
   });
 
-  route(router, 'claimIngestion', async ({ body, req, res }) => {
+  route(routes, 'claimIngestion', async ({ body, req, res }) => {
     const claim = await inTransaction(req, (tx) => claimIngestion(tx, body));
     if (claim === null) res.status(204).end();
     else res.json(claim);
   });
 
-  return router;
+  return routes;
 }

@@ -1,19 +1,18 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
 import type { InvitationMailer } from '../../mail/invitations';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { addMember, listMembers, removeMember, updateMember } from './operations';
 import { requireOnePerson } from './rules';
 
 /** /projects/{projectId}/members: each handler parses (the contract did), calls its operation, responds. */
-export function membersRouter(inTransaction: RunInTransaction, options: { mailer: InvitationMailer }): Router {
-  const router = express.Router();
+export function membersRoutes(inTransaction: RunInTransaction, options: { mailer: InvitationMailer }): Operations {
+  const routes = new Operations();
 
-  route(router, 'listProjectMembers', async ({ params, query, req, res }) => {
+  route(routes, 'listProjectMembers', async ({ params, query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listMembers(tx, params.projectId, query)));
   });
 
-  route(router, 'addProjectMember', async ({ params, body, req, res }) => {
+  route(routes, 'addProjectMember', async ({ params, body, req, res }) => {
     requireOnePerson(body);
     const addition = await inTransaction(req, (tx) => addMember(tx, params.projectId, body, options.mailer));
     if ('added' in addition) {
@@ -24,14 +23,14 @@ export function membersRouter(inTransaction: RunInTransaction, options: { mailer
     }
   });
 
-  route(router, 'updateProjectMember', async ({ params, body, req, res }) => {
+  route(routes, 'updateProjectMember', async ({ params, body, req, res }) => {
     res.json(await inTransaction(req, (tx) => updateMember(tx, params.projectId, params.memberId, body)));
   });
 
-  route(router, 'removeProjectMember', async ({ params, req, res }) => {
+  route(routes, 'removeProjectMember', async ({ params, req, res }) => {
     await inTransaction(req, (tx) => removeMember(tx, params.projectId, params.memberId));
     res.status(204).end();
   });
 
-  return router;
+  return routes;
 }

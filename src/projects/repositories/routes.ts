@@ -1,46 +1,45 @@
-import express, { type Router } from 'express';
 import type { RunInTransaction } from '../../http/context';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { createRepository, deleteRepository, getRepository, listRepositories, updateRepository } from './operations';
 import { checkPathPatterns } from './rules';
 import { repositoryUrlVerdict, repositoryValidation } from './url';
 
 /** /repositories and /projects/{projectId}/repositories: each handler parses (the contract did), calls its operation, responds. */
-export function repositoriesRouter(inTransaction: RunInTransaction): Router {
-  const router = express.Router();
+export function repositoriesRoutes(inTransaction: RunInTransaction): Operations {
+  const routes = new Operations();
 
   // Pure: no database, no network. The token is still required (the contract's security).
-  route(router, 'validateRepositoryUrl', async ({ body, res }) => {
+  route(routes, 'validateRepositoryUrl', async ({ body, res }) => {
     res.json(repositoryUrlVerdict(body.url));
   });
 
-  route(router, 'validateProjectRepository', async ({ body, res }) => {
+  route(routes, 'validateProjectRepository', async ({ body, res }) => {
     res.json(repositoryValidation(body.url));
   });
 
-  route(router, 'listRepositories', async ({ params, query, req, res }) => {
+  route(routes, 'listRepositories', async ({ params, query, req, res }) => {
     res.json(await inTransaction(req, (tx) => listRepositories(tx, params.projectId, query)));
   });
 
-  route(router, 'createRepository', async ({ params, body, req, res }) => {
+  route(routes, 'createRepository', async ({ params, body, req, res }) => {
     checkPathPatterns(body);
     const repository = await inTransaction(req, (tx) => createRepository(tx, params.projectId, body));
     res.status(201).location(`/api/v1/projects/${repository.projectId}/repositories/${repository.id}`).json(repository);
   });
 
-  route(router, 'getRepository', async ({ params, req, res }) => {
+  route(routes, 'getRepository', async ({ params, req, res }) => {
     res.json(await inTransaction(req, (tx) => getRepository(tx, params.projectId, params.repositoryId)));
   });
 
-  route(router, 'updateRepository', async ({ params, body, req, res }) => {
+  route(routes, 'updateRepository', async ({ params, body, req, res }) => {
     checkPathPatterns(body);
     res.json(await inTransaction(req, (tx) => updateRepository(tx, params.projectId, params.repositoryId, body)));
   });
 
-  route(router, 'deleteRepository', async ({ params, req, res }) => {
+  route(routes, 'deleteRepository', async ({ params, req, res }) => {
     await inTransaction(req, (tx) => deleteRepository(tx, params.projectId, params.repositoryId));
     res.status(204).end();
   });
 
-  return router;
+  return routes;
 }

@@ -1,21 +1,21 @@
-import express, { type Request, type Response, type Router } from 'express';
+import type { Request, Response } from 'express';
 import type pg from 'pg';
 import type { SecretBox } from '../../db/secret-box';
 import { withServiceTransaction } from '../../db/transaction';
-import { route } from '../../http/route';
+import { Operations, route } from '../../http/route';
 import { requireBodyWithin } from './body-limit';
 import { receiveDelivery, signedHeaders } from './receive';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, type ReflexWebhookSettings } from './settings';
 
 /** POST (and GET) /hooks/reflexes/{reflexId}: signed deliveries, no bearer token. */
-export function reflexHooksRouter(deps: {
+export function reflexHooksRoutes(deps: {
   pool: pg.Pool;
   statementTimeoutMs: number;
   settings: ReflexWebhookSettings;
   secrets: SecretBox;
   wakeExecutions: () => void;
-}): Router {
-  const router = express.Router();
+}): Operations {
+  const routes = new Operations();
   const { settings } = deps;
 
   // Both methods answer alike; a GET signs an empty body (`<timestamp>.`) and its payload is {}.
@@ -40,13 +40,13 @@ export function reflexHooksRouter(deps: {
     res.status(outcome.executionId ? 202 : 200).json(outcome);
   }
 
-  route(router, 'receiveReflexWebhook', async ({ params, body, req, res }) => {
+  route(routes, 'receiveReflexWebhook', async ({ params, body, req, res }) => {
     await receive(req, res, params.reflexId, 'POST', body);
   });
 
-  route(router, 'receiveReflexWebhookGet', async ({ params, req, res }) => {
+  route(routes, 'receiveReflexWebhookGet', async ({ params, req, res }) => {
     await receive(req, res, params.reflexId, 'GET', {});
   });
 
-  return router;
+  return routes;
 }
