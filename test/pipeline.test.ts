@@ -62,6 +62,48 @@ test('a statement whose execution fails is closed and prepared afresh, and the t
   });
 });
 
+test('a prepared statement is described once on its connection; later runs read their rows in the shape it learned', async () => {
+  await withClient(async (client) => {
+    const connection = (client as unknown as { connection: { describe(message: unknown): void } }).connection;
+    const describe = connection.describe.bind(connection);
+    let describes = 0;
+    connection.describe = (message) => {
+      describes += 1;
+      describe(message);
+    };
+    const read = {
+      text: `select $1::int8 as n, $2::timestamptz as at, null::text as nothing, 'plain' as "__proto__" from generate_series(1, 2)`,
+      values: [41, '2026-11-30T12:00:00.5Z'],
+    };
+    const steps = [{ text: 'begin' }, read, { text: 'commit' }];
+    const first = await runPipeline(client, steps);
+    expect(describes).toBe(3);
+    const again = await runPipeline(client, steps);
+    // Known shapes, rows and no rows alike: nothing is described again.
+    expect(describes).toBe(3);
+    for (const results of [first, again]) {
+      expect(results.map((result) => result.command)).toEqual(['BEGIN', 'SELECT', 'COMMIT']);
+      const rows = results[1]!.rows;
+      expect(rows).toHaveLength(2);
+      // The pool's parsers (int8 as a number, timestamps as ISO strings); a column named __proto__ is a column, not a prototype.
+      expect(Object.entries(rows[0]!)).toEqual([
+        ['n', 41],
+        ['at', '2026-11-30T12:00:00.500Z'],
+        ['nothing', null],
+        ['__proto__', 'plain'],
+      ]);
+      expect(Object.getPrototypeOf(rows[0])).toBeNull();
+      expect(results[1]!.rowCount).toBe(2);
+      expect(results[1]!.fields.map((field) => field.name)).toEqual(['n', 'at', 'nothing', '__proto__']);
+    }
+    // Unnamed statements (a pooler without prepared statements) are described every time.
+    limitPreparedStatements(client, 0);
+    await runPipeline(client, [read]);
+    await runPipeline(client, [read]);
+    expect(describes).toBe(5);
+  });
+});
+
 test('each connection keeps at most its limit of statements; 0 keeps none', async () => {
   await withClient(async (client) => {
     limitPreparedStatements(client, 2);

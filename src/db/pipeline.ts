@@ -30,12 +30,77 @@ export const DEFAULT_PREPARED_STATEMENTS = 200;
 // arrays, JSON), which its typings leave out.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const prepareValue = (require('pg/lib/utils') as { prepareValue: (value: unknown) => unknown }).prepareValue;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Result = require('pg/lib/result') as new () => pg.QueryResult & {
-  addFields(fields: unknown[]): void;
-  parseRow(fields: unknown[]): pg.QueryResultRow;
-  addCommandComplete(message: unknown): void;
-};
+
+/**
+ * What a statement's rows look like: its columns and each one's parser (the
+ * pool's type parsers: int8 as numbers, timestamps as ISO strings). A prepared
+ * statement always answers in the same shape (a table changed under it is an
+ * error, 0A000, never another shape), so a connection learns it once and
+ * later executions skip the Describe: no RowDescription to send, read and
+ * turn into parsers again on every request.
+ */
+class RowShape {
+  readonly fields: readonly pg.FieldDef[];
+  private readonly names: string[];
+  private readonly parsers: Array<(text: string) => unknown>;
+  /** A column named __proto__ would set a plain object's prototype: such rows are built without one. */
+  private readonly bare: boolean;
+
+  constructor(fields: readonly pg.FieldDef[]) {
+    this.fields = fields;
+    this.names = fields.map((field) => field.name);
+    this.parsers = fields.map((field) => {
+      if (field.format !== 'text') throw new Error(`column ${field.name} came in ${field.format} format; pipelines ask for text`);
+      return pg.types.getTypeParser(field.dataTypeID, 'text') as (text: string) => unknown;
+    });
+    this.bare = this.names.includes('__proto__');
+  }
+
+  row(values: ReadonlyArray<string | null>): pg.QueryResultRow {
+    const row: pg.QueryResultRow = this.bare ? Object.create(null) : {};
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      row[this.names[i]!] = value === null || value === undefined ? null : this.parsers[i]!(value);
+    }
+    return row;
+  }
+}
+
+/** A statement that returns no rows (BEGIN, SET, an INSERT without RETURNING). */
+const NO_ROWS = new RowShape([]);
+
+const COMMAND_TAG = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
+
+/** One statement's answer, as node-postgres gives one. */
+class StepResult implements pg.QueryResult {
+  command = '';
+  rowCount: number | null = null;
+  oid = 0;
+  readonly rows: pg.QueryResultRow[] = [];
+  fields: pg.FieldDef[] = [];
+
+  constructor(public shape: RowShape | undefined) {
+    if (shape) this.fields = [...shape.fields];
+  }
+
+  describe(shape: RowShape): void {
+    this.shape = shape;
+    this.fields = [...shape.fields];
+  }
+
+  complete(tag: string): void {
+    const match = COMMAND_TAG.exec(tag);
+    if (!match) return;
+    this.command = match[1]!;
+    // INSERT gives "INSERT oid rows"; the others "COMMAND rows".
+    if (match[3] !== undefined) {
+      this.oid = Number(match[2]);
+      this.rowCount = Number(match[3]);
+    } else if (match[2] !== undefined) {
+      this.rowCount = Number(match[2]);
+    }
+  }
+}
 
 /** The driver's connection, as far as this module writes to it. */
 interface WireConnection {
@@ -50,29 +115,39 @@ interface WireConnection {
 
 /** What one connection has prepared, least recently used first. */
 class PreparedStatements {
+  /** Statement text to name, least recently used first. */
   private readonly names = new Map<string, string>();
+  /** By name, for the statements still prepared: the shape of their rows, once a Describe has told it. */
+  private readonly shapes = new Map<string, RowShape | null>();
   /** To close before the next pipeline: evicted, or parsed by one that failed (closing one that does not exist is no error). */
   private readonly evicted: string[] = [];
   private next = 0;
 
   constructor(private readonly capacity: number) {}
 
-  /** The statement's name, and whether it must be parsed first. */
-  nameFor(text: string): { name: string; parse: boolean } {
+  /** The statement's name, whether it must be parsed first, and its rows' shape when known (no Describe needed). */
+  nameFor(text: string): { name: string; parse: boolean; shape: RowShape | undefined } {
     const known = this.names.get(text);
     if (known !== undefined) {
       this.names.delete(text);
       this.names.set(text, known);
-      return { name: known, parse: false };
+      return { name: known, parse: false, shape: this.shapes.get(known) ?? undefined };
     }
     const name = `s${this.next++}`;
     this.names.set(text, name);
+    this.shapes.set(name, null);
     if (this.names.size > this.capacity) {
       const [oldestText, oldestName] = this.names.entries().next().value as [string, string];
       this.names.delete(oldestText);
+      this.shapes.delete(oldestName);
       this.evicted.push(oldestName);
     }
-    return { name, parse: true };
+    return { name, parse: true, shape: undefined };
+  }
+
+  /** What a Describe told of a statement still prepared here. */
+  learnShape(name: string, shape: RowShape): void {
+    if (this.shapes.has(name)) this.shapes.set(name, shape);
   }
 
   /** Statements to close before anything else is sent. */
@@ -88,6 +163,7 @@ class PreparedStatements {
   forget(parsed: Array<{ text: string; name: string }>): void {
     for (const { text, name } of parsed) {
       if (this.names.get(text) === name) this.names.delete(text);
+      this.shapes.delete(name);
       this.evicted.push(name);
     }
   }
@@ -115,10 +191,13 @@ function preparedStatements(client: pg.ClientBase): PreparedStatements | undefin
  */
 class PipelineQuery {
   readonly results: pg.QueryResult[] = [];
-  private current = new Result();
   private readonly parsed: Array<{ text: string; name: string }> = [];
-  /** Each step's statement name, to forget the one that failed. */
+  /** Each step's statement name (to forget the one that failed, to learn a shape), and whether a Describe went with it. */
   private readonly names: string[] = [];
+  private readonly described: boolean[] = [];
+  /** Each step's known shape (undefined: described this time). */
+  private readonly shapes: Array<RowShape | undefined> = [];
+  private current!: StepResult;
   readonly done: Promise<pg.QueryResult[]>;
   private settle!: { resolve(results: pg.QueryResult[]): void; reject(error: unknown): void };
   private failed = false;
@@ -144,44 +223,77 @@ class PipelineQuery {
     try {
       for (const name of this.statements?.takeClosings() ?? []) connection.close({ type: 'S', name });
       for (const step of this.steps) {
-        const statement = this.statements?.nameFor(step.text) ?? { name: '', parse: true };
+        const statement = this.statements?.nameFor(step.text) ?? { name: '', parse: true, shape: undefined };
         this.names.push(statement.name);
+        this.shapes.push(statement.shape);
         if (statement.parse) {
           connection.parse({ name: statement.name, text: step.text, types: [] });
           if (statement.name) this.parsed.push({ text: step.text, name: statement.name });
         }
         connection.bind({ statement: statement.name, portal: '', values: step.values ?? [], valueMapper: prepareValue });
-        connection.describe({ type: 'P', name: '' });
+        this.described.push(statement.shape === undefined);
+        if (statement.shape === undefined) connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
       }
       connection.sync();
     } finally {
       connection.stream.uncork?.();
     }
+    this.current = new StepResult(this.shapes[0]);
   }
 
-  handleRowDescription(message: { fields: unknown[] }): void {
-    this.current.addFields(message.fields);
+  handleRowDescription(message: { fields: pg.FieldDef[] }): void {
+    const shape = new RowShape(message.fields);
+    this.current.describe(shape);
+    this.learn(shape);
   }
 
-  handleDataRow(message: { fields: unknown[] }): void {
-    this.current.rows.push(this.current.parseRow(message.fields));
+  handleDataRow(message: { fields: Array<string | null> }): void {
+    if (this.failed) return;
+    const { shape } = this.current;
+    if (!shape) {
+      this.fail(new Error('the server sent a row before describing it'));
+      return;
+    }
+    this.current.rows.push(shape.row(message.fields));
   }
 
-  handleCommandComplete(message: unknown): void {
-    this.current.addCommandComplete(message);
-    this.results.push(this.current);
-    this.current = new Result();
+  handleCommandComplete(message: { text: string }): void {
+    // Described, and no RowDescription came: the server said NoData.
+    if (!this.current.shape) this.learn(NO_ROWS);
+    this.current.complete(message.text);
+    this.nextStep();
   }
 
   handleEmptyQuery(): void {
-    this.results.push(this.current);
-    this.current = new Result();
+    this.nextStep();
   }
 
   handlePortalSuspended(): void {}
 
   handleError(error: unknown): void {
+    this.fail(error);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.failed) return;
+    this.settle.resolve(this.results);
+    this.callback?.(null, this.results);
+  }
+
+  private nextStep(): void {
+    this.results.push(this.current);
+    this.current = new StepResult(this.shapes[this.results.length]);
+  }
+
+  /** A statement that is prepared here keeps what its Describe said. */
+  private learn(shape: RowShape): void {
+    const step = this.results.length;
+    const name = this.names[step];
+    if (name && this.described[step]) this.statements?.learnShape(name, shape);
+  }
+
+  private fail(error: unknown): void {
     if (this.failed) return;
     // The driver routes the Sync's ReadyForQuery past this object once an error arrived: settle now.
     this.failed = true;
@@ -192,12 +304,6 @@ class PipelineQuery {
     this.statements?.forget(this.parsed);
     this.settle.reject(error);
     this.callback?.(error);
-  }
-
-  handleReadyForQuery(): void {
-    if (this.failed) return;
-    this.settle.resolve(this.results);
-    this.callback?.(null, this.results);
   }
 }
 
