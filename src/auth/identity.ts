@@ -57,6 +57,19 @@ export function identityFromClaims(claims: TokenClaims): Identity {
   return { role: 'authenticated', userId: claims.sub.toLowerCase(), email: claims.email.toLowerCase(), claims };
 }
 
+// The verifier hands back the same claims object for the same token (it
+// keeps verified tokens), so the identity made from them is kept beside them.
+const identities = new WeakMap<TokenClaims, Identity>();
+
+function identityOf(claims: TokenClaims): Identity {
+  let identity = identities.get(claims);
+  if (!identity) {
+    identity = identityFromClaims(claims);
+    identities.set(claims, identity);
+  }
+  return identity;
+}
+
 export interface BearerOptions {
   /** Verifies organization API keys (dtk_live_...); without it a key is refused like any unknown token. */
   verifyApiKey?: ApiKeyVerifier;
@@ -103,6 +116,6 @@ export function bearerAuthHandler(verifyToken: TokenVerifier, options: BearerOpt
       }
       throw problems.unauthorized('The token could not be verified.');
     }
-    return admit(req, identityFromClaims(claims));
+    return admit(req, identityOf(claims));
   };
 }

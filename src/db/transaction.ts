@@ -75,7 +75,7 @@ export function openingOf(identity: Identity, options: TransactionOptions, predi
   // The subject goes in request.jwt.claim.sub too, as PostgREST sets it:
   // auth.uid() then reads it without parsing the claims.
   const values: unknown[] = [
-    JSON.stringify(identity.claims),
+    claimsText(identity.claims),
     typeof identity.claims.sub === 'string' ? identity.claims.sub : '',
     String(Math.trunc(options.statementTimeoutMs)),
   ];
@@ -100,6 +100,19 @@ export function openingOf(identity: Identity, options: TransactionOptions, predi
     steps.push({ text: settings, values }, { text: 'select known, organization_id, organization_role from app.begin_request($1::uuid)', values: [requested] });
   }
   return { steps, confirms: predicted !== undefined && identity.role === 'authenticated' };
+}
+
+// A caller's identity (and its claims object) is kept while its token or key
+// is, so the claims' JSON is written once, not on every request.
+const claimsTexts = new WeakMap<object, string>();
+
+function claimsText(claims: Identity['claims']): string {
+  let text = claimsTexts.get(claims);
+  if (text === undefined) {
+    text = JSON.stringify(claims);
+    claimsTexts.set(claims, text);
+  }
+  return text;
 }
 
 /** A transaction's opening: sent with the work's first statement, in one round trip (see TransactionChannel). */
@@ -162,14 +175,9 @@ async function onPooledConnection<Opened, T>(
   work: (channel: TransactionChannel, opened: Opened) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  const health = healthOf(client);
+  health.broken = undefined;
   let broken: Error | undefined;
-  // A checked-out client whose connection drops emits 'error'; unheard, that
-  // event would crash the process. The query in flight rejects on its own (and
-  // becomes a 503); the client is only marked so the pool discards it.
-  const onConnectionError = (error: Error) => {
-    broken = error;
-  };
-  client.on('error', onConnectionError);
   let channel: TransactionChannel | undefined;
   try {
     const opening = await transaction.open(client);
@@ -195,9 +203,35 @@ async function onPooledConnection<Opened, T>(
     }
     throw error;
   } finally {
-    client.removeListener('error', onConnectionError);
-    client.release(broken);
+    client.release(broken ?? health.broken);
   }
+}
+
+/** Whether a pooled connection broke while checked out. */
+interface ConnectionHealth {
+  broken: Error | undefined;
+}
+
+const healthOfClient = new WeakMap<pg.PoolClient, ConnectionHealth>();
+
+/**
+ * A checked-out client whose connection drops emits 'error'; unheard, that
+ * event would crash the process. The query in flight rejects on its own (and
+ * becomes a 503); the client is only marked so that the pool discards it. One
+ * listener per connection for its whole life, not one added and removed per
+ * transaction.
+ */
+function healthOf(client: pg.PoolClient): ConnectionHealth {
+  let health = healthOfClient.get(client);
+  if (!health) {
+    const created: ConnectionHealth = { broken: undefined };
+    client.on('error', (error: Error) => {
+      created.broken = error;
+    });
+    healthOfClient.set(client, created);
+    health = created;
+  }
+  return health;
 }
 
 /**

@@ -9,6 +9,7 @@ import { loadContract } from './contract';
 import { cors } from './cors';
 import { docsRouter } from './docs';
 import { jsonBody } from './json-body';
+import { answerJsonDirectly } from './json-response';
 import { createLogger, type Logger } from '../observability/logger';
 import { metricsRoute, type MetricsSettings } from './metrics';
 import { errorHandler } from './problems';
@@ -66,9 +67,10 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   // Which proxies may say who the client is (req.ip) and how it connected
   // (req.protocol). Our own URLs never come from request headers either way.
   app.set('trust proxy', deps.trustProxy ?? false);
+  answerJsonDirectly(app);
   // ---- Observability, headers and transport (before anything can answer) ----
   // The request's id and logger first: every answer, a refusal by CORS or a 404 included, carries the id.
-  app.use(requestLog({ logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }));
+  app.use(requestLog(app, { logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }));
   app.use(securityHeaders());
   app.use(compressLargeResponses());
   // ---- end of observability, headers and transport ----
