@@ -190,8 +190,10 @@ describe('GET /executions/export of 100,000 executions', () => {
   test('every row arrives, and the server holds one batch at a time (live heap bounded)', async () => {
     // The server runs in this process. Garbage is collected at V8's leisure, so
     // what the export keeps alive is measured after a full collection, taken
-    // every 250 ms while it streams (a full collection of a test process's heap is
-    // not free: sampled more often, the sampler itself starves a busy machine).
+    // while it streams. A full collection of a test process's heap is not free
+    // (a worker that has run many suites holds a large one): the next sample
+    // waits at least three times as long as the last collection took, so the
+    // sampler never takes more than a quarter of the thread the export runs on.
     v8.setFlagsFromString('--expose-gc');
     const collect = vm.runInNewContext('gc') as () => void;
     collect();
@@ -199,13 +201,17 @@ describe('GET /executions/export of 100,000 executions', () => {
     let peakLive = baseline.heapUsed;
     let peakRss = baseline.rss;
     let samples = 0;
-    const sampler = setInterval(() => {
+    let sampler: NodeJS.Timeout | undefined;
+    const sample = () => {
+      const started = Date.now();
       collect();
       const now = process.memoryUsage();
       peakLive = Math.max(peakLive, now.heapUsed);
       peakRss = Math.max(peakRss, now.rss);
       samples += 1;
-    }, 250);
+      sampler = setTimeout(sample, Math.max(250, 3 * (Date.now() - started)));
+    };
+    sampler = setTimeout(sample, 250);
     let bytes = 0;
     let lines = 0;
     let firstRecord = '';
@@ -227,7 +233,7 @@ describe('GET /executions/export of 100,000 executions', () => {
         });
       expect(res.status).toBe(200);
     } finally {
-      clearInterval(sampler);
+      clearTimeout(sampler);
     }
     expect(lines).toBe(ROWS + 1);
     expect(firstRecord.split('\r\n')[1]).toContain('"{""text"":""row 1"",');

@@ -96,11 +96,24 @@ test('a prepared statement is described once on its connection; later runs read 
       expect(results[1]!.rowCount).toBe(2);
       expect(results[1]!.fields.map((field) => field.name)).toEqual(['n', 'at', 'nothing', '__proto__']);
     }
+    // A FETCH answers in the shape of whichever cursor it names: it is described on every run.
+    await client.query('begin');
+    for (const [query, expected] of [
+      ['select 1 as a, 2 as b', { a: 1, b: 2 }],
+      ["select 'x' as z", { z: 'x' }],
+    ] as const) {
+      await client.query(`declare pipeline_cursor no scroll cursor for ${query}`);
+      const [fetched] = await runPipeline(client, [{ text: 'fetch 1 from pipeline_cursor' }]);
+      expect(fetched!.rows).toEqual([expected]);
+      await client.query('close pipeline_cursor');
+    }
+    await client.query('commit');
+    expect(describes).toBe(5);
     // Unnamed statements (a pooler without prepared statements) are described every time.
     limitPreparedStatements(client, 0);
     await runPipeline(client, [read]);
     await runPipeline(client, [read]);
-    expect(describes).toBe(5);
+    expect(describes).toBe(7);
   });
 });
 

@@ -66,6 +66,13 @@ class RowShape {
   }
 }
 
+/**
+ * Statements whose answer's shape the statement itself fixes. Others (FETCH,
+ * SHOW, EXPLAIN, a utility's output) may answer in another shape each time
+ * and are described on every run.
+ */
+const FIXED_SHAPE = /^\s*(select|with|insert|update|delete|values|begin|commit|rollback|set|savepoint|release)\b/i;
+
 /** A statement that returns no rows (BEGIN, SET, an INSERT without RETURNING). */
 const NO_ROWS = new RowShape([]);
 
@@ -286,11 +293,11 @@ class PipelineQuery {
     this.current = new StepResult(this.shapes[this.results.length]);
   }
 
-  /** A statement that is prepared here keeps what its Describe said. */
+  /** A statement that is prepared here keeps what its Describe said, when its kind answers in one shape. */
   private learn(shape: RowShape): void {
     const step = this.results.length;
     const name = this.names[step];
-    if (name && this.described[step]) this.statements?.learnShape(name, shape);
+    if (name && this.described[step] && FIXED_SHAPE.test(this.steps[step]!.text)) this.statements?.learnShape(name, shape);
   }
 
   private fail(error: unknown): void {
