@@ -177,7 +177,6 @@ async function onPooledConnection<Opened, T>(
   const client = await pool.connect();
   const health = healthOf(client);
   health.broken = undefined;
-  let broken: Error | undefined;
   let channel: TransactionChannel | undefined;
   try {
     const opening = await transaction.open(client);
@@ -198,12 +197,12 @@ async function onPooledConnection<Opened, T>(
         await client.query('rollback');
       } catch (rollbackError) {
         // The connection itself is gone; the pool must not hand it out again.
-        broken = rollbackError as Error;
+        health.broken = rollbackError as Error;
       }
     }
     throw error;
   } finally {
-    client.release(broken ?? health.broken);
+    client.release(health.broken);
   }
 }
 
