@@ -190,10 +190,11 @@ describe('GET /executions/export of 100,000 executions', () => {
   test('every row arrives, and the server holds one batch at a time (live heap bounded)', async () => {
     // The server runs in this process. Garbage is collected at V8's leisure, so
     // what the export keeps alive is measured after a full collection, taken
-    // while it streams. A full collection of a test process's heap is not free
-    // (a worker that has run many suites holds a large one): the next sample
-    // waits at least three times as long as the last collection took, so the
-    // sampler never takes more than a quarter of the thread the export runs on.
+    // while it streams, and once more as it ends. A full collection of a test
+    // process's heap is not free (a worker that has run many suites holds a
+    // large one): the next sample waits at least twice as long as the last
+    // collection took, so the sampler never takes more than a third of the
+    // thread the export runs on.
     v8.setFlagsFromString('--expose-gc');
     const collect = vm.runInNewContext('gc') as () => void;
     collect();
@@ -202,14 +203,17 @@ describe('GET /executions/export of 100,000 executions', () => {
     let peakRss = baseline.rss;
     let samples = 0;
     let sampler: NodeJS.Timeout | undefined;
-    const sample = () => {
-      const started = Date.now();
+    const measure = () => {
       collect();
       const now = process.memoryUsage();
       peakLive = Math.max(peakLive, now.heapUsed);
       peakRss = Math.max(peakRss, now.rss);
       samples += 1;
-      sampler = setTimeout(sample, Math.max(250, 3 * (Date.now() - started)));
+    };
+    const sample = () => {
+      const started = Date.now();
+      measure();
+      sampler = setTimeout(sample, Math.max(250, 2 * (Date.now() - started)));
     };
     sampler = setTimeout(sample, 250);
     let bytes = 0;
@@ -228,7 +232,10 @@ describe('GET /executions/export of 100,000 executions', () => {
             if (firstRecord.length < 2000) firstRecord += chunk.toString('utf8', 0, Math.min(chunk.length, 2000));
             for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
           });
-          stream.on('end', () => done(null, null));
+          stream.on('end', () => {
+            measure();
+            done(null, null);
+          });
           stream.on('error', (error) => done(error, null));
         });
       expect(res.status).toBe(200);
