@@ -190,7 +190,7 @@ describe('GET /executions/export of 100,000 executions', () => {
   test('every row arrives, and the server holds one batch at a time (live heap bounded)', async () => {
     // The server runs in this process. Garbage is collected at V8's leisure, so
     // what the export keeps alive is measured after a full collection, taken
-    // while it streams, and once more as it ends. A full collection of a test
+    // while it streams, as its first bytes arrive and once more as it ends. A full collection of a test
     // process's heap is not free (a worker that has run many suites holds a
     // large one): the next sample waits at least twice as long as the last
     // collection took, so the sampler never takes more than a third of the
@@ -228,6 +228,7 @@ describe('GET /executions/export of 100,000 executions', () => {
           const stream = response as unknown as IncomingMessage;
           // Counts as it reads, keeping nothing: the test's own side must not hold the file either.
           stream.on('data', (chunk: Buffer) => {
+            if (bytes === 0) measure();
             bytes += chunk.length;
             if (firstRecord.length < 2000) firstRecord += chunk.toString('utf8', 0, Math.min(chunk.length, 2000));
             for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines += 1;
