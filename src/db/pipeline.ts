@@ -40,13 +40,14 @@ const prepareValue = (require('pg/lib/utils') as { prepareValue: (value: unknown
  * turn into parsers again on every request.
  */
 class RowShape {
-  readonly fields: readonly pg.FieldDef[];
+  /** As the server described them; shared by every result in this shape (nothing writes to a result's fields). */
+  readonly fields: pg.FieldDef[];
   private readonly names: string[];
   private readonly parsers: Array<(text: string) => unknown>;
   /** A column named __proto__ would set a plain object's prototype: such rows are built without one. */
   private readonly bare: boolean;
 
-  constructor(fields: readonly pg.FieldDef[]) {
+  constructor(fields: pg.FieldDef[]) {
     this.fields = fields;
     this.names = fields.map((field) => field.name);
     this.parsers = fields.map((field) => {
@@ -87,12 +88,12 @@ class StepResult implements pg.QueryResult {
   fields: pg.FieldDef[] = [];
 
   constructor(public shape: RowShape | undefined) {
-    if (shape) this.fields = [...shape.fields];
+    if (shape) this.fields = shape.fields;
   }
 
   describe(shape: RowShape): void {
     this.shape = shape;
-    this.fields = [...shape.fields];
+    this.fields = shape.fields;
   }
 
   complete(tag: string): void {
@@ -199,10 +200,9 @@ function preparedStatements(client: pg.ClientBase): PreparedStatements | undefin
 class PipelineQuery {
   readonly results: pg.QueryResult[] = [];
   private readonly parsed: Array<{ text: string; name: string }> = [];
-  /** Each step's statement name (to forget the one that failed, to learn a shape), and whether a Describe went with it. */
+  /** Each step's statement name (to forget the one that failed, to learn a shape). */
   private readonly names: string[] = [];
-  private readonly described: boolean[] = [];
-  /** Each step's known shape (undefined: described this time). */
+  /** Each step's known shape (undefined: a Describe went with it this time). */
   private readonly shapes: Array<RowShape | undefined> = [];
   private current!: StepResult;
   readonly done: Promise<pg.QueryResult[]>;
@@ -238,7 +238,6 @@ class PipelineQuery {
           if (statement.name) this.parsed.push({ text: step.text, name: statement.name });
         }
         connection.bind({ statement: statement.name, portal: '', values: step.values ?? [], valueMapper: prepareValue });
-        this.described.push(statement.shape === undefined);
         if (statement.shape === undefined) connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
       }
@@ -297,7 +296,7 @@ class PipelineQuery {
   private learn(shape: RowShape): void {
     const step = this.results.length;
     const name = this.names[step];
-    if (name && this.described[step] && FIXED_SHAPE.test(this.steps[step]!.text)) this.statements?.learnShape(name, shape);
+    if (name && this.shapes[step] === undefined && FIXED_SHAPE.test(this.steps[step]!.text)) this.statements?.learnShape(name, shape);
   }
 
   private fail(error: unknown): void {
