@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { operations } from '../generated/openapi';
-import { loadContract } from './contract';
+import { loadContract, operationsOf } from './contract';
 
 /** Every operation of the contract, by its operationId. */
 export type OperationId = keyof operations;
@@ -46,15 +46,7 @@ let contractOperations: Set<string> | undefined;
 
 /** Every operationId of the contract, read once. */
 function inContract(operationId: string): boolean {
-  if (!contractOperations) {
-    contractOperations = new Set();
-    for (const item of Object.values(loadContract().paths ?? {})) {
-      for (const method of ['get', 'put', 'post', 'patch', 'delete'] as const) {
-        const id = (item as Record<string, { operationId?: string } | undefined>)[method]?.operationId;
-        if (id) contractOperations.add(id);
-      }
-    }
-  }
+  contractOperations ??= new Set(operationsOf(loadContract()).map(({ operation }) => operation.operationId));
   return contractOperations.has(operationId);
 }
 

@@ -1,4 +1,5 @@
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types';
+import { operationsOf } from '../http/contract';
 
 /** How an operation that takes Idempotency-Key picks the organization its keys belong to. */
 export interface KeyedOperation {
@@ -29,19 +30,15 @@ export function takesIdempotencyKey(method: string, operation: OpenAPIV3.Operati
 /** The operations that take Idempotency-Key, by operationId. */
 export function keyedOperations(contract: OpenAPIV3.DocumentV3_1): Map<string, KeyedOperation> {
   const keyed = new Map<string, KeyedOperation>();
-  for (const [path, item] of Object.entries(contract.paths ?? {})) {
-    if (!item) continue;
-    for (const method of ['get', 'put', 'post', 'patch', 'delete'] as const) {
-      const operation = item[method];
-      if (!operation?.operationId || !takesIdempotencyKey(method, operation)) continue;
-      const parameters: Parameter[] = [...(item.parameters ?? []), ...(operation.parameters ?? [])];
-      keyed.set(operation.operationId, {
-        readsOrganizationHeader: parameters.some(
-          (p) => ('$ref' in p && p.$ref === ORGANIZATION_HEADER_REF) || (!('$ref' in p) && p.in === 'header' && p.name.toLowerCase() === 'x-organization-id'),
-        ),
-        organizationInPath: path.includes('{organizationId}'),
-      });
-    }
+  for (const { path, method, item, operation } of operationsOf(contract)) {
+    if (!takesIdempotencyKey(method, operation)) continue;
+    const parameters: Parameter[] = [...(item.parameters ?? []), ...(operation.parameters ?? [])];
+    keyed.set(operation.operationId, {
+      readsOrganizationHeader: parameters.some(
+        (p) => ('$ref' in p && p.$ref === ORGANIZATION_HEADER_REF) || (!('$ref' in p) && p.in === 'header' && p.name.toLowerCase() === 'x-organization-id'),
+      ),
+      organizationInPath: path.includes('{organizationId}'),
+    });
   }
   return keyed;
 }
