@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { ApiCallLeases } from '../src/db/api-call-leases';
+import { API_CALL_LEASE_BLOCK, ApiCallLeases } from '../src/db/api-call-leases';
 import { withRequestTransaction } from '../src/db/transaction';
 import { newApiKey, withKey } from './support/api-keys';
 import { addMember, as, countRoundTrips, createQuotaTestApp, createTestApp, expectProblem, newOrganization, newUser, type TestApp, type TestUser } from './support/harness';
@@ -123,6 +123,24 @@ describe('API calls leased in blocks', () => {
       [organizationId],
     );
     expect(Number(rows[0]!.value)).toBe(3);
+  });
+
+  test('far from the limit the next block is leased ahead, and the calls and their headers count on across it', async () => {
+    const organizationId = await newOrganization(q.app, keyOwner, 'Lease Ahead');
+    await q.admin.query(`update public.organizations set plan_tier = 'pro' where id = $1`, [organizationId]);
+    const key = await newApiKey(q.app, keyOwner, organizationId, ['read']);
+    const call = () => withKey(q.app, key.key).get('/api/v1/projects').expect(200);
+    const half = API_CALL_LEASE_BLOCK / 2;
+    for (let i = 0; i < half; i++) await call();
+    // No call has found the lease empty, yet the next block is already counted.
+    const deadline = Date.now() + 5000;
+    while ((await counted(organizationId)) === API_CALL_LEASE_BLOCK && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await counted(organizationId)).toBeGreaterThan(API_CALL_LEASE_BLOCK);
+    let last = await call();
+    for (let i = half + 1; i < API_CALL_LEASE_BLOCK + 20; i++) last = await call();
+    expect(last.headers['x-ratelimit-remaining']).toBe(String(10_000 - (API_CALL_LEASE_BLOCK + 20)));
+    await q.apiCalls.settle();
+    expect(await counted(organizationId)).toBe(API_CALL_LEASE_BLOCK + 20);
   });
 
   test('two instances with 10 calls left between them: exactly 10 of 30 concurrent calls succeed', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { API_KEY_PREFIX } from '../auth/api-key';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../auth/caller';
 import type { RequestBody } from '../http/route';
@@ -67,8 +67,9 @@ export interface NewSecret {
   hash: Buffer;
 }
 
+// One-shot hashing: every API-key request hashes its key to find it in the cache.
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 export function keyPrefixOf(publicId: string): string {
