@@ -15,6 +15,7 @@ import { metricsRoute, type MetricsSettings } from './metrics';
 import { errorHandler } from './problems';
 import { createBurstLimiter, DEFAULT_SESSION_BURST, sessionBurstAdmission, type BurstSettings } from './rate-limit';
 import { requestLog } from './request-log';
+import { inSequence, under } from './sequence';
 import { dispatchOperations, type Operations } from './route';
 import { compressLargeResponses, docsContentSecurityPolicy, securityHeaders } from './transport';
 import { speedUpValidatorRouting } from './validator-routes';
@@ -47,7 +48,7 @@ export interface Mounts {
   streamTicket?: (req: Request) => Promise<boolean>;
   /** GET /metrics on this port (outside the contract, before validation); absent: not served here. */
   metrics?: MetricsSettings;
-  /** Middleware that must see a validated request before its handler, by path. */
+  /** Middleware that must see a validated request before its handler, for the requests under a path (they see the whole URL: req.originalUrl, req.path). */
   afterValidation?: Array<{ path: string; handler: RequestHandler }>;
   /** Every operation's handler, run for the operation the validator matched. */
   operations: Operations;
@@ -70,13 +71,17 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   answerJsonDirectly(app);
   // ---- Observability, headers and transport (before anything can answer) ----
   // The request's id and logger first: every answer, a refusal by CORS or a 404 included, carries the id.
-  app.use(requestLog(app, { logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }));
-  app.use(securityHeaders());
-  app.use(compressLargeResponses());
+  app.use(
+    inSequence([
+      requestLog(app, { logger: deps.logger ?? createLogger(), logRequests: deps.logRequests }),
+      securityHeaders(),
+      compressLargeResponses(),
+      // A browser's preflight must be answered before anything can refuse it.
+      cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS),
+    ]),
+  );
   // ---- end of observability, headers and transport ----
 
-  // A browser's preflight must be answered before anything can refuse it.
-  app.use(cors(deps.corsOrigins ?? DEFAULT_CORS_ORIGINS));
   if (mounts.metrics) app.get('/metrics', metricsRoute(mounts.metrics));
 
   // Every JSON body, signed webhooks included, is checked for depth and size on
@@ -95,30 +100,34 @@ export function assembleHttpApp(deps: HttpSettings, mounts: Mounts): Express {
   for (const { path, handler } of mounts.beforeValidation ?? []) app.use(path, handler);
 
   speedUpValidatorRouting();
-  app.use(
-    OpenApiValidator.middleware({
-      // The validator resolves $refs in place; it gets its own copy.
-      apiSpec: structuredClone(contract),
-      validateApiSpec: false,
-      // No coercion: a number or null where the contract wants a string is a 400, not "42" or "".
-      // (Query and path parameters are still parsed to their declared types.)
-      validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: false },
-      validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
-      validateSecurity: {
-        handlers: {
-          bearerAuth: bearerAuthHandler(deps.verifyToken, {
-            verifyApiKey: mounts.verifyApiKey,
-            admit: sessionBurstAdmission(createBurstLimiter(deps.sessionBurst ?? DEFAULT_SESSION_BURST)),
-          }),
-          streamTicket: mounts.streamTicket ?? refuseStreamTickets,
-        },
+  const validation = OpenApiValidator.middleware({
+    // The validator resolves $refs in place; it gets its own copy.
+    apiSpec: structuredClone(contract),
+    validateApiSpec: false,
+    // No coercion: a number or null where the contract wants a string is a 400, not "42" or "".
+    // (Query and path parameters are still parsed to their declared types.)
+    validateRequests: { allowUnknownQueryParameters: false, removeAdditional: false, coerceTypes: false },
+    validateResponses: deps.validateResponses ? { removeAdditional: false } : false,
+    validateSecurity: {
+      handlers: {
+        bearerAuth: bearerAuthHandler(deps.verifyToken, {
+          verifyApiKey: mounts.verifyApiKey,
+          admit: sessionBurstAdmission(createBurstLimiter(deps.sessionBurst ?? DEFAULT_SESSION_BURST)),
+        }),
+        streamTicket: mounts.streamTicket ?? refuseStreamTickets,
       },
-      ignorePaths: /^\/(docs|openapi\.json|metrics)(\/|$)/,
-    }),
+    },
+    ignorePaths: /^\/(docs|openapi\.json|metrics)(\/|$)/,
+  });
+  // The validator's steps, the checks after it and the handler: one layer of
+  // the router (see inSequence), as are the transport's steps above.
+  app.use(
+    inSequence([
+      ...validation,
+      ...(mounts.afterValidation ?? []).map(({ path, handler }) => under(path, handler)),
+      dispatchOperations(mounts.operations),
+    ]),
   );
-
-  for (const { path, handler } of mounts.afterValidation ?? []) app.use(path, handler);
-  app.use(dispatchOperations(mounts.operations));
 
   // In the contract but answered by no handler: still a problem document, never Express's HTML page.
   app.use((_req, _res, next) => next(problems.notFound('There is no such resource.')));
