@@ -8,6 +8,8 @@
  *      BENCH_CONNECTIONS (default 32), BENCH_PROJECTS (bulk rows, default 200000),
  *      BENCH_ONLY (run only scenarios whose name contains this text, e.g. "get"),
  *      BENCH_VALIDATE_RESPONSES (true: check every response, as development does),
+ *      BENCH_ROUNDS (default 1: run the scenarios in turn this many times and average each one's runs,
+ *        so that a slow spell of a shared machine falls on every scenario alike, not on one),
  *      BENCH_PROFILE_DIR (write a CPU profile of this process's main thread for each measured run there).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -36,6 +38,7 @@ const DURATION = envInt('BENCH_DURATION', 10, 1);
 const WARMUP = envInt('BENCH_WARMUP', 3, 0);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 32, 1);
 const BULK_PROJECTS = envInt('BENCH_PROJECTS', 200_000, 0);
+const ROUNDS = envInt('BENCH_ROUNDS', 1, 1);
 const VALIDATE_RESPONSES = process.env.BENCH_VALIDATE_RESPONSES === 'true';
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR || undefined;
 
@@ -73,9 +76,29 @@ const SCENARIOS: Scenario[] = [
   { name: 'api create project', side: 'api', path: '/projects', method: 'POST', body: newProject, limit: 'limit create project' },
 ];
 
+/** A scenario's runs, averaged (failures summed). */
 interface Measured {
   scenario: Scenario;
-  result: autocannon.Result;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  runs: number;
+}
+
+function addRun(measured: Measured | undefined, scenario: Scenario, result: autocannon.Result): Measured {
+  const runs = (measured?.runs ?? 0) + 1;
+  const mean = (previous: number | undefined, value: number) => ((previous ?? 0) * (runs - 1) + value) / runs;
+  return {
+    scenario,
+    perSecond: mean(measured?.perSecond, result.requests.average),
+    p50: mean(measured?.p50, result.latency.p50),
+    p99: mean(measured?.p99, result.latency.p99),
+    non2xx: (measured?.non2xx ?? 0) + result.non2xx,
+    errors: (measured?.errors ?? 0) + result.errors + result.timeouts,
+    runs,
+  };
 }
 
 // Sampled rather than read once at the end: RSS under load is what matters,
@@ -123,7 +146,7 @@ async function fire(url: string, scenario: Scenario, headers: Record<string, str
  * servers share this main thread (the load runs in a worker), so its profile
  * is where their per-request CPU goes. Open the file in Chrome's DevTools.
  */
-async function profiled<T>(scenario: Scenario, run: () => Promise<T>): Promise<T> {
+async function profiled<T>(scenario: Scenario, round: number, run: () => Promise<T>): Promise<T> {
   if (!PROFILE_DIR) return run();
   const session = new Session();
   session.connect();
@@ -135,7 +158,7 @@ async function profiled<T>(scenario: Scenario, run: () => Promise<T>): Promise<T
     const { profile } = await session.post('Profiler.stop');
     session.disconnect();
     await mkdir(PROFILE_DIR, { recursive: true });
-    const file = path.join(PROFILE_DIR, `${scenario.name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`);
+    const file = path.join(PROFILE_DIR, `${scenario.name.replace(/[^a-z0-9]+/gi, '-')}${ROUNDS > 1 ? `-round${round}` : ''}.cpuprofile`);
     await writeFile(file, JSON.stringify(profile));
   }
 }
@@ -144,23 +167,23 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
-function ratio(result: autocannon.Result, base: Measured | undefined): string {
-  return base ? (result.requests.average / base.result.requests.average).toFixed(2) : '';
+function ratio(measured: Measured, base: Measured | undefined): string {
+  return base ? (measured.perSecond / base.perSecond).toFixed(2) : '';
 }
 
 function printTable(measured: Measured[]): void {
-  const rows = measured.map(({ scenario, result }) => {
-    const failed = result.non2xx + result.errors + result.timeouts > 0;
+  const rows = measured.map((m) => {
+    const failed = m.non2xx + m.errors > 0;
     return [
-      (failed ? '!! ' : '   ') + scenario.name,
-      result.requests.average.toFixed(0),
-      result.latency.p50.toFixed(1),
-      result.latency.p99.toFixed(1),
-      result.latency.p50 > 0 ? (result.latency.p99 / result.latency.p50).toFixed(1) : '',
-      String(result.non2xx),
-      String(result.errors),
-      ratio(result, measured.find((m) => m.scenario.name === scenario.limit)),
-      ratio(result, measured.find((m) => m.scenario.name === scenario.bare)),
+      (failed ? '!! ' : '   ') + m.scenario.name,
+      m.perSecond.toFixed(0),
+      m.p50.toFixed(1),
+      m.p99.toFixed(1),
+      m.p50 > 0 ? (m.p99 / m.p50).toFixed(1) : '',
+      String(m.non2xx),
+      String(m.errors),
+      ratio(m, measured.find((other) => other.scenario.name === m.scenario.limit)),
+      ratio(m, measured.find((other) => other.scenario.name === m.scenario.bare)),
     ];
   });
   const header = ['   scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99/p50', 'non-2xx', 'errors', 'of limit', 'of same SQL'];
@@ -277,19 +300,25 @@ async function main(): Promise<number> {
 
     // The machine may be shared: the load before the runs says how much to trust them.
     const loadBefore = os.loadavg()[0]!;
-    const measured: Measured[] = [];
+    const byName = new Map<string, Measured>();
     const only = process.env.BENCH_ONLY;
-    for (const scenario of SCENARIOS.filter((s) => !only || s.name.includes(only))) {
-      if (interrupted) break;
-      const url = urlOf(scenario);
-      process.stdout.write(`running ${scenario.name} (${WARMUP} s warm-up, ${DURATION} s measured) ... `);
-      if (WARMUP > 0) await fire(url, scenario, headersOf(scenario), WARMUP);
-      if (interrupted) break;
-      const result = await profiled(scenario, () => fire(url, scenario, headersOf(scenario), DURATION));
-      if (!result) break;
-      measured.push({ scenario, result });
-      console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);
+    const selected = SCENARIOS.filter((s) => !only || s.name.includes(only));
+    for (let round = 1; round <= ROUNDS && !interrupted; round++) {
+      for (const scenario of selected) {
+        if (interrupted) break;
+        const url = urlOf(scenario);
+        // Later rounds find the servers warm: the scenario before left them so.
+        const warmup = round === 1 ? WARMUP : 0;
+        process.stdout.write(`${ROUNDS > 1 ? `round ${round}: ` : ''}running ${scenario.name} (${warmup} s warm-up, ${DURATION} s measured) ... `);
+        if (warmup > 0) await fire(url, scenario, headersOf(scenario), warmup);
+        if (interrupted) break;
+        const result = await profiled(scenario, round, () => fire(url, scenario, headersOf(scenario), DURATION));
+        if (!result) break;
+        byName.set(scenario.name, addRun(byName.get(scenario.name), scenario, result));
+        console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);
+      }
     }
+    const measured = [...byName.values()];
     sampleRss();
 
     const cpus = os.cpus();
@@ -297,13 +326,13 @@ async function main(): Promise<number> {
     console.log(`machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
       `1-min load average ${loadBefore.toFixed(2)} before the runs`);
     console.log(`node ${process.version}, ${CONNECTIONS} connections, pool ${config.dbPoolSize} per server, ` +
-      `${WARMUP} s warm-up + ${DURATION} s measured, ${BULK_PROJECTS} extra projects in Acme, response validation ${VALIDATE_RESPONSES ? 'on' : 'off (as in production)'}`);
+      `${WARMUP} s warm-up + ${DURATION} s measured${ROUNDS > 1 ? ` in each of ${ROUNDS} rounds (averaged)` : ''}, ${BULK_PROJECTS} extra projects in Acme, response validation ${VALIDATE_RESPONSES ? 'on' : 'off (as in production)'}`);
     console.log('');
     printTable(measured);
     console.log('');
     console.log(`peak RSS of this process (API + bare server + autocannon worker): ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
 
-    const failed = measured.filter(({ result }) => result.non2xx + result.errors + result.timeouts > 0);
+    const failed = measured.filter((m) => m.non2xx + m.errors > 0);
     if (failed.length > 0) console.log(`!! ${failed.length} scenario(s) had non-2xx responses or errors`);
     return failed.length > 0 || mismatched || interrupted ? 1 : 0;
   } finally {
