@@ -24,6 +24,7 @@ import { decodeUnverified } from '../src/auth/jwt';
 import { loadConfig } from '../src/config';
 import { startServer, type RunningServer } from '../src/server';
 import { startBareServer, type BareServer } from './bare-server';
+import { cpuPerRequest, readCpuTicks } from './cpu';
 import { ACME_ORGANIZATION_ID, addBulkProjects, GLOBEX_ORGANIZATION_ID, NARROW_SEARCH, PAYMENTS_PROJECT_ID, SMALL_ORGANIZATION_PROJECTS } from './bulk-data';
 
 function envInt(name: string, fallback: number, min: number): number {
@@ -85,9 +86,11 @@ interface Measured {
   non2xx: number;
   errors: number;
   runs: number;
+  /** µs of CPU a request: the main thread's (the server's), and PostgreSQL's; absent off Linux. */
+  cpu?: { node: number; postgres: number };
 }
 
-function addRun(measured: Measured | undefined, scenario: Scenario, result: autocannon.Result): Measured {
+function addRun(measured: Measured | undefined, scenario: Scenario, result: autocannon.Result, cpu: Measured['cpu']): Measured {
   const runs = (measured?.runs ?? 0) + 1;
   const mean = (previous: number | undefined, value: number) => ((previous ?? 0) * (runs - 1) + value) / runs;
   return {
@@ -98,6 +101,7 @@ function addRun(measured: Measured | undefined, scenario: Scenario, result: auto
     non2xx: (measured?.non2xx ?? 0) + result.non2xx,
     errors: (measured?.errors ?? 0) + result.errors + result.timeouts,
     runs,
+    cpu: cpu && (runs === 1 || measured?.cpu) ? { node: mean(measured?.cpu?.node, cpu.node), postgres: mean(measured?.cpu?.postgres, cpu.postgres) } : undefined,
   };
 }
 
@@ -184,9 +188,11 @@ function printTable(measured: Measured[]): void {
       String(m.errors),
       ratio(m, measured.find((other) => other.scenario.name === m.scenario.limit)),
       ratio(m, measured.find((other) => other.scenario.name === m.scenario.bare)),
+      m.cpu ? m.cpu.node.toFixed(0) : '',
+      m.cpu ? m.cpu.postgres.toFixed(0) : '',
     ];
   });
-  const header = ['   scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99/p50', 'non-2xx', 'errors', 'of limit', 'of same SQL'];
+  const header = ['   scenario', 'req/s', 'p50 ms', 'p99 ms', 'p99/p50', 'non-2xx', 'errors', 'of limit', 'of same SQL', 'server µs/req', 'pg µs/req'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i]!, i > 0)).join('  ');
   console.log(line(header));
@@ -312,9 +318,11 @@ async function main(): Promise<number> {
         process.stdout.write(`${ROUNDS > 1 ? `round ${round}: ` : ''}running ${scenario.name} (${warmup} s warm-up, ${DURATION} s measured) ... `);
         if (warmup > 0) await fire(url, scenario, headersOf(scenario), warmup);
         if (interrupted) break;
+        const ticksBefore = readCpuTicks();
         const result = await profiled(scenario, round, () => fire(url, scenario, headersOf(scenario), DURATION));
         if (!result) break;
-        byName.set(scenario.name, addRun(byName.get(scenario.name), scenario, result));
+        const cpu = cpuPerRequest(ticksBefore, readCpuTicks(), result.requests.total);
+        byName.set(scenario.name, addRun(byName.get(scenario.name), scenario, result, cpu));
         console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);
       }
     }
@@ -330,6 +338,7 @@ async function main(): Promise<number> {
     console.log('');
     printTable(measured);
     console.log('');
+    console.log('server µs/req: CPU of the main thread, where the API and the bare servers run; pg µs/req: CPU of all PostgreSQL processes.');
     console.log(`peak RSS of this process (API + bare server + autocannon worker): ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
 
     const failed = measured.filter((m) => m.non2xx + m.errors > 0);
