@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * CPU time, in clock ticks, of this process's main thread (where the API and
- * the bare servers run; the load runs in a worker) and of every PostgreSQL
- * process of the machine (the embedded server's backends). On a shared
+ * the bare servers run; the load runs in a worker) and of one PostgreSQL
+ * server: its postmaster and every process it started. On a shared
  * machine req/s moves with whatever else runs; CPU a request moves much
  * less, so it says what a change saved. Linux only: undefined elsewhere.
  */
@@ -23,14 +23,20 @@ function ticksOf(statFile: string): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-export function readCpuTicks(): CpuTicks | undefined {
-  if (process.platform !== 'linux') return undefined;
+function parentOf(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** The postmaster's `postmasterPid` and its children's CPU, with this process's main thread's. */
+export function readCpuTicks(postmasterPid: number | undefined): CpuTicks | undefined {
+  if (process.platform !== 'linux' || postmasterPid === undefined) return undefined;
   try {
-    let postgres = 0;
+    let postgres = ticksOf(`/proc/${postmasterPid}/stat`);
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') postgres += ticksOf(`/proc/${entry}/stat`);
+        if (parentOf(`/proc/${entry}/stat`) === postmasterPid) postgres += ticksOf(`/proc/${entry}/stat`);
       } catch {
         // The process ended between the listing and the read.
       }

@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config';
 import { startServer, type RunningServer } from '../src/server';
 import { startBareServer, type BareServer } from './bare-server';
 import { cpuPerRequest, readCpuTicks } from './cpu';
+import { readPostmasterPid } from '../src/db/postmaster';
 import { ACME_ORGANIZATION_ID, addBulkProjects, GLOBEX_ORGANIZATION_ID, NARROW_SEARCH, PAYMENTS_PROJECT_ID, SMALL_ORGANIZATION_PROJECTS } from './bulk-data';
 
 function envInt(name: string, fallback: number, min: number): number {
@@ -306,6 +307,8 @@ async function main(): Promise<number> {
 
     // The machine may be shared: the load before the runs says how much to trust them.
     const loadBefore = os.loadavg()[0]!;
+    // The embedded server's postmaster, whose processes' CPU each run reads.
+    const postmasterPid = (await readPostmasterPid(path.join(dataDir, 'postgres')))?.pid;
     const byName = new Map<string, Measured>();
     const only = process.env.BENCH_ONLY;
     const selected = SCENARIOS.filter((s) => !only || s.name.includes(only));
@@ -318,10 +321,10 @@ async function main(): Promise<number> {
         process.stdout.write(`${ROUNDS > 1 ? `round ${round}: ` : ''}running ${scenario.name} (${warmup} s warm-up, ${DURATION} s measured) ... `);
         if (warmup > 0) await fire(url, scenario, headersOf(scenario), warmup);
         if (interrupted) break;
-        const ticksBefore = readCpuTicks();
+        const ticksBefore = readCpuTicks(postmasterPid);
         const result = await profiled(scenario, round, () => fire(url, scenario, headersOf(scenario), DURATION));
         if (!result) break;
-        const cpu = cpuPerRequest(ticksBefore, readCpuTicks(), result.requests.total);
+        const cpu = cpuPerRequest(ticksBefore, readCpuTicks(postmasterPid), result.requests.total);
         byName.set(scenario.name, addRun(byName.get(scenario.name), scenario, result, cpu));
         console.log(`${result.requests.average.toFixed(0)} req/s, status ${JSON.stringify(result.statusCodeStats)}`);
       }
@@ -338,7 +341,7 @@ async function main(): Promise<number> {
     console.log('');
     printTable(measured);
     console.log('');
-    console.log('server µs/req: CPU of the main thread, where the API and the bare servers run; pg µs/req: CPU of all PostgreSQL processes.');
+    console.log("server µs/req: CPU of this process's main thread, where the API and the bare servers run; pg µs/req: of the embedded PostgreSQL's processes.");
     console.log(`peak RSS of this process (API + bare server + autocannon worker): ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
 
     const failed = measured.filter((m) => m.non2xx + m.errors > 0);
