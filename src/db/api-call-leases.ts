@@ -33,6 +33,7 @@ export function nextLeaseSize(previous: { asked: number; grantedAt: number } | u
   if (lasted > 4 * API_CALL_LEASE_TARGET_MS) return Math.max(Math.floor(previous.asked / 2), API_CALL_LEASE_BLOCK);
   return previous.asked;
 }
+
 /**
  * A block older than this goes back and a fresh one is leased: a plan change
  * made elsewhere reaches this instance's calls within it, and a quiet

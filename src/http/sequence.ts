@@ -23,13 +23,17 @@ export function inSequence(handlers: readonly RequestHandler[]): RequestHandler 
       }
       try {
         const result: unknown = handler(req, res, next);
-        if (result instanceof Promise) result.then(undefined, (rejected: unknown) => next(rejected ?? new Error('Rejected promise')));
+        if (isThenable(result)) result.then(undefined, (rejected: unknown) => next(rejected ?? new Error('Rejected promise')));
       } catch (thrown) {
         next(thrown);
       }
     };
     next();
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | undefined)?.then === 'function';
 }
 
 /** A middleware that sees only requests under `base` (the full URL stays as it is: handlers read req.originalUrl). */
