@@ -1,15 +1,6 @@
 import pg from 'pg';
 import type { Identity } from '../auth/caller';
-import { runPipeline } from './pipeline';
-
-/** The organization's API-call quota after a call was counted (see database/024_request_fast_path.sql). */
-export interface ApiCallQuota {
-  /** -1 when the plan is unlimited. */
-  limit: number;
-  used: number;
-  /** When the period ends, in seconds since the Unix epoch. */
-  resetEpochSeconds: number;
-}
+import { withClaimsTransaction, type ApiCallCounter, type ApiCallQuota } from './transaction';
 
 /** Calls asked for in a first lease; the database grants fewer near the limit (a tenth of what is left, at least one). */
 export const API_CALL_LEASE_BLOCK = 100;
@@ -79,7 +70,7 @@ interface Lease {
  * exact however many instances share it. Calls still unhanded at shutdown go
  * back (returnUnused), so the counter shows calls made.
  */
-export class ApiCallLeases {
+export class ApiCallLeases implements ApiCallCounter {
   private readonly leases = new Map<string, Lease>();
   private readonly refills = new Map<string, Promise<void>>();
   /** Hands back blocks left idle past their age, so a quiet organization's counter settles on the calls made. */
@@ -211,29 +202,8 @@ export class ApiCallLeases {
 
   /** One statement as the key's caller, in a short transaction of its own that commits at once (one round trip). */
   private async asCaller(claims: Identity['claims'], text: string, values: unknown[]): Promise<pg.QueryResultRow[]> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      const results = await runPipeline(client, [
-        { text: 'begin' },
-        { text: 'set local role authenticated' },
-        {
-          text: "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)",
-          values: [JSON.stringify(claims), String(Math.trunc(this.statementTimeoutMs))],
-        },
-        { text, values },
-        { text: 'commit' },
-      ]);
-      return results[3]!.rows;
-    } catch (error) {
-      // A failure leaves the transaction aborted; a connection that cannot roll back is discarded.
-      await client.query('rollback').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    const result = await withClaimsTransaction(this.pool, claims, this.statementTimeoutMs, (tx) => tx.queryLast(text, values));
+    return result.rows;
   }
 }
 

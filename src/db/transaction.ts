@@ -1,12 +1,29 @@
 import pg from 'pg';
 import { DATABASE_ROLES, type Identity } from '../auth/caller';
 import { problems } from '../problems';
-import type { ApiCallLeases, ApiCallQuota } from './api-call-leases';
 import { runPipeline, type Step } from './pipeline';
 import type { KnownContext, OrganizationRole, RequestContexts } from './request-contexts';
 
 export type { OrganizationRole } from './request-contexts';
-export type { ApiCallQuota } from './api-call-leases';
+
+/** The organization's API-call quota after a call was counted (see database/024_request_fast_path.sql). */
+export interface ApiCallQuota {
+  /** -1 when the plan is unlimited. */
+  limit: number;
+  used: number;
+  /** When the period ends, in seconds since the Unix epoch. */
+  resetEpochSeconds: number;
+}
+
+/**
+ * Where an instance counts API-key calls (ApiCallLeases): one call of
+ * `identity` in the organization it names (none: the key's own). Undefined
+ * when the call is not metered; rejects with the database's QUOTA error at
+ * the limit.
+ */
+export interface ApiCallCounter {
+  take(identity: Identity, requestedOrganizationId: string | undefined): Promise<ApiCallQuota | undefined>;
+}
 
 /** A transaction already running as the caller. */
 export interface RequestTransaction {
@@ -41,7 +58,7 @@ export interface TransactionOptions {
   clientIp?: string;
   userAgent?: string;
   /** Where this instance counts API-key calls (required for them unless meterApiCall is false). */
-  apiCalls?: ApiCallLeases;
+  apiCalls?: ApiCallCounter;
   /** This instance's knowledge of callers' organizations; without it every request resolves its own. */
   contexts?: RequestContexts;
 }
@@ -438,6 +455,30 @@ export function withKeeperTransaction<T>(pool: pg.Pool, options: KeeperOptions, 
   const settings = `select set_config('statement_timeout', $1, true)${clientSettings(options, values)}`;
   const opening: Opening = { steps: [{ text: 'begin' }, { text: settings, values }, { text: 'set local role account_keeper' }], confirms: false };
   return onPooledConnection(pool, pipelinedOpening(opening, undefined), (channel) => work({ query: channel.query }));
+}
+
+/**
+ * Work as a caller known by their claims alone (an API key's, while its calls
+ * are leased), with no organization resolved: the request's lifecycle, its
+ * opening sent with the first statement, and the last statement carrying the
+ * COMMIT (queryLast), so that one statement is one round trip.
+ */
+export function withClaimsTransaction<T>(
+  pool: pg.Pool,
+  claims: Identity['claims'],
+  statementTimeoutMs: number,
+  work: (tx: Pick<RequestTransaction, 'query' | 'queryLast'>) => Promise<T>,
+): Promise<T> {
+  const values = [claimsText(claims), String(Math.trunc(statementTimeoutMs))];
+  const opening: Opening = {
+    steps: [
+      { text: 'begin' },
+      { text: 'set local role authenticated' },
+      { text: "select set_config('request.jwt.claims', $1, true), set_config('statement_timeout', $2, true)", values },
+    ],
+    confirms: false,
+  };
+  return onPooledConnection(pool, pipelinedOpening(opening, undefined), (channel) => work({ query: channel.query, queryLast: channel.queryLast }));
 }
 
 /** Handlers that need an organization use this to get one or a clear 404. */

@@ -2,9 +2,8 @@ import { isIP } from 'node:net';
 import type { Request } from 'express';
 import type pg from 'pg';
 import type { Identity } from '../auth/caller';
-import type { ApiCallLeases } from '../db/api-call-leases';
 import type { RequestContexts } from '../db/request-contexts';
-import { withRequestTransaction, type ApiCallQuota, type RequestTransaction } from '../db/transaction';
+import { withRequestTransaction, type ApiCallCounter, type ApiCallQuota, type RequestTransaction } from '../db/transaction';
 import { problems, type Problem } from '../problems';
 
 declare module 'express-serve-static-core' {
@@ -34,7 +33,7 @@ export interface TransactionSettings {
   /** Response headers for the API-call quota after a request was counted (none when absent). */
   meteredHeaders?: (quota: ApiCallQuota) => Record<string, string>;
   /** Where API-key calls are counted. */
-  apiCalls: ApiCallLeases;
+  apiCalls: ApiCallCounter;
   /** What this instance knows of its callers' organizations (see RequestContexts). */
   contexts: RequestContexts;
 }
