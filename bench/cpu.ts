@@ -15,33 +15,30 @@ export interface CpuTicks {
 /** Clock ticks a second (USER_HZ): 100 on every Linux that Node runs on. */
 export const TICKS_PER_SECOND = 100;
 
-function ticksOf(statFile: string): number {
+/** A process's (or thread's) parent and CPU ticks so far, from one read of its stat file. */
+function statOf(statFile: string): { parent: number; ticks: number } {
   const stat = readFileSync(statFile, 'utf8');
   // The command name may hold spaces: the fields after it start past its ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime, the 14th and 15th fields of the whole line.
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function parentOf(statFile: string): number {
-  const stat = readFileSync(statFile, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  // The 4th field of the whole line is the parent; utime and stime are the 14th and 15th.
+  return { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
 }
 
 /** The postmaster's `postmasterPid` and its children's CPU, with this process's main thread's. */
 export function readCpuTicks(postmasterPid: number | undefined): CpuTicks | undefined {
   if (process.platform !== 'linux' || postmasterPid === undefined) return undefined;
   try {
-    let postgres = ticksOf(`/proc/${postmasterPid}/stat`);
+    let postgres = statOf(`/proc/${postmasterPid}/stat`).ticks;
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        if (parentOf(`/proc/${entry}/stat`) === postmasterPid) postgres += ticksOf(`/proc/${entry}/stat`);
+        const child = statOf(`/proc/${entry}/stat`);
+        if (child.parent === postmasterPid) postgres += child.ticks;
       } catch {
         // The process ended between the listing and the read.
       }
     }
-    return { mainThread: ticksOf(`/proc/self/task/${process.pid}/stat`), postgres };
+    return { mainThread: statOf(`/proc/self/task/${process.pid}/stat`).ticks, postgres };
   } catch {
     return undefined;
   }
